@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
+export RAY_AUTH_MODE ?= disabled
+export RAY_USAGE_STATS_ENABLED ?= 0
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: install data demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Fashion-MNIST package (gzipped IDX files); installed when apt is available.
+data:
+	@if [ ! -e $(FMNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	  else echo "apt-get not found: install Fashion-MNIST IDX files into $(FMNIST_DIR)"; fi; \
+	fi
+
+demo: install data
+	$(BIN)/nas run fashion_mnist --workdir runs/fashion_mnist
+
+test: install data
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+bench: install
+	$(BIN)/python -m experiments.benchmarks.supernet_throughput
+
+clean:
+	rm -rf $(VENV) .cache runs

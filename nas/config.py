@@ -1,0 +1,226 @@
+"""Experiment configuration: typed dataclasses, loading ``experiments/<name>.py``, overrides.
+
+An experiment file defines ``get_config(smoke: bool = False) -> ExperimentConfig``. The smoke
+variant is a tiny version of the same experiment used by tests. ``--set key=value`` overrides
+any field by dotted path (``supernet.epochs=2``, ``search.budgets.flops=2e7``) with the value
+parsed as JSON when possible and checked against the field's type.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from search_spaces.arch import InputError
+
+
+class ConfigError(InputError):
+    """A config file or override is invalid."""
+
+
+@dataclass
+class DataConfig:
+    source: str = "fashion_mnist"  # "fashion_mnist" (Debian files) | "idx" | "tfds"
+    name: str = ""  # TFDS dataset name (source "tfds")
+    path: str = ""  # IDX folder (source "idx") or TFDS data_dir (source "tfds")
+    val_size: int = 5000  # examples carved from the training split (seeded)
+    seed: int = 0
+    augment: bool = True
+    limit_train: int = 0  # use only the first N training examples (0: all); for smoke runs
+    limit_eval: int = 0
+
+
+@dataclass
+class SupernetConfig:
+    epochs: float = 3.0
+    batch_size: int = 256
+    learning_rate: float = 0.05
+    warmup_epochs: float = 0.3
+    weight_decay: float = 3e-5
+    label_smoothing: float = 0.1
+    num_random_subnets: int = 2  # sandwich rule: largest + smallest + N random per step
+    distill: bool = True  # in-place distillation from the largest subnet
+    checkpoint_every_steps: int = 200
+    bn_recalibration_batches: int = 4
+    max_steps: int = 0  # stop after N steps (0: run all epochs); for smoke runs
+    seed: int = 0
+
+
+@dataclass
+class SearchConfig:
+    algorithm: str = "nsga2"  # "nsga2" | "evolution" | "random"
+    population: int = 32
+    generations: int = 10
+    objectives: list = field(default_factory=lambda: ["accuracy", "latency_ms"])
+    budgets: dict = field(default_factory=dict)  # {"flops": .., "params": .., "peak_activation_bytes": .., "latency_ms": ..}
+    profiles: list = field(default_factory=lambda: ["local_cpu"])
+    num_workers: int = 0  # Ray actors (0: evaluate in process)
+    ray_address: str = ""  # "" starts a local Ray instance when num_workers > 0
+    eval_batches: int = 4  # validation batches per accuracy evaluation
+    mutation_rate: float = 0.0  # 0: 1/num_genes
+    seed: int = 0
+
+
+@dataclass
+class FinalConfig:
+    top_k: int = 2
+    epochs: float = 3.0
+    batch_size: int = 256
+    learning_rate: float = 0.05
+    from_scratch: bool = True  # False: fine-tune from inherited supernet weights
+    max_steps: int = 0
+    num_workers: int = 1  # concurrent Ray Tune trials
+
+
+@dataclass
+class ExportConfig:
+    formats: list = field(default_factory=lambda: ["json", "flax", "onnx"])
+    onnx_tolerance: float = 1e-4
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    space: str = "fashion_mnist"
+    data: DataConfig = field(default_factory=DataConfig)
+    supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    final: FinalConfig = field(default_factory=FinalConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+
+
+def load_experiment(name_or_path: str, smoke: bool = False) -> ExperimentConfig:
+    """Load ``experiments/<name>.py`` (or a path to such a file) and call ``get_config``."""
+    p = Path(name_or_path)
+    if p.suffix != ".py":
+        p = EXPERIMENTS_DIR / f"{name_or_path}.py"
+    if not p.is_file():
+        known = sorted(q.stem for q in EXPERIMENTS_DIR.glob("*.py") if not q.stem.startswith("_"))
+        raise ConfigError(f"experiment {name_or_path!r} not found (known: {', '.join(known)})")
+    spec = importlib.util.spec_from_file_location(f"_experiment_{p.stem}", p)
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:  # a broken config file is bad input, not a crash
+        raise ConfigError(f"{p}: cannot load: {type(e).__name__}: {e}") from None
+    if not hasattr(mod, "get_config"):
+        raise ConfigError(f"{p}: defines no get_config(smoke=False)")
+    cfg = mod.get_config(smoke=smoke)
+    if not isinstance(cfg, ExperimentConfig):
+        raise ConfigError(f"{p}: get_config must return an ExperimentConfig")
+    validate(cfg)
+    return cfg
+
+
+def _coerce(value, tp, key: str):
+    origin = typing.get_origin(tp) or tp
+    if origin is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"--set {key}: expected true/false, got {value!r}")
+    if origin is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"--set {key}: expected an integer, got {value!r}")
+    if origin is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"--set {key}: expected a number, got {value!r}")
+    if origin is str:
+        return value if isinstance(value, str) else json.dumps(value)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if isinstance(value, list):
+            return value
+        raise ConfigError(f"--set {key}: expected a list, got {value!r}")
+    if origin is dict:
+        if isinstance(value, dict):
+            return value
+        raise ConfigError(f"--set {key}: expected a JSON object, got {value!r}")
+    return value
+
+
+def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
+    """Apply ``key=value`` overrides in place (dict fields accept ``budgets.flops=1e7``)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        obj, parts = cfg, key.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(obj, dict):
+                if last:
+                    obj[part] = value
+                else:
+                    obj = obj.setdefault(part, {})
+                continue
+            fields = {f.name: f for f in dataclasses.fields(obj)}
+            if part not in fields:
+                raise ConfigError(f"--set {key}: unknown field {part!r} (known: {', '.join(fields)})")
+            if last:
+                hints = typing.get_type_hints(type(obj))
+                setattr(obj, part, _coerce(value, hints[part], key))
+            else:
+                obj = getattr(obj, part)
+    validate(cfg)
+    return cfg
+
+
+OBJECTIVES = ("accuracy", "latency_ms", "flops", "macs", "params", "peak_activation_bytes")
+BUDGETS = ("flops", "macs", "params", "peak_activation_bytes", "latency_ms")
+
+
+def validate(cfg: ExperimentConfig) -> None:
+    """Check values that types alone do not catch; raise ConfigError naming the field."""
+    from search_spaces.registry import SPACES
+
+    if cfg.space not in SPACES:
+        raise ConfigError(f"space: unknown search space {cfg.space!r} (known: {', '.join(SPACES)})")
+    if cfg.data.source not in ("fashion_mnist", "idx", "tfds"):
+        raise ConfigError(f"data.source: must be fashion_mnist, idx or tfds, got {cfg.data.source!r}")
+    if cfg.search.algorithm not in ("nsga2", "evolution", "random"):
+        raise ConfigError(f"search.algorithm: must be nsga2, evolution or random, got {cfg.search.algorithm!r}")
+    for o in cfg.search.objectives:
+        if o not in OBJECTIVES:
+            raise ConfigError(f"search.objectives: unknown objective {o!r} (known: {', '.join(OBJECTIVES)})")
+    for b, v in cfg.search.budgets.items():
+        if b not in BUDGETS:
+            raise ConfigError(f"search.budgets: unknown budget {b!r} (known: {', '.join(BUDGETS)})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ConfigError(f"search.budgets.{b}: must be a positive number, got {v!r}")
+    positive = {
+        "supernet.batch_size": cfg.supernet.batch_size, "supernet.learning_rate": cfg.supernet.learning_rate,
+        "search.population": cfg.search.population, "search.generations": cfg.search.generations,
+        "final.batch_size": cfg.final.batch_size, "final.top_k": cfg.final.top_k,
+        "search.eval_batches": cfg.search.eval_batches,
+    }
+    for k, v in positive.items():
+        if v <= 0:
+            raise ConfigError(f"{k}: must be positive, got {v!r}")
+    for k, v in {"supernet.epochs": cfg.supernet.epochs, "final.epochs": cfg.final.epochs,
+                 "supernet.num_random_subnets": cfg.supernet.num_random_subnets,
+                 "search.num_workers": cfg.search.num_workers}.items():
+        if v < 0:
+            raise ConfigError(f"{k}: must be non-negative, got {v!r}")
+    for f in cfg.export.formats:
+        if f not in ("json", "flax", "onnx"):
+            raise ConfigError(f"export.formats: unknown format {f!r} (known: json, flax, onnx)")
