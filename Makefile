@@ -8,7 +8,7 @@ export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data demo test bench clean
+.PHONY: install data browser demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,19 +18,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+APT = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(1); \
+	  else echo "apt-get not found: install $(1) by hand"; fi
+
 # Debian's Fashion-MNIST package (gzipped IDX files); installed when apt is available.
 data:
-	@if [ ! -e $(FMNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
-	  if command -v apt-get >/dev/null 2>&1; then \
-	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
-	  else echo "apt-get not found: install Fashion-MNIST IDX files into $(FMNIST_DIR)"; fi; \
-	fi
+	@if [ ! -e $(FMNIST_DIR)/train-images-idx3-ubyte.gz ]; then $(call APT,dataset-fashion-mnist); fi
+
+# Headless Chromium renders the HTML report in the tests.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then $(call APT,chromium); fi
 
 demo: install data
 	$(BIN)/nas run fashion_mnist --workdir runs/fashion_mnist
 
-test: install data
+test: install data browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: install

@@ -48,6 +48,7 @@ class SupernetConfig:
     bn_recalibration_batches: int = 4
     max_steps: int = 0  # stop after N steps (0: run all epochs); for smoke runs
     seed: int = 0
+    jax_distributed: bool = False  # call jax.distributed.initialize() (multi-host TPU/GPU pods)
 
 
 @dataclass
@@ -74,6 +75,8 @@ class FinalConfig:
     from_scratch: bool = True  # False: fine-tune from inherited supernet weights
     max_steps: int = 0
     num_workers: int = 1  # concurrent Ray Tune trials
+    baselines: list = field(default_factory=lambda: ["mobilenet_v2"])  # reference models trained alike
+    gpus_per_trial: float = 0.0
 
 
 @dataclass
@@ -92,6 +95,7 @@ class ExperimentConfig:
     final: FinalConfig = field(default_factory=FinalConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     seed: int = 0
+    supernet_from: str = ""  # reuse the trained supernet of another work directory (design studies)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

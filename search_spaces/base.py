@@ -112,6 +112,10 @@ class SearchSpace:
             raise ArchError(f"{self.name}: expected {self.num_genes} genes, got {len(arch.genes)}")
         return self.from_json(self.to_json(arch))
 
+    def describe(self, arch: Arch) -> dict:
+        """Human-level summary of an architecture (depth, kernels, width...) for reports."""
+        return {}
+
     def canonical(self, arch: Arch) -> Arch:
         """The representative of the network ``arch`` denotes (genes that do nothing reset)."""
         return arch

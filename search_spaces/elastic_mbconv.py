@@ -66,6 +66,14 @@ class ElasticMBConvSpace(SearchSpace):
         e = np.where(active, e, self.cfg.expands[0])
         return Arch(self.name, tuple(int(x) for x in (*ks.ravel(), *e.ravel(), *d, r)))
 
+    def describe(self, arch: Arch) -> dict:
+        """Human-level summary: depth, mean kernel and expansion of active blocks, resolution."""
+        ks, e, d, r = self.decode(arch)
+        active = np.arange(self.slots)[None, :] < d[:, None]
+        return {"depth": int(d.sum()), "depth_per_stage": [int(x) for x in d],
+                "mean_kernel": round(float(ks[active].mean()), 2),
+                "mean_expand": round(float(e[active].mean()), 2), "resolution": r}
+
     def num_distinct(self) -> int:
         per_block = len(self.cfg.kernels) * len(self.cfg.expands)
         per_stage = sum(per_block ** d for d in self.cfg.depths)
@@ -120,4 +128,16 @@ FASHION_MNIST = ElasticMBConvSpace(
         final_width=192, feature_width=0, depths=(1, 2, 3), resolutions=(28,),
     ),
     "MobileNetV3-style space for 28x28x1 inputs, 10 classes (the embedded default)",
+)
+
+CIFAR_MBV3 = ElasticMBConvSpace(
+    "cifar_mbv3",
+    ElasticConfig(
+        in_channels=3, num_classes=10, stem_width=16, stem_stride=1, first_width=16,
+        stages=(StageDef(24, 2, "relu", False), StageDef(40, 2, "relu", True),
+                StageDef(80, 2, "hswish", False), StageDef(112, 1, "hswish", True),
+                StageDef(160, 1, "hswish", True)),
+        final_width=960, feature_width=1280, depths=(2, 3, 4), resolutions=(32,),
+    ),
+    "Once-for-All MobileNetV3 stages for 32x32x3 inputs, 10 classes (CIFAR-10 via TFDS)",
 )

@@ -47,6 +47,15 @@ class FBNetSpace(SearchSpace):
         blocks += [ConvBlock(self.head_width, 1, 1, "relu"), GlobalPool(), Dense(self.num_classes)]
         return NetSpec((r, r, 3), tuple(blocks))
 
+    def describe(self, arch: Arch) -> dict:
+        """Human-level summary: non-skip depth, mean kernel and expansion, grouped layers."""
+        self._check_space(arch)
+        used = [OP_DEFS[o] for o in arch.genes[:-1] if o != SKIP]
+        mean = (lambda xs: round(sum(xs) / len(xs), 2) if xs else 0.0)
+        return {"depth": len(used), "mean_kernel": mean([u[0] for u in used]),
+                "mean_expand": mean([u[1] for u in used]), "grouped": sum(u[2] > 1 for u in used),
+                "resolution": arch.genes[-1]}
+
     def largest(self) -> Arch:
         return Arch(self.name, (LARGEST_OP,) * sum(STAGE_LAYERS) + (32,))
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from search_spaces.arch import Arch, ArchError, InputError
 from search_spaces.base import SearchSpace
-from search_spaces.elastic_mbconv import FASHION_MNIST, OFA_MBV3
+from search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3
 from search_spaces.fbnet import FBNET
 from search_spaces.layers import NetSpec
 from search_spaces.reference import REFERENCE_MODELS
 
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET)}
+SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3)}
 
 
 class UnknownNameError(InputError, KeyError):

@@ -1,0 +1,1 @@
+"""Runnable experiment configs (``get_config(smoke=False)``) and benchmarks."""

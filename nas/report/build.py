@@ -1,0 +1,132 @@
+"""``nas report WORKDIR``: a static HTML page plus PNG figures from a run's work directory.
+
+Reads (written by the pipeline): ``summary.json``; per profile ``search/<profile>/front.jsonl``,
+``search/<profile>/gen_*.jsonl`` and ``search/<profile>/history.jsonl``; optionally
+``latency_check.json``. Writes ``report/index.html`` and ``report/*.png`` and returns the page.
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from nas.errors import InputError
+from nas.report import figures
+from search_spaces import get_space
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise InputError(f"{path}:{i}: not valid JSON") from None
+    return rows
+
+
+def load_summary(workdir: Path) -> dict:
+    p = Path(workdir) / "summary.json"
+    if not p.is_file():
+        raise InputError(f"{workdir}: no summary.json (run `nas run` to completion first)")
+    try:
+        summary = json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"{p}: not valid JSON ({e.msg})") from None
+    for key in ("space", "profiles", "architectures"):
+        if key not in summary:
+            raise InputError(f"{p}: missing key {key!r}")
+    return summary
+
+
+def _profile_data(workdir: Path, profile: str, summary: dict) -> dict:
+    d = Path(workdir) / "search" / profile
+    evaluated = []
+    for g in sorted(d.glob("gen_*.jsonl")):
+        evaluated += read_jsonl(g)
+    marked = [{"name": a["name"], "kind": a["kind"], "accuracy": a.get("supernet_accuracy"),
+               "latency_ms": a.get("latency_ms", {}).get(profile)}
+              for a in summary["architectures"] if a["kind"] != "searched" or profile in a.get("chosen_for", [])]
+    return {"evaluated": evaluated, "front": read_jsonl(d / "front.jsonl"), "marked": marked,
+            "history": read_jsonl(d / "history.jsonl")}
+
+
+def _fmt(v, scale=1.0, digits=2, pct=False):
+    if v is None:
+        return "–"
+    return f"{100 * v:.{digits}f}%" if pct else f"{v / scale:.{digits}f}"
+
+
+def _arch_table(summary: dict) -> str:
+    profiles = summary["profiles"]
+    head = ("<tr><th>name</th><th>kind</th><th>test acc.</th><th>supernet acc.</th><th>MACs (M)</th>"
+            "<th>params (K)</th><th>peak act. (KiB)</th>"
+            + "".join(f"<th>latency {html.escape(p)} (ms)</th>" for p in profiles) + "<th>architecture</th></tr>")
+    rows = []
+    for a in summary["architectures"]:
+        lat = "".join(f"<td>{_fmt(a.get('latency_ms', {}).get(p), digits=3)}</td>" for p in profiles)
+        rows.append(
+            f"<tr><td>{html.escape(a['name'])}</td><td>{a['kind']}</td>"
+            f"<td>{_fmt(a.get('test_accuracy'), pct=True)}</td><td>{_fmt(a.get('supernet_accuracy'), pct=True)}</td>"
+            f"<td>{_fmt(a['macs'], 1e6)}</td><td>{_fmt(a['params'], 1e3, 1)}</td>"
+            f"<td>{_fmt(a['peak_activation_bytes'], 1024, 1)}</td>{lat}"
+            f"<td><code>{html.escape(json.dumps(a['arch'], separators=(',', ':')) if a.get('arch') else a['name'])}</code></td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _design_table(summary: dict) -> str:
+    """How the architectures chosen for each device differ (kernel, depth, expansion, resolution)."""
+    space = get_space(summary["space"])
+    rows = []
+    for p in summary["profiles"]:
+        for a in summary["architectures"]:
+            if a["kind"] == "searched" and p in a.get("chosen_for", []):
+                desc = space.describe(space.from_json(a["arch"]))
+                cells = "".join(f"<td>{html.escape(str(desc.get(k, '–')))}</td>"
+                                for k in ("depth", "mean_kernel", "mean_expand", "resolution"))
+                rows.append(f"<tr><td>{html.escape(p)}</td><td>{html.escape(a['name'])}</td>{cells}"
+                            f"<td>{_fmt(a['macs'], 1e6)}</td><td>{_fmt(a.get('latency_ms', {}).get(p), digits=3)}</td></tr>")
+    head = ("<tr><th>profile</th><th>chosen</th><th>depth</th><th>mean kernel</th><th>mean expansion</th>"
+            "<th>resolution</th><th>MACs (M)</th><th>latency there (ms)</th></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f0f0f0}td:first-child,td:last-child{text-align:left}code{font-size:11px}
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.note{color:#555;font-size:13px}"""
+
+
+def build_report(workdir) -> Path:
+    """Write ``<workdir>/report/index.html`` and its figures; return the HTML path."""
+    workdir = Path(workdir)
+    summary = load_summary(workdir)
+    out = workdir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    pdata = {p: _profile_data(workdir, p, summary) for p in summary["profiles"]}
+    figs = [("Pareto fronts per hardware profile", figures.fronts_figure(pdata, out / "fronts.png")),
+            ("Hypervolume by generation",
+             figures.hypervolume_figure({p: d["history"] for p, d in pdata.items()}, out / "hypervolume.png")),
+            ("Test accuracy against MACs after final training",
+             figures.macs_accuracy_figure(summary["architectures"], out / "macs_accuracy.png"))]
+    check = workdir / "latency_check.json"
+    if check.is_file():
+        lc = json.loads(check.read_text())
+        figs.append(("Predicted against measured latency on this machine",
+                     figures.latency_check_figure(lc["rows"], out / "latency_check.png", lc["profile"])))
+    body = [f"<h1>{html.escape(summary.get('experiment', 'experiment'))}: hardware-aware NAS report</h1>",
+            f"<p class='note'>search space <b>{html.escape(summary['space'])}</b>; profiles: "
+            f"{html.escape(', '.join(summary['profiles']))}. Test accuracy is measured once, after final "
+            "training; supernet accuracy is on the validation split with inherited weights.</p>",
+            "<h2>Chosen architectures</h2>", _arch_table(summary),
+            "<h2>How the chosen architectures differ per device</h2>", _design_table(summary)]
+    for title, path in figs:
+        body.append(f"<h2>{html.escape(title)}</h2><img src='{path.name}' alt='{html.escape(title)}'>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>NAS report</title>"
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
+    index = out / "index.html"
+    index.write_text(page)
+    return index

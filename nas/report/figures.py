@@ -1,0 +1,127 @@
+"""Report figures (matplotlib, headless): fronts per profile, hypervolume, latency check.
+
+Every function takes plain data (lists of dicts as stored in the work directory) and a path,
+writes one PNG and returns the path.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MARKERS = {"searched": ("*", "tab:red", 160), "baseline": ("s", "tab:green", 70),
+           "reference": ("D", "tab:purple", 60)}
+
+
+def _front_line(points: list[tuple[float, float]]):
+    pts = sorted(points)
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def fronts_figure(profiles: dict[str, dict], path: Path) -> Path:
+    """Accuracy against predicted latency, one panel per profile, side by side.
+
+    ``profiles[name]`` holds ``evaluated`` and ``front`` (lists of dicts with ``accuracy`` and
+    ``latency_ms``) and ``marked`` (dicts with ``name``, ``kind``, ``accuracy``, ``latency_ms``).
+    """
+    n = max(1, len(profiles))
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.0), squeeze=False)
+    for ax, (name, d) in zip(axes[0], profiles.items()):
+        ev = [r for r in d.get("evaluated", []) if "accuracy" in r and "latency_ms" in r]
+        ax.scatter([r["latency_ms"] for r in ev], [100 * r["accuracy"] for r in ev], s=9,
+                   color="0.7", label="evaluated subnets")
+        fr = [(r["latency_ms"], 100 * r["accuracy"]) for r in d.get("front", [])]
+        if fr:
+            xs, ys = _front_line(fr)
+            ax.plot(xs, ys, "-o", color="tab:blue", ms=4, drawstyle="steps-post", label="Pareto front")
+        seen = set()
+        for m in d.get("marked", []):
+            if m.get("accuracy") is None or m.get("latency_ms") is None:
+                continue
+            marker, color, size = MARKERS.get(m.get("kind", "searched"), MARKERS["searched"])
+            label = {"searched": "chosen", "baseline": "hand-designed baseline",
+                     "reference": "reference model"}.get(m.get("kind"), m.get("kind"))
+            ax.scatter([m["latency_ms"]], [100 * m["accuracy"]], marker=marker, color=color, s=size,
+                       edgecolor="k", zorder=5, label=None if label in seen else label)
+            seen.add(label)
+            ax.annotate(m.get("name", ""), (m["latency_ms"], 100 * m["accuracy"]), fontsize=7,
+                        xytext=(4, -9), textcoords="offset points")
+        ax.set_title(name)
+        ax.set_xlabel("predicted latency (ms)")
+        ax.set_ylabel("supernet accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def hypervolume_figure(histories: dict[str, list[dict]], path: Path) -> Path:
+    """Hypervolume by generation (``histories[profile]`` = rows with generation, hypervolume)."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for name, rows in histories.items():
+        rows = [r for r in rows if r.get("hypervolume") is not None]
+        ax.plot([r["generation"] for r in rows], [r["hypervolume"] for r in rows], "-o", ms=3, label=name)
+    ax.set_xlabel("generation")
+    ax.set_ylabel("hypervolume (normalised objectives)")
+    ax.grid(alpha=0.3)
+    if histories:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def latency_check_figure(rows: list[dict], path: Path, profile: str) -> Path:
+    """Predicted against measured latency (rows with predicted_ms, measured_ms, name)."""
+    fig, ax = plt.subplots(figsize=(4.4, 4.0))
+    pred = [r["predicted_ms"] for r in rows]
+    meas = [r["measured_ms"] for r in rows]
+    ax.scatter(meas, pred, color="tab:orange", edgecolor="k", zorder=3)
+    for r in rows:
+        ax.annotate(r.get("name", ""), (r["measured_ms"], r["predicted_ms"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    if rows:
+        lo, hi = min(pred + meas) * 0.8, max(pred + meas) * 1.2
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
+        ax.fill_between([lo, hi], [0.9 * lo, 0.9 * hi], [1.1 * lo, 1.1 * hi], color="0.85", label="±10%")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.legend(fontsize=8)
+    ax.set_xlabel("measured latency (ms)")
+    ax.set_ylabel(f"predicted latency, {profile} (ms)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def macs_accuracy_figure(rows: list[dict], path: Path) -> Path:
+    """Test accuracy against MACs of the finally trained networks (chosen and baselines)."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    seen = set()
+    for r in rows:
+        if r.get("test_accuracy") is None:
+            continue
+        marker, color, size = MARKERS.get(r.get("kind", "searched"), MARKERS["searched"])
+        label = r.get("kind")
+        ax.scatter([r["macs"] / 1e6], [100 * r["test_accuracy"]], marker=marker, color=color, s=size,
+                   edgecolor="k", label=None if label in seen else label)
+        seen.add(label)
+        ax.annotate(r.get("name", ""), (r["macs"] / 1e6, 100 * r["test_accuracy"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel("MACs (millions)")
+    ax.set_ylabel("test accuracy after final training (%)")
+    ax.grid(alpha=0.3)
+    if seen:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

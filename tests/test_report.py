@@ -1,0 +1,65 @@
+"""Report rendering from a work directory's files (HTML + PNG, checked in headless Chromium)."""
+import json
+
+import jax
+import pytest
+
+from nas.cli.main import main
+from nas.report import build_report
+from search_spaces import arch_stats, get_space
+from tests.report_helpers import assert_report_renders
+
+
+def _write_workdir(tmp_path, profiles=("pa", "pb")):
+    sp = get_space("fashion_mnist")
+    archs = sp.sample(jax.random.key(0), 30)
+    entries = []
+    for p_i, p in enumerate(profiles):
+        d = tmp_path / "search" / p
+        d.mkdir(parents=True)
+        rows = []
+        for i, a in enumerate(archs):
+            s = arch_stats(a)
+            rows.append({"arch": a.to_json(), "accuracy": 0.8 + s.macs / 1e8,
+                         "latency_ms": (1 + p_i) * s.macs / 1e6})
+        for g in range(3):
+            (d / f"gen_{g:04d}.jsonl").write_text("\n".join(json.dumps(r) for r in rows[g * 10:(g + 1) * 10]))
+        front = sorted(rows, key=lambda r: r["latency_ms"])[:5]
+        (d / "front.jsonl").write_text("\n".join(json.dumps(r) for r in front))
+        (d / "history.jsonl").write_text("\n".join(json.dumps({"generation": g, "hypervolume": 0.1 * g + 0.2})
+                                                   for g in range(3)))
+        a = archs[p_i]
+        s = arch_stats(a)
+        entries.append({"name": f"{p}-0", "kind": "searched", "arch": a.to_json(), "chosen_for": [p],
+                        "test_accuracy": 0.9, "supernet_accuracy": 0.88, **s.to_dict(),
+                        "latency_ms": {q: 1.0 + i for i, q in enumerate(profiles)}})
+    s = arch_stats(sp.largest())
+    entries.append({"name": "mobilenet_v2", "kind": "reference", "arch": None, "test_accuracy": 0.91,
+                    "supernet_accuracy": None, **s.to_dict(), "latency_ms": {q: 3.0 for q in profiles}})
+    summary = {"experiment": "unit", "space": "fashion_mnist", "profiles": list(profiles), "architectures": entries}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "latency_check.json").write_text(json.dumps(
+        {"profile": "pa", "rows": [{"name": "x", "predicted_ms": 1.0, "measured_ms": 1.1}]}))
+    return summary
+
+
+def test_report_files_and_rendering(tmp_path):
+    summary = _write_workdir(tmp_path)
+    index = build_report(tmp_path)
+    html = index.read_text()
+    for a in summary["architectures"]:
+        assert a["name"] in html
+    assert "How the chosen architectures differ per device" in html
+    assert (index.parent / "latency_check.png").is_file()
+    assert_report_renders(index, tmp_path)
+
+
+def test_report_cli_bad_workdir(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no summary.json" in capsys.readouterr().err
+    (tmp_path / "summary.json").write_text("{broken")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    (tmp_path / "summary.json").write_text("{}")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "missing key 'space'" in capsys.readouterr().err
