@@ -228,3 +228,18 @@ def validate(cfg: ExperimentConfig) -> None:
     for f in cfg.export.formats:
         if f not in ("json", "flax", "onnx"):
             raise ConfigError(f"export.formats: unknown format {f!r} (known: json, flax, onnx)")
+
+
+def config_from_dict(d: dict) -> ExperimentConfig:
+    """Rebuild an ExperimentConfig from :meth:`ExperimentConfig.to_dict` output (e.g. in Ray workers)."""
+    sections = {f.name: f.type for f in dataclasses.fields(ExperimentConfig)}
+    hints = typing.get_type_hints(ExperimentConfig)
+    kwargs = {}
+    for name, value in d.items():
+        if name not in sections:
+            raise ConfigError(f"config: unknown field {name!r}")
+        tp = hints[name]
+        kwargs[name] = tp(**value) if dataclasses.is_dataclass(tp) else value
+    cfg = ExperimentConfig(**kwargs)
+    validate(cfg)
+    return cfg

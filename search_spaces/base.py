@@ -164,5 +164,9 @@ class SearchSpace:
     def largest(self) -> Arch:
         return self.from_indices(self.cardinalities - 1)
 
+    def hand_designed(self) -> Arch:
+        """A conventional hand design inside the space (the baseline reports compare against)."""
+        raise NotImplementedError
+
     def smallest(self) -> Arch:
         return self.from_indices(np.zeros(self.num_genes, dtype=np.int64))

@@ -74,6 +74,12 @@ class ElasticMBConvSpace(SearchSpace):
                 "mean_kernel": round(float(ks[active].mean()), 2),
                 "mean_expand": round(float(e[active].mean()), 2), "resolution": r}
 
+    def hand_designed(self) -> Arch:
+        """MobileNetV2-style hand design in this space: kernel 3, expansion 6, middle depth."""
+        c, s = self.cfg, len(self.cfg.stages)
+        d = c.depths[len(c.depths) // 2]
+        return Arch(self.name, (3,) * s * self.slots + (6,) * s * self.slots + (d,) * s + (c.resolutions[-1],))
+
     def num_distinct(self) -> int:
         per_block = len(self.cfg.kernels) * len(self.cfg.expands)
         per_stage = sum(per_block ** d for d in self.cfg.depths)

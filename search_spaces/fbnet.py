@@ -56,6 +56,10 @@ class FBNetSpace(SearchSpace):
                 "mean_expand": mean([u[1] for u in used]), "grouped": sum(u[2] > 1 for u in used),
                 "resolution": arch.genes[-1]}
 
+    def hand_designed(self) -> Arch:
+        """MobileNetV2-style hand design: every layer k3_e6."""
+        return Arch(self.name, (OP_NAMES.index("k3_e6"),) * sum(STAGE_LAYERS) + (32,))
+
     def largest(self) -> Arch:
         return Arch(self.name, (LARGEST_OP,) * sum(STAGE_LAYERS) + (32,))
 

@@ -12,7 +12,7 @@ import sys
 
 from nas.errors import InputError
 
-COMMAND_MODULES = ("space", "arch", "report")
+COMMAND_MODULES = ("space", "arch", "run", "search", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,139 @@
+"""Stage 3: final training of the chosen architectures (and baselines) as Ray Tune trials.
+
+Each candidate is one trial: its network is trained from scratch (``final.from_scratch``) or
+fine-tuned from the supernet's inherited weights, with Orbax checkpoints in
+``<workdir>/final/<name>/`` so an interrupted trial resumes where it stopped; the checkpoint is
+also reported to Tune. The test split is evaluated here and nowhere before. A finished trial
+leaves ``result.json`` and is skipped on the next run.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nas.config import ExperimentConfig, config_from_dict
+from search_spaces import NetSpec, get_reference_model, get_space
+
+
+@dataclass
+class Candidate:
+    """A network to train: searched (``arch`` JSON), hand-designed baseline, or reference model."""
+
+    name: str
+    kind: str  # "searched" | "baseline" | "reference"
+    arch: dict | None = None  # JSON encoding in the experiment's space (searched, baseline)
+    model: str = ""  # reference model name (kind "reference")
+    chosen_for: list = field(default_factory=list)
+    supernet_accuracy: float | None = None
+
+    def spec(self, cfg: ExperimentConfig, input_shape, num_classes: int) -> NetSpec:
+        if self.arch is not None:
+            space = get_space(cfg.space)
+            return space.net_spec(space.from_json(self.arch))
+        h, _, c = input_shape
+        return get_reference_model(self.model, resolution=h, num_classes=num_classes, in_channels=c)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def result_path(workdir, name: str) -> Path:
+    return Path(workdir) / "final" / name / "result.json"
+
+
+def read_result(workdir, name: str) -> dict | None:
+    """Metrics of a finished candidate: its result.json and its saved weights both exist."""
+    p = result_path(workdir, name)
+    if not p.is_file() or not (p.parent / "weights").is_dir():
+        return None
+    try:
+        return json.loads(p.read_text())["result"]
+    except (json.JSONDecodeError, KeyError):
+        return None
+
+
+def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress: bool = False) -> dict:
+    """Train one candidate to completion (resuming from its checkpoints); return its metrics."""
+    from nas.data import load_dataset
+    from nas.export.artifacts import save_weights
+    from nas.train import train_static
+    from nas.train.static import build_static
+
+    dataset = load_dataset(cfg.data)
+    spec = cand.spec(cfg, dataset.input_shape, dataset.num_classes)
+    out = Path(workdir) / "final" / cand.name
+    if (out / "result.json").is_file() and not (out / "weights").is_dir():
+        (out / "result.json").unlink()  # stopped before the weights were saved: restore and save them
+    net = build_static(spec, cfg.seed)
+    if not cfg.final.from_scratch and cand.arch is not None:
+        from flax import nnx
+
+        from nas.train import load_supernet
+        from search_spaces.supernet import extract_subnet
+
+        model = nnx.merge(*load_supernet(Path(cfg.supernet_from or workdir), cfg, dataset))
+        net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
+    info = train_static(net, cfg.final, dataset, out, seed=cfg.seed, weight_decay=cfg.supernet.weight_decay,
+                        label_smoothing=cfg.supernet.label_smoothing, augment=cfg.data.augment,
+                        progress=progress, name=cand.name)
+    if not (out / "weights").is_dir():
+        save_weights(net, out / "weights")
+    return info
+
+
+def _trial(config: dict) -> None:
+    """Ray Tune function trainable: trains one candidate and reports its metrics + checkpoint."""
+    from ray import tune
+
+    cfg = config_from_dict(config["experiment"])
+    cand = Candidate(**config["candidate"])
+    info = train_candidate(cfg, cand, config["workdir"])
+    ckpt = Path(config["workdir"]) / "final" / cand.name / "checkpoints"
+    metrics = {"test_accuracy": info["test_acc"], "val_accuracy": info["val_acc"], "steps": info["steps"]}
+    tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(ckpt)) if ckpt.is_dir() else None)
+
+
+def init_ray(address: str = "", num_cpus: int | None = None) -> None:
+    """Join ``address`` (a cluster) or start a local Ray instance, once per process."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+
+
+def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidate]) -> dict[str, dict]:
+    """Train every candidate without a finished result as a Ray Tune trial; return name -> metrics."""
+    workdir = Path(workdir).resolve()
+    todo = [c for c in candidates if read_result(workdir, c.name) is None]
+    if todo:
+        from ray import tune
+
+        init_ray(cfg.search.ray_address)
+        trainable = tune.with_resources(_trial, {"cpu": 1, "gpu": cfg.final.gpus_per_trial})
+        tuner = tune.Tuner(
+            trainable,
+            param_space={"experiment": cfg.to_dict(), "workdir": str(workdir),
+                         "candidate": tune.grid_search([c.to_dict() for c in todo])},
+            tune_config=tune.TuneConfig(max_concurrent_trials=max(1, cfg.final.num_workers)),
+            run_config=tune.RunConfig(name="final", storage_path=str(workdir / "final" / "_tune"), verbose=0,
+                                      failure_config=tune.FailureConfig(max_failures=1)),
+        )
+        results = tuner.fit()
+        errors = [r.error for r in results if r.error is not None]
+        if errors:
+            raise RuntimeError(f"final training failed in {len(errors)} trial(s): {errors[0]}")
+    out = {}
+    for c in candidates:
+        res = read_result(workdir, c.name)
+        if res is None:
+            raise RuntimeError(f"final training of {c.name} left no result in {result_path(workdir, c.name)}")
+        out[c.name] = res
+    return out

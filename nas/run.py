@@ -1,0 +1,214 @@
+"""``nas run``: the whole pipeline in one work directory, each stage skipped when complete.
+
+1. supernet training (:func:`nas.train.train_supernet`, resumes from Orbax checkpoints)
+2. one search per hardware profile (:func:`nas.search.stage.run_stage`, resumes per generation)
+3. final training of the chosen architectures + baselines (:mod:`nas.final`, Ray Tune trials)
+4. export (JSON, Flax, ONNX checked with ONNX Runtime), latency check, ``summary.json``, report
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from nas.config import ExperimentConfig
+from nas.final import Candidate, run_final_training
+from search_spaces import Arch, InputError, get_space, net_stats
+
+
+@dataclass
+class RunResult:
+    report: Path
+    summary: Path
+
+
+def _log(console, msg: str) -> None:
+    if console is not None:
+        console.print(msg)
+
+
+def save_config(cfg: ExperimentConfig, workdir: Path) -> None:
+    """Record the resolved config; keep the previous one as config.prev.json when it changed."""
+    p = workdir / "config.json"
+    text = json.dumps(cfg.to_dict(), indent=1)
+    if p.is_file() and p.read_text() != text:
+        shutil.copyfile(p, workdir / "config.prev.json")
+    p.write_text(text)
+
+
+def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -> list[Candidate]:
+    """``final.top_k`` architectures per profile spread along its front (always its most
+    accurate), merged across profiles, plus the space's hand-designed baseline and the
+    reference models of ``final.baselines``."""
+    space = get_space(cfg.space)
+    chosen: dict[Arch, Candidate] = {}
+    for profile, front in fronts.items():
+        rows = sorted(front, key=lambda r: r.get("latency_ms", 0.0))
+        if not rows:
+            continue
+        picks = sorted({int(round(i)) for i in np.linspace(len(rows) - 1, 0, min(cfg.final.top_k, len(rows)))})
+        for i in picks:
+            arch = space.canonical(space.from_json(rows[i]["arch"]))
+            if arch not in chosen:
+                chosen[arch] = Candidate(f"searched_{len(chosen)}", "searched", arch.to_json(),
+                                         supernet_accuracy=rows[i].get("accuracy"))
+            chosen[arch].chosen_for.append(profile)
+    cands = list(chosen.values())
+    cands.append(Candidate("hand_designed", "baseline", space.hand_designed().to_json()))
+    cands += [Candidate(m, "reference", model=m) for m in cfg.final.baselines]
+    return cands
+
+
+def _supernet_accuracy(cfg, workdir, archs: list[Arch], dataset) -> list[float]:
+    from evaluators import EvaluatorSpec
+    from evaluators.accuracy import SupernetBundle
+
+    bundle = SupernetBundle.from_workdir(cfg.supernet_from or workdir, cfg, dataset)
+    ev = EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=cfg.search.eval_batches,
+                       batch_size=cfg.supernet.batch_size)(bundle)
+    return [r["accuracy"] for r in ev.evaluate(archs)]
+
+
+def predict_spec_ms(profile, specs, space: str) -> np.ndarray:
+    """Predicted latency (ms) of networks given as NetSpecs (e.g. reference models) on a profile,
+    with the profile's weights for ``space`` (the device and runtime are what matter)."""
+    from nas.latency import predict
+    from nas.latency.features import features_from_table, op_table
+    from search_spaces import expand_ops
+
+    f = np.stack([features_from_table(op_table(expand_ops(s)), profile.hardware) for s in specs])
+    return predict(f, profile.weights_for(space))
+
+
+def _latencies(cfg, cand: Candidate, spec) -> dict[str, float]:
+    from hardware_profiles import load_profile
+
+    out = {}
+    for p in cfg.search.profiles:
+        prof = load_profile(p)
+        if cand.arch is not None:
+            out[p] = float(prof.predict_ms([get_space(cfg.space).from_json(cand.arch)])[0])
+        else:
+            out[p] = float(predict_spec_ms(prof, [spec], cfg.space)[0])
+    return out
+
+
+def latency_check(cfg, workdir: Path, cands: list[Candidate], profile: str = "local_cpu") -> Path | None:
+    """Measure the in-space candidates here (XLA) and compare with ``profile``'s predictions."""
+    from hardware_profiles import list_profiles, load_profile
+    from nas.latency.measure import measure_arch
+
+    if profile not in list_profiles():
+        return None
+    prof = load_profile(profile)
+    if cfg.space not in prof.spaces:
+        return None
+    space = get_space(cfg.space)
+    rows = []
+    for c in cands:
+        if c.arch is None:
+            continue
+        arch = space.from_json(c.arch)
+        m = measure_arch(space, arch, "xla", warmup=5, repeats=30)
+        rows.append({"name": c.name, "measured_ms": m.latency_ms, "predicted_ms": float(prof.predict_ms([arch])[0])})
+    out = workdir / "latency_check.json"
+    out.write_text(json.dumps({"profile": profile, "runtime": "xla", "rows": rows}, indent=1))
+    return out
+
+
+def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_classes: int,
+               formats=None) -> dict[str, dict]:
+    """Export every trained candidate into ``export/<name>/`` (skips finished exports)."""
+    from nas.export.artifacts import export_architecture, load_weights
+
+    formats = tuple(formats or cfg.export.formats)
+    records = {}
+    for c in cands:
+        out = workdir / "export" / c.name
+        done = out / "arch.json"
+        if done.is_file() and all(json.loads(done.read_text()).get(f) for f in formats if f != "json"):
+            records[c.name] = json.loads(done.read_text())
+            continue
+        spec = c.spec(cfg, dataset_shape, num_classes)
+        net = load_weights(spec, workdir / "final" / c.name / "weights")
+        records[c.name] = export_architecture(net, spec, out, name=c.name, arch_json=c.arch, space=cfg.space,
+                                              formats=formats, tolerance=cfg.export.onnx_tolerance)
+    return records
+
+
+def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset) -> Path:
+    entries = []
+    for c in cands:
+        spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
+        entries.append({
+            "name": c.name, "kind": c.kind, "arch": c.arch, "model": c.model or None,
+            "chosen_for": c.chosen_for, "test_accuracy": finals[c.name]["test_acc"],
+            "val_accuracy": finals[c.name]["val_acc"], "supernet_accuracy": c.supernet_accuracy,
+            **net_stats(spec).to_dict(), "latency_ms": _latencies(cfg, c, spec),
+            "export": f"export/{c.name}",
+        })
+    summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
+               "dataset": dataset.name, "architectures": entries}
+    p = workdir / "summary.json"
+    p.write_text(json.dumps(summary, indent=1))
+    return p
+
+
+def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
+                   on_generation: Callable[[str, dict], None] | None = None) -> RunResult:
+    """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary paths."""
+    from nas.data import load_dataset
+    from nas.search.stage import run_stage
+    from nas.train import train_supernet
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, workdir)
+    dataset = load_dataset(cfg.data)
+
+    _log(console, "[bold]stage 1/4[/] supernet training")
+    if cfg.supernet_from:
+        if not (Path(cfg.supernet_from) / "supernet" / "result.json").is_file():
+            raise InputError(f"supernet_from: {cfg.supernet_from} holds no trained supernet")
+        sup_dir = Path(cfg.supernet_from).resolve()
+        (workdir / "supernet").mkdir(exist_ok=True)
+        shutil.copyfile(sup_dir / "supernet" / "result.json", workdir / "supernet" / "result.json")
+        info = json.loads((sup_dir / "supernet" / "result.json").read_text())["result"]
+    else:
+        sup_dir = workdir
+        info = train_supernet(cfg, workdir, dataset)
+    _log(console, f"  supernet: largest {100 * info['val_acc_largest']:.2f}%, smallest "
+                  f"{100 * info['val_acc_smallest']:.2f}% validation accuracy (inherited weights)")
+
+    _log(console, f"[bold]stage 2/4[/] search on {', '.join(cfg.search.profiles)}")
+    results = run_stage(cfg, sup_dir, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation)
+    if sup_dir != workdir:  # searches live in this work directory
+        for p in results:
+            src, dst = results[p].directory, workdir / "search" / results[p].directory.name
+            if src != dst:
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+    fronts = {p: r.front for p, r in results.items()}
+    cands = choose_architectures(cfg, fronts)
+    missing = [c for c in cands if c.kind == "baseline" and c.supernet_accuracy is None]
+    for c, acc in zip(missing, _supernet_accuracy(cfg, sup_dir, [get_space(cfg.space).from_json(c.arch)
+                                                                   for c in missing], dataset)):
+        c.supernet_accuracy = acc
+    (workdir / "chosen.json").write_text(json.dumps([c.to_dict() for c in cands], indent=1))
+
+    _log(console, f"[bold]stage 3/4[/] final training of {len(cands)} networks (Ray Tune)")
+    finals = run_final_training(cfg, workdir, cands)
+    for c in cands:
+        _log(console, f"  {c.name:16s} test accuracy {100 * finals[c.name]['test_acc']:.2f}%")
+
+    _log(console, "[bold]stage 4/4[/] export, latency check, report")
+    export_all(cfg, workdir, cands, dataset.input_shape, dataset.num_classes)
+    latency_check(cfg, workdir, cands)
+    summary = write_summary(cfg, workdir, cands, finals, dataset)
+    from nas.report import build_report
+
+    report = build_report(workdir)
+    return RunResult(report, summary)

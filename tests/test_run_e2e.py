@@ -1,0 +1,74 @@
+"""End to end: `nas run fashion_mnist --smoke` through the real CLI (Ray, Orbax, ONNX Runtime,
+headless Chromium), then a second run that finds every stage complete."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.report_helpers import assert_report_renders
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+
+
+def nas(*args, cwd=None, timeout=1500):
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    return subprocess.run([sys.executable, "-m", "nas.cli.main", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=timeout)
+
+
+def _line_counts(workdir: Path) -> dict:
+    return {str(p.relative_to(workdir)): len(p.read_text().splitlines())
+            for p in workdir.rglob("metrics.jsonl")}
+
+
+def test_smoke_run_end_to_end(tmp_path):
+    wd = tmp_path / "run"
+    proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"report:  {wd / 'report' / 'index.html'}" in proc.stdout
+    assert f"summary: {wd / 'summary.json'}" in proc.stdout
+
+    summary = json.loads((wd / "summary.json").read_text())
+    assert summary["space"] == "fashion_mnist" and summary["profiles"] == ["local_cpu"]
+    kinds = {a["kind"] for a in summary["architectures"]}
+    assert kinds == {"searched", "baseline", "reference"}
+    from search_spaces import arch_stats, get_space
+
+    space = get_space("fashion_mnist")
+    for a in summary["architectures"]:
+        assert 0.0 <= a["test_accuracy"] <= 1.0
+        assert a["latency_ms"]["local_cpu"] > 0
+        if a["arch"] is not None:
+            stats = arch_stats(space.from_json(a["arch"]))
+            assert (a["macs"], a["params"], a["peak_activation_bytes"]) == \
+                (stats.macs, stats.params, stats.peak_activation_bytes)
+        exp = wd / a["export"]
+        check = json.loads((exp / "onnx_check.json").read_text())
+        assert check["max_abs_diff"] <= 1e-4
+        assert (exp / "model.onnx").stat().st_size > 1000 and (exp / "flax").is_dir()
+        assert json.loads((exp / "arch.json").read_text())["arch"] == a["arch"]
+    searched = [a for a in summary["architectures"] if a["kind"] == "searched"]
+    front = [json.loads(line) for line in (wd / "search" / "local_cpu" / "front.jsonl").read_text().splitlines()]
+    assert all(a["arch"] in [r["arch"] for r in front] for a in searched)
+    assert (wd / "search" / "local_cpu" / "gen_0001.jsonl").is_file()
+    assert (wd / "final" / "_tune").is_dir()
+    assert_report_renders(wd / "report" / "index.html", tmp_path)
+
+    # a second run resumes: every stage is complete, nothing is trained again
+    before = _line_counts(wd)
+    proc2 = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd))
+    assert proc2.returncode == 0, proc2.stderr[-3000:]
+    assert _line_counts(wd) == before
+    assert json.loads((wd / "summary.json").read_text())["architectures"] == summary["architectures"]
+
+
+def test_run_bad_override_is_one_line(tmp_path):
+    proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(tmp_path / "x"), "--set", "search.nope=1")
+    assert proc.returncode == 2
+    assert "unknown field 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()
+    proc = nas("run", "no_such_experiment")
+    assert proc.returncode == 2 and "experiment 'no_such_experiment' not found" in proc.stderr
