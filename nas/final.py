@@ -73,7 +73,7 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
         from nas.train import load_supernet
         from search_spaces.supernet import extract_subnet
 
-        model = nnx.merge(*load_supernet(Path(cfg.supernet_from or workdir), cfg, dataset))
+        model = nnx.merge(*load_supernet(Path(workdir), cfg, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
     info = train_static(net, cfg.final, dataset, out, seed=cfg.seed, weight_decay=cfg.supernet.weight_decay,
                         label_smoothing=cfg.supernet.label_smoothing, augment=cfg.data.augment,

@@ -67,7 +67,7 @@ def _supernet_accuracy(cfg, workdir, archs: list[Arch], dataset) -> list[float]:
     from evaluators import EvaluatorSpec
     from evaluators.accuracy import SupernetBundle
 
-    bundle = SupernetBundle.from_workdir(cfg.supernet_from or workdir, cfg, dataset)
+    bundle = SupernetBundle.from_workdir(workdir, cfg, dataset)
     ev = EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=cfg.search.eval_batches,
                        batch_size=cfg.supernet.batch_size)(bundle)
     return [r["accuracy"] for r in ev.evaluate(archs)]
@@ -158,6 +158,22 @@ def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, data
     return p
 
 
+def link_supernet(source: Path, workdir: Path) -> dict:
+    """Reuse the trained supernet of another work directory (design studies): its result is
+    copied and its checkpoints are linked into ``workdir/supernet``; returns its result."""
+    src = source.resolve() / "supernet"
+    if not (src / "result.json").is_file() or not (src / "checkpoints").is_dir():
+        raise InputError(f"supernet_from: {source} holds no trained supernet")
+    dst = workdir / "supernet"
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / "result.json", dst / "result.json")
+    link = dst / "checkpoints"
+    if link.is_symlink() or not link.exists():
+        link.unlink(missing_ok=True)
+        link.symlink_to(src / "checkpoints", target_is_directory=True)
+    return json.loads((src / "result.json").read_text())["result"]
+
+
 def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
                    on_generation: Callable[[str, dict], None] | None = None) -> RunResult:
     """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary paths."""
@@ -172,29 +188,18 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
 
     _log(console, "[bold]stage 1/4[/] supernet training")
     if cfg.supernet_from:
-        if not (Path(cfg.supernet_from) / "supernet" / "result.json").is_file():
-            raise InputError(f"supernet_from: {cfg.supernet_from} holds no trained supernet")
-        sup_dir = Path(cfg.supernet_from).resolve()
-        (workdir / "supernet").mkdir(exist_ok=True)
-        shutil.copyfile(sup_dir / "supernet" / "result.json", workdir / "supernet" / "result.json")
-        info = json.loads((sup_dir / "supernet" / "result.json").read_text())["result"]
+        info = link_supernet(Path(cfg.supernet_from), workdir)
     else:
-        sup_dir = workdir
         info = train_supernet(cfg, workdir, dataset)
     _log(console, f"  supernet: largest {100 * info['val_acc_largest']:.2f}%, smallest "
                   f"{100 * info['val_acc_smallest']:.2f}% validation accuracy (inherited weights)")
 
     _log(console, f"[bold]stage 2/4[/] search on {', '.join(cfg.search.profiles)}")
-    results = run_stage(cfg, sup_dir, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation)
-    if sup_dir != workdir:  # searches live in this work directory
-        for p in results:
-            src, dst = results[p].directory, workdir / "search" / results[p].directory.name
-            if src != dst:
-                shutil.copytree(src, dst, dirs_exist_ok=True)
+    results = run_stage(cfg, workdir, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation)
     fronts = {p: r.front for p, r in results.items()}
     cands = choose_architectures(cfg, fronts)
     missing = [c for c in cands if c.kind == "baseline" and c.supernet_accuracy is None]
-    for c, acc in zip(missing, _supernet_accuracy(cfg, sup_dir, [get_space(cfg.space).from_json(c.arch)
+    for c, acc in zip(missing, _supernet_accuracy(cfg, workdir, [get_space(cfg.space).from_json(c.arch)
                                                                    for c in missing], dataset)):
         c.supernet_accuracy = acc
     (workdir / "chosen.json").write_text(json.dumps([c.to_dict() for c in cands], indent=1))

@@ -26,7 +26,7 @@ def _write_workdir(tmp_path, profiles=("pa", "pb")):
             (d / f"gen_{g:04d}.jsonl").write_text("\n".join(json.dumps(r) for r in rows[g * 10:(g + 1) * 10]))
         front = sorted(rows, key=lambda r: r["latency_ms"])[:5]
         (d / "front.jsonl").write_text("\n".join(json.dumps(r) for r in front))
-        (d / "history.jsonl").write_text("\n".join(json.dumps({"generation": g, "hypervolume": 0.1 * g + 0.2})
+        (d / "metrics.jsonl").write_text("\n".join(json.dumps({"generation": g, "hypervolume": 0.1 * g + 0.2})
                                                    for g in range(3)))
         a = archs[p_i]
         s = arch_stats(a)

@@ -12,7 +12,7 @@ import sys
 
 from nas.errors import InputError
 
-COMMAND_MODULES = ("space", "arch", "run", "search", "report")
+COMMAND_MODULES = ("space", "arch", "run", "search", "report", "latency", "profile")
 
 
 def build_parser() -> argparse.ArgumentParser:

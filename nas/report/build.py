@@ -1,7 +1,7 @@
 """``nas report WORKDIR``: a static HTML page plus PNG figures from a run's work directory.
 
 Reads (written by the pipeline): ``summary.json``; per profile ``search/<profile>/front.jsonl``,
-``search/<profile>/gen_*.jsonl`` and ``search/<profile>/history.jsonl``; optionally
+``search/<profile>/gen_*.jsonl`` and ``search/<profile>/metrics.jsonl``; optionally
 ``latency_check.json``. Writes ``report/index.html`` and ``report/*.png`` and returns the page.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _profile_data(workdir: Path, profile: str, summary: dict) -> dict:
                "latency_ms": a.get("latency_ms", {}).get(profile)}
               for a in summary["architectures"] if a["kind"] != "searched" or profile in a.get("chosen_for", [])]
     return {"evaluated": evaluated, "front": read_jsonl(d / "front.jsonl"), "marked": marked,
-            "history": read_jsonl(d / "history.jsonl")}
+            "history": read_jsonl(d / "metrics.jsonl")}
 
 
 def _fmt(v, scale=1.0, digits=2, pct=False):
