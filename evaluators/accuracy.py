@@ -1,0 +1,118 @@
+"""Supernet accuracy of subnets on the validation split: inherited weights + BN recalibration.
+
+For every architecture: the supernet's BatchNorm statistics are re-estimated for that subnet
+on ``bn_batches`` training batches (:func:`nas.train.recalibrate_bn`), then top-1 accuracy is
+measured on the first ``eval_batches`` validation batches (:func:`nas.train.evaluate_accuracy`).
+The architecture reaches the compiled functions as integer arrays (``model.arch_arrays``), so
+one compile serves every subnet. Deterministic: fixed batches, no randomness.
+
+:class:`SupernetBundle` is what a Ray pool puts in the object store once: graph definition,
+weights as host NumPy arrays, the validation split and the recalibration batches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from search_spaces import Arch
+
+
+@dataclass(frozen=True)
+class SupernetBundle:
+    graphdef: object  # flax.nnx GraphDef of the supernet
+    state: object  # its full nnx.State, leaves as NumPy arrays
+    val: object  # nas.data.Split (uint8 images, int32 labels)
+    bn_batches: tuple  # uint8 image arrays [B, H, W, C] from the training split, no augmentation
+    mean: tuple
+    std: tuple
+
+    @classmethod
+    def from_state(cls, graphdef, state, dataset, *, bn_batches: int = 4,
+                   batch_size: int = 256) -> "SupernetBundle":
+        """Bundle a trained supernet (``nnx.split`` pair, e.g. from :func:`nas.train.load_supernet`)
+        with a :class:`nas.data.Dataset`: the first ``bn_batches`` training batches recalibrate."""
+        import jax
+
+        state = jax.tree.map(np.asarray, jax.device_get(state))
+        imgs = dataset.train.images
+        batches = tuple(imgs[i * batch_size:(i + 1) * batch_size] for i in range(bn_batches)
+                        if i * batch_size < len(imgs))
+        return cls(graphdef, state, dataset.val, batches, tuple(dataset.mean), tuple(dataset.std))
+
+    @classmethod
+    def from_workdir(cls, workdir, cfg, dataset=None) -> "SupernetBundle":
+        """The trained supernet of experiment ``cfg`` in ``<workdir>/supernet``.
+
+        Raises InputError when stage 1 has not completed there (no ``result.json``).
+        """
+        from pathlib import Path
+
+        from nas.train import load_supernet
+        from search_spaces.arch import InputError
+
+        done = Path(workdir) / "supernet" / "result.json"
+        if not done.is_file():
+            raise InputError(f"{done.parent}: no trained supernet (run `nas run {cfg.name} --workdir "
+                             f"{workdir}` to train it first)")
+        if dataset is None:
+            from nas.data import load_dataset
+
+            dataset = load_dataset(cfg.data)
+        graphdef, state = load_supernet(workdir, cfg, dataset)
+        return cls.from_state(graphdef, state, dataset, bn_batches=cfg.supernet.bn_recalibration_batches,
+                              batch_size=cfg.supernet.batch_size)
+
+
+def _resize(images: np.ndarray, r: int) -> np.ndarray:
+    """uint8 ``[N, H, W, C]`` -> uint8 ``[N, r, r, C]`` (bilinear)."""
+    import jax
+
+    out = jax.image.resize(images.astype(np.float32), (images.shape[0], r, r, images.shape[3]), "bilinear")
+    return np.clip(np.rint(np.asarray(out)), 0, 255).astype(np.uint8)
+
+
+class SupernetAccuracyEvaluator:
+    """``{"accuracy": top-1 in [0, 1]}`` per architecture (see module doc)."""
+
+    provides = ("accuracy",)
+
+    def __init__(self, bundle: SupernetBundle, *, eval_batches: int = 4, batch_size: int = 256):
+        import jax
+        import jax.numpy as jnp
+        from flax import nnx
+
+        self.bundle = bundle
+        self.state = jax.tree.map(jnp.asarray, bundle.state)
+        self.model = nnx.merge(bundle.graphdef, self.state)  # for arch_arrays only
+        self.eval_batches, self.batch_size = eval_batches, batch_size
+        self.space = self.model.space if hasattr(self.model, "space") else None
+        self._resized: dict = {}
+
+    def _data_at(self, arch: Arch):
+        """Validation split and BN batches at the architecture's input resolution (bilinear
+        resize of the stored images when it differs; cached per resolution)."""
+        b = self.bundle
+        r = int(self.space.decode(arch)[3]) if hasattr(self.space, "decode") else b.val.images.shape[1]
+        if r == b.val.images.shape[1]:
+            return b.val, b.bn_batches
+        if r not in self._resized:
+            from nas.data import Split
+
+            self._resized[r] = (Split(_resize(b.val.images, r), b.val.labels),
+                                tuple(_resize(x, r) for x in b.bn_batches))
+        return self._resized[r]
+
+    def accuracy(self, arch: Arch) -> float:
+        from nas.train import evaluate_accuracy, recalibrate_bn
+
+        b = self.bundle
+        val, bn_batches = self._data_at(arch)
+        arrays = self.model.arch_arrays(arch)
+        state = recalibrate_bn(b.graphdef, self.state, arrays, bn_batches, mean=b.mean, std=b.std)
+        return float(evaluate_accuracy(b.graphdef, state, val, mean=b.mean, std=b.std, arch_arrays=arrays,
+                                       batch_size=self.batch_size, max_batches=self.eval_batches))
+
+    def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
+        return [{"accuracy": self.accuracy(a)} for a in archs]

@@ -1,0 +1,77 @@
+"""A persistent cache in front of an evaluator, keyed by canonical architecture.
+
+The cache is an append-only JSONL file, one ``{"arch": <JSON encoding>, <key>: value, ...}``
+per line, flushed and fsynced after every batch. JSON floats round-trip exactly, so a value
+read back equals the value computed. A torn last line (the process was killed mid-write) is
+dropped on load; any other unreadable line raises :class:`InputError` naming file and line, and
+the file is left untouched.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+from search_spaces import Arch, SearchSpace
+from search_spaces.arch import InputError
+
+
+def _plain(v):
+    """NumPy scalars to Python numbers (JSON-serialisable, exact round trip)."""
+    return v.item() if hasattr(v, "item") else v
+
+
+class CachedEvaluator:
+    """Evaluates only architectures whose canonical form is not yet cached."""
+
+    def __init__(self, inner, space: SearchSpace, path: str | os.PathLike | None = None):
+        self.inner, self.space = inner, space
+        self.provides = tuple(inner.provides)
+        self.path = Path(path) if path is not None else None
+        self.store: dict[Arch, dict] = {}
+        self.hits = self.misses = 0
+        if self.path is not None and self.path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        text = self.path.read_text()
+        lines = text.split("\n")
+        torn = not text.endswith("\n") and text != ""
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                arch = self.space.canonical(self.space.from_json(obj.pop("arch")))
+            except (json.JSONDecodeError, KeyError, AttributeError, InputError) as e:
+                if torn and i == len(lines):
+                    break
+                raise InputError(f"{self.path}:{i}: corrupt evaluation cache line ({type(e).__name__})") from None
+            self.store[arch] = obj
+        if torn:  # drop the torn tail so later appends start on a fresh line
+            good = text[: text.rfind("\n") + 1]
+            with open(self.path, "w") as f:
+                f.write(good)
+
+    def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
+        keys = [self.space.canonical(a) for a in archs]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.store or
+                                  any(p not in self.store[k] for p in self.provides)))
+        self.hits += len(keys) - len(todo)
+        self.misses += len(todo)
+        if todo:
+            recs = self.inner.evaluate(todo)
+            new = {k: {p: _plain(v) for p, v in r.items()} for k, r in zip(todo, recs)}
+            self.store.update(new)
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a") as f:
+                    for k, r in new.items():
+                        f.write(json.dumps({"arch": self.space.to_json(k), **r}) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+        return [dict(self.store[k]) for k in keys]
+
+    def close(self) -> None:
+        getattr(self.inner, "close", lambda: None)()

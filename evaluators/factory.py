@@ -1,0 +1,75 @@
+"""Build the evaluator a search needs, in process or as a Ray pool, from a picklable spec.
+
+An :class:`EvaluatorSpec` names the values needed (objectives + budgeted quantities) and how to
+get them; calling it with the shared payload builds a :class:`CompositeEvaluator`. The same
+spec is what every Ray actor calls, so in-process and distributed evaluation share one code
+path. Sources: analytic costs for ``macs/flops/params/peak_activation_bytes``; ``latency_ms``
+from the hardware profile ``profile``; ``accuracy`` from the supernet in the shared
+:class:`SupernetBundle`. ``surrogate_seed`` replaces accuracy and latency by the fixed
+stand-ins of :mod:`evaluators.surrogate` (tests, benchmarks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evaluators.analytic import COST_KEYS, AnalyticCostEvaluator
+from evaluators.base import CompositeEvaluator
+from search_spaces.arch import InputError
+
+KNOWN = COST_KEYS + ("latency_ms", "accuracy")
+
+
+@dataclass(frozen=True)
+class EvaluatorSpec:
+    space: str
+    needs: tuple
+    profile: str = ""  # hardware profile name or YAML path (for latency_ms)
+    surrogate_seed: int | None = None
+    eval_batches: int = 4
+    batch_size: int = 256
+
+    def __post_init__(self):
+        unknown = [n for n in self.needs if n not in KNOWN]
+        if unknown:
+            raise InputError(f"search.objectives: no evaluator for {unknown[0]!r} (known: {', '.join(KNOWN)})")
+
+    @property
+    def needs_supernet(self) -> bool:
+        return "accuracy" in self.needs and self.surrogate_seed is None
+
+    def __call__(self, shared=None) -> CompositeEvaluator:
+        from search_spaces import get_space
+
+        space = get_space(self.space)
+        parts = []
+        if any(n in COST_KEYS for n in self.needs):
+            parts.append(AnalyticCostEvaluator())
+        if self.surrogate_seed is not None and ({"accuracy", "latency_ms"} & set(self.needs)):
+            from evaluators.surrogate import SurrogateEvaluator
+
+            parts.append(SurrogateEvaluator(space, self.surrogate_seed))
+        else:
+            if "latency_ms" in self.needs:
+                from evaluators.latency import PredictedLatencyEvaluator
+
+                parts.append(PredictedLatencyEvaluator.from_profile_name(self.profile))
+            if "accuracy" in self.needs:
+                from evaluators.accuracy import SupernetAccuracyEvaluator
+
+                if shared is None:
+                    raise InputError("accuracy needs a trained supernet, none was given")
+                parts.append(SupernetAccuracyEvaluator(shared, eval_batches=self.eval_batches,
+                                                       batch_size=self.batch_size))
+        return CompositeEvaluator(parts)
+
+
+def make_evaluator(spec: EvaluatorSpec, shared=None, *, num_workers: int = 0, address: str = "",
+                   chunk_size: int = 4):
+    """In-process evaluator (``num_workers == 0``) or a :class:`RayEvaluatorPool` of that many
+    actors; both have ``evaluate(archs) -> list[dict]`` and ``close()``."""
+    if num_workers <= 0:
+        return spec(shared)
+    from evaluators.ray_pool import RayEvaluatorPool
+
+    return RayEvaluatorPool(spec, shared, provides=spec.needs, num_workers=num_workers, address=address,
+                            chunk_size=chunk_size)

@@ -1,0 +1,119 @@
+"""A pool of Ray actors that evaluate architectures in chunks, losing nothing when one dies.
+
+Each actor is built once from ``builder(shared)``: ``shared`` (supernet weights, validation
+batches, ...) is put in the object store ONCE with ``ray.put`` and every actor receives the
+reference, so the weights travel to each node once. ``evaluate(archs)`` splits the list into
+chunks, keeps every actor busy, and returns records in input order. When an actor dies (killed,
+OOM, node lost) its chunk is resubmitted to a fresh actor; evaluators are deterministic, so the
+result is the same as if nothing had happened. Errors raised by the evaluator itself propagate.
+
+Ray: ``address=""`` starts a local instance (``include_dashboard=False``, ``num_cpus`` = the
+actors' needs), anything else joins that cluster (``"auto"``, ``"ray://host:10001"``). Set
+``RAY_AUTH_MODE=disabled`` for local instances (done here unless already set).
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Callable, Sequence
+
+from search_spaces import Arch
+
+
+class _EvalActor:
+    def __init__(self, builder: Callable, shared):
+        self.evaluator = builder(shared)
+
+    def evaluate(self, archs):
+        return self.evaluator.evaluate(archs)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class RayEvaluatorPool:
+    """``num_workers`` actors, each holding ``builder(shared)``; same interface as an evaluator.
+
+    ``provides`` must name the keys the built evaluator returns. ``max_failures`` bounds how
+    often one chunk may lose its actor before ``RuntimeError``. Each actor reserves
+    ``num_cpus_per_worker`` CPUs and ``num_gpus_per_worker`` GPUs (set 1 on GPU clusters).
+    """
+
+    def __init__(self, builder: Callable, shared=None, *, provides: Sequence[str], num_workers: int = 2,
+                 address: str = "", chunk_size: int = 4, num_cpus_per_worker: float = 1.0,
+                 num_gpus_per_worker: float = 0.0, max_failures: int = 5):
+        import ray
+
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        self.started_ray = False
+        if not ray.is_initialized():
+            if address:
+                try:
+                    ray.init(address=address, include_dashboard=False)
+                except (ConnectionError, ValueError, RuntimeError) as e:
+                    from search_spaces.arch import InputError
+
+                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    raise InputError(f"search.ray_address: cannot join Ray at {address!r}: {first}") from None
+            else:
+                ray.init(include_dashboard=False, num_cpus=max(1, int(num_workers * num_cpus_per_worker + 0.999)),
+                         log_to_driver=False)
+            self.started_ray = True
+        self.ray = ray
+        self.provides = tuple(provides)
+        self.builder, self.chunk_size, self.max_failures = builder, max(1, chunk_size), max_failures
+        self.shared_ref = ray.put(shared)  # once; actors get the reference
+        self.actor_cls = ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker,
+                                    max_restarts=0)(_EvalActor)
+        self.actors = [self._spawn() for _ in range(num_workers)]
+        self.failures = 0  # actor losses survived so far
+
+    def _spawn(self):
+        return self.actor_cls.remote(self.builder, self.shared_ref)
+
+    def pids(self) -> list[int]:
+        return self.ray.get([a.pid.remote() for a in self.actors])
+
+    def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
+        ray = self.ray
+        archs = list(archs)
+        chunks = [archs[i:i + self.chunk_size] for i in range(0, len(archs), self.chunk_size)]
+        results: list = [None] * len(chunks)
+        todo = deque(range(len(chunks)))
+        tries = [0] * len(chunks)
+        idle = deque(range(len(self.actors)))
+        running: dict = {}  # ObjectRef -> (chunk index, actor slot)
+        while todo or running:
+            while todo and idle:
+                c, slot = todo.popleft(), idle.popleft()
+                running[self.actors[slot].evaluate.remote(chunks[c])] = (c, slot)
+            done, _ = ray.wait(list(running), num_returns=1)
+            c, slot = running.pop(done[0])
+            try:
+                results[c] = ray.get(done[0])
+            except ray.exceptions.RayActorError:
+                tries[c] += 1
+                self.failures += 1
+                if tries[c] > self.max_failures:
+                    raise RuntimeError(f"chunk of {len(chunks[c])} architectures lost its actor "
+                                       f"{tries[c]} times") from None
+                ray.kill(self.actors[slot], no_restart=True)
+                self.actors[slot] = self._spawn()
+                todo.appendleft(c)
+            except ray.exceptions.RayTaskError as e:
+                raise e.as_instanceof_cause() from None
+            idle.append(slot)
+        return [r for chunk in results for r in chunk]
+
+    def close(self) -> None:
+        for a in self.actors:
+            self.ray.kill(a, no_restart=True)
+        self.actors = []
+        if self.started_ray:
+            self.ray.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,71 @@
+"""``nas search EXPERIMENT --workdir DIR [--profile NAME] [--set key=value ...]``: stage 2 alone.
+
+Runs (or resumes) the multi-objective search of the experiment for each profile on the
+supernet trained in ``DIR``; progress (generation, hypervolume, best feasible values, ETA) goes
+to stderr, the Pareto front to stdout (a table, or one JSON object per line with ``--json``).
+"""
+from __future__ import annotations
+
+from nas.cli.output import emit_json
+from nas.config import apply_overrides, load_experiment
+
+
+def register(sub) -> None:
+    p = sub.add_parser("search", help="run stage 2 (architecture search) on a trained supernet")
+    p.add_argument("experiment", help="experiment name (experiments/NAME.py) or path")
+    p.add_argument("--workdir", required=True, help="work directory holding the trained supernet")
+    p.add_argument("--profile", action="append", default=None,
+                   help="hardware profile name or YAML path (repeatable; default: search.profiles)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--smoke", action="store_true", help="the experiment's tiny smoke variant")
+    p.add_argument("--json", action="store_true", help="front as one JSON object per line")
+    p.set_defaults(func=cmd_search)
+
+
+def _fmt(name: str, v: float) -> str:
+    return f"{name}={v:.4f}" if name == "accuracy" else f"{name}={v:.4g}"
+
+
+def cmd_search(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from nas.search.stage import run_stage
+
+    cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
+    err = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} gen"),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), console=err) as progress:
+        tasks = {}
+
+        def on_generation(profile, m):
+            if profile not in tasks:
+                tasks[profile] = progress.add_task(f"search {profile}", total=m["generations"], info="")
+            best = " ".join(_fmt(k, v) for k, v in m["best"].items()) or "no feasible yet"
+            progress.update(tasks[profile], completed=m["generation"] + 1,
+                            info=f"HV={m['hypervolume']:.4g} {best}")
+
+        results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation)
+    names = list(cfg.search.objectives)
+    for profile, res in results.items():
+        if args.json:
+            for row in res.front:
+                emit_json({"profile": profile, **row})
+            continue
+        table = Table(title=f"{profile}: {len(res.front)} feasible Pareto-optimal of {res.evaluations} "
+                            f"evaluated, hypervolume {res.hypervolume:.4g} ({res.directory})")
+        for n in names:
+            table.add_column(n, justify="right")
+        table.add_column("arch")
+        for row in res.front:
+            table.add_row(*[f"{row[n]:.4g}" for n in names], json_arch(row["arch"]))
+        Console().print(table)
+    return 0
+
+
+def json_arch(obj) -> str:
+    import json
+
+    return json.dumps(obj, separators=(",", ":"))

@@ -1,0 +1,54 @@
+"""Supernet accuracy evaluator against nas.train's evaluate_subnet, and stage 2 on a trained
+(two-step) supernet end to end."""
+from __future__ import annotations
+
+import jax
+import pytest
+from flax import nnx
+
+from evaluators import EvaluatorSpec, SupernetAccuracyEvaluator, SupernetBundle
+from search_spaces import get_space
+
+SPACE = get_space("fashion_mnist")
+
+
+def test_accuracy_matches_evaluate_subnet(tiny_dataset):
+    from nas.train.supernet import build_supernet, evaluate_subnet
+
+    graphdef, state = nnx.split(build_supernet("fashion_mnist", 0))
+    bundle = SupernetBundle.from_state(graphdef, state, tiny_dataset, bn_batches=2, batch_size=32)
+    ev = SupernetAccuracyEvaluator(bundle, eval_batches=2, batch_size=32)
+    archs = [SPACE.largest(), SPACE.smallest()] + SPACE.sample(jax.random.key(0), 2)
+    got = [r["accuracy"] for r in ev.evaluate(archs)]
+    model = nnx.merge(graphdef, state)
+    want = [evaluate_subnet(graphdef, state, model, a, tiny_dataset, batch_size=32, bn_batches=2) for a in archs]
+    assert got == pytest.approx(want, abs=1e-9)
+    assert all(0.0 <= g <= 1.0 for g in got)
+    assert [r["accuracy"] for r in EvaluatorSpec("fashion_mnist", ("accuracy",), eval_batches=2,
+                                                 batch_size=32)(bundle).evaluate(archs)] == got
+
+
+@pytest.mark.slow
+def test_stage2_on_trained_supernet(tiny_dataset, tmp_path):
+    from nas.config import ExperimentConfig, SearchConfig, SupernetConfig
+    from nas.search.stage import run_stage
+    from nas.train import train_supernet
+    from search_spaces.arch import InputError
+
+    cfg = ExperimentConfig(name="tiny", space="fashion_mnist",
+                           supernet=SupernetConfig(batch_size=32, max_steps=2, num_random_subnets=0,
+                                                   bn_recalibration_batches=2),
+                           search=SearchConfig(population=4, generations=2, objectives=["accuracy", "flops"],
+                                               budgets={"flops": 2e7}, eval_batches=2, profiles=["analytic"]))
+    with pytest.raises(InputError, match="no trained supernet"):
+        run_stage(cfg, tmp_path, dataset=tiny_dataset)
+    train_supernet(cfg, tmp_path, tiny_dataset, progress=False)
+    res = run_stage(cfg, tmp_path, dataset=tiny_dataset)["analytic"]
+    assert res.evaluations == 8 and res.front
+    assert all(0 <= r["accuracy"] <= 1 and r["flops"] <= 2e7 for r in res.front)
+    acc_cache = list((tmp_path / "search").glob("accuracy_*.jsonl"))
+    assert len(acc_cache) == 1 and len(acc_cache[0].read_text().splitlines()) == 8
+    # a second profile reuses every accuracy already computed
+    again = run_stage(cfg, tmp_path, profiles=["analytic2"], dataset=tiny_dataset)["analytic2"]
+    assert [r["accuracy"] for r in again.history] == [r["accuracy"] for r in res.history]
+    assert len(acc_cache[0].read_text().splitlines()) == 8
