@@ -1,0 +1,129 @@
+"""``nas profile list | fit | calibrate``: hardware profiles and their latency predictors."""
+from __future__ import annotations
+
+import platform
+import time
+
+from nas.cli.output import emit_json
+from nas.errors import InputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("profile", help="hardware profiles: list, fit, calibrate")
+    psub = p.add_subparsers(dest="profile_command", required=True, metavar="SUBCOMMAND")
+    ls = psub.add_parser("list", help="list the shipped profiles")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+
+    def common(q):
+        q.add_argument("name", metavar="NAME")
+        q.add_argument("--space", required=True)
+        q.add_argument("--out", required=True, metavar="PROFILE.yaml")
+        q.add_argument("--device", help="device description (default: NAME)")
+        q.add_argument("--batch-size", type=int, default=1)
+        q.add_argument("--peak-gflops", type=float)
+        q.add_argument("--bandwidth-gbs", type=float)
+        q.add_argument("--memory-gb", type=float)
+        q.add_argument("--json", action="store_true")
+
+    fit = psub.add_parser("fit", help="fit a profile to a measurement CSV (arch,latency_ms)")
+    common(fit)
+    fit.add_argument("--measurements", required=True, metavar="FILE.csv")
+    fit.add_argument("--runtime", default="unknown", help="runtime the latencies were measured with")
+    fit.add_argument("--source", default="user measurements", help="who measured (credit)")
+    fit.set_defaults(func=cmd_fit)
+
+    cal = psub.add_parser("calibrate", help="measure N random subnets here, then fit a profile")
+    common(cal)
+    cal.add_argument("--runtime", required=True, choices=("xla", "onnxruntime"))
+    cal.add_argument("--n", type=int, required=True)
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--threads", type=int, default=1)
+    cal.add_argument("--warmup", type=int, default=10)
+    cal.add_argument("--repeats", type=int, default=50)
+    cal.add_argument("--passes", type=int, default=3, help="timing passes over all subnets (min is kept)")
+    cal.set_defaults(func=cmd_calibrate)
+
+
+def _summary(prof, args) -> int:
+    fit = prof.extra.get("fit", {})
+    if args.json:
+        emit_json({"name": prof.name, "path": str(prof.path), "fit": fit})
+    else:
+        for space, m in fit.items():
+            print(f"{prof.name}: {space} n={m['n']} in-sample Spearman {m['spearman']:.3f} "
+                  f"MAPE {100 * m['mape']:.1f}% -> {prof.path}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from hardware_profiles import list_profiles, load_profile
+
+    for name in list_profiles():
+        p = load_profile(name)
+        if args.json:
+            emit_json({"name": name, "device": p.device, "runtime": p.runtime, "batch_size": p.batch_size,
+                       "spaces": list(p.spaces)})
+        else:
+            print(f"{name:15s} batch {p.batch_size:<3d} {','.join(p.spaces):18s} {p.device}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from nas.latency.calibrate import build_profile
+    from nas.latency.measurements import read_measurements
+    from search_spaces import get_space
+
+    get_space(args.space)
+    archs, lat = read_measurements(args.measurements, args.space)
+    prof = build_profile(args.name, args.space, archs, lat, args.out, device=args.device or args.name,
+                         runtime=args.runtime, source=args.source, batch_size=args.batch_size,
+                         peak_gflops=args.peak_gflops, bandwidth_gbs=args.bandwidth_gbs,
+                         memory_gb=args.memory_gb)
+    return _summary(prof, args)
+
+
+def cmd_calibrate(args) -> int:
+    from nas.latency.calibrate import build_profile, sample_distinct
+    from nas.latency.measure import STATISTIC, measure_archs, pin_xla_threads
+    from nas.latency.model import MIN_MEASUREMENTS
+    from search_spaces import get_space
+
+    if args.runtime == "xla":
+        pin_xla_threads(args.threads)
+    if args.n < MIN_MEASUREMENTS:
+        raise InputError(f"--n {args.n} is too few: the latency model needs at least {MIN_MEASUREMENTS}")
+    if min(args.threads, args.repeats, args.passes, args.batch_size) < 1 or args.warmup < 0:
+        raise InputError("--threads, --repeats, --passes and --batch-size must be at least 1, --warmup at least 0")
+    if not str(args.out).endswith((".yaml", ".yml")):
+        raise InputError(f"--out {args.out}: a profile file must end in .yaml")
+    space = get_space(args.space)
+    archs = sample_distinct(space, args.n, args.seed)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"measuring {len(archs)} subnets ({args.runtime})", total=len(archs) * args.passes)
+        ms = measure_archs(space, archs, args.runtime, batch_size=args.batch_size, warmup=args.warmup,
+                           repeats=args.repeats, threads=args.threads, passes=args.passes,
+                           progress=lambda i: bar.advance(task))
+    lat, mems, threads = [m.latency_ms for m in ms], [m.memory for m in ms], ms[0].threads
+    extra = {"threads": threads, "measured": {
+        "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "warmup": args.warmup,
+        "repeats": args.repeats, "passes": args.passes,
+        "statistic": f"{STATISTIC}; smallest over passes"},
+        "runtime_memory": _memory_summary(mems)}
+    prof = build_profile(args.name, args.space, archs, lat, args.out, device=args.device or
+                         f"this machine ({platform.processor() or platform.machine()})",
+                         runtime=f"{args.runtime} (CPU)", source="measured with nas profile calibrate",
+                         batch_size=args.batch_size, peak_gflops=args.peak_gflops,
+                         bandwidth_gbs=args.bandwidth_gbs, memory_gb=args.memory_gb, extra=extra)
+    return _summary(prof, args)
+
+
+def _memory_summary(mems: list[dict]) -> dict:
+    """Runtime memory (XLA memory analysis) against the analytic figures, median over subnets."""
+    import numpy as np
+
+    keys = sorted({k for m in mems for k in m})
+    return {k: int(np.median([m[k] for m in mems if k in m])) for k in keys}

@@ -1,0 +1,70 @@
+"""Measurement CSV files: header ``arch,latency_ms``; ``arch`` is the space's JSON (quoted).
+
+Shipped data files may hold several device columns; ``column`` picks one. Every error is an
+InputError naming the file and, where it applies, the line.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from nas.errors import ArchError, InputError
+from search_spaces import Arch, get_space
+
+
+def read_measurements(path, space: str, column: str = "latency_ms", *,
+                      min_rows: int = 1) -> tuple[list[Arch], np.ndarray]:
+    """Architectures and latencies (ms, > 0) from a CSV; InputError names file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such measurement file")
+    sp = get_space(space)
+    archs, lat = [], []
+    try:
+        with p.open(newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(f"{path}: empty file (expected header 'arch,latency_ms')")
+            header = [h.strip() for h in header]
+            for need in ("arch", column):
+                if need not in header:
+                    raise InputError(f"{path}:1: missing column {need!r} (header is {','.join(header)})")
+            ia, il = header.index("arch"), header.index(column)
+            for row in reader:
+                line = reader.line_num
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if len(row) != len(header):
+                    raise InputError(f"{path}:{line}: {len(row)} fields, header has {len(header)}")
+                try:
+                    archs.append(sp.from_json(row[ia]))
+                except ArchError as e:
+                    raise InputError(f"{path}:{line}: {e}") from None
+                try:
+                    v = float(row[il])
+                except ValueError:
+                    raise InputError(f"{path}:{line}: {column} {row[il]!r} is not a number") from None
+                if not math.isfinite(v) or v <= 0:
+                    raise InputError(f"{path}:{line}: {column} must be a positive number, got {row[il]!r}")
+                lat.append(v)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path}: not a readable CSV file ({e.__class__.__name__})") from None
+    if len(archs) < min_rows:
+        raise InputError(f"{path}: {len(archs)} measurements, at least {min_rows} needed")
+    return archs, np.array(lat, dtype=float)
+
+
+def write_measurements(path, archs, latency_ms) -> Path:
+    """Write ``arch,latency_ms`` rows; returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["arch", "latency_ms"])
+        for a, v in zip(archs, latency_ms):
+            w.writerow([a.dumps(), f"{float(v):.6g}"])
+    return p

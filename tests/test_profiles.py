@@ -1,0 +1,162 @@
+"""Hardware profiles: shipped files load and predict; save/load round trip; malformed files fail
+with one clear line; ``nas profile fit`` / ``nas latency predict`` / ``nas profile list`` CLI."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hardware_profiles import list_profiles, load_profile
+from nas.cli.main import main
+from nas.errors import InputError
+from nas.latency import prediction_metrics, read_measurements, write_measurements
+from search_spaces import get_space
+
+SHIPPED = ("pixel2", "rtx2080ti_b1", "rtx2080ti_b32", "rtx2080ti_b64", "samsung_s7", "v100_b1",
+           "v100_b32", "v100_b64", "xeon_gold6226")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _fm_archs(n, seed=3):
+    import jax
+
+    return get_space("fashion_mnist").sample(jax.random.key(seed), n)
+
+
+def test_shipped_profiles_are_listed_and_predict_every_space():
+    names = list_profiles()
+    assert set(SHIPPED) <= set(names) and "local_cpu" in names
+    sp = get_space("fashion_mnist")
+    for name in names:
+        prof = load_profile(name)
+        ms = prof.predict_ms([sp.smallest(), sp.largest(), *_fm_archs(5)])
+        assert ms.shape == (7,) and np.all(np.isfinite(ms)) and np.all(ms > 0), name
+        assert ms[1] > ms[0], name  # the largest subnet is slower than the smallest
+
+
+@pytest.mark.parametrize("name,space,min_rho", [("xeon_gold6226", "fbnet", 0.9), ("v100_b64", "ofa_mbv3", 0.97),
+                                                ("rtx2080ti_b1", "fbnet", 0.95)])
+def test_shipped_profile_fits_its_data(name, space, min_rho):
+    prof = load_profile(name)
+    ref = next(m for m in prof.measurements if m.space == space)
+    archs, y = read_measurements(ref.csv, space, ref.column)
+    m = prediction_metrics(prof.predict_ms(archs[-500:]), y[-500:])
+    assert m["spearman"] >= min_rho
+
+
+def test_save_load_round_trip(tmp_path):
+    prof = load_profile("pixel2")
+    archs = _fm_archs(4)
+    out = tmp_path / "copy.yaml"
+    prof.save(out)
+    again = load_profile(out)
+    np.testing.assert_allclose(again.predict_ms(archs), prof.predict_ms(archs), rtol=1e-5)
+    assert again.name == "pixel2" and again.batch_size == 1 and again.spaces == ("fbnet",)
+
+
+def _write_bad(tmp_path, mutate) -> Path:
+    obj = yaml.safe_load(Path(load_profile("pixel2").path).read_text())
+    obj["measurements"][0]["csv"] = str(Path(load_profile("pixel2").measurements[0].csv))
+    mutate(obj)
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump(obj))
+    return p
+
+
+@pytest.mark.parametrize("mutate,msg", [
+    (lambda o: o.pop("runtime"), "missing field 'runtime'"),
+    (lambda o: o.update(batch_size="one"), "'batch_size' must be int"),
+    (lambda o: o.update(batch_size=0), "'batch_size' must be positive"),
+    (lambda o: o["measurements"][0].update(csv="nowhere.csv"), "not found"),
+    (lambda o: o["predictor"]["weights"].update(default=[1.0, 2.0]), "weights['default'] must be a list"),
+    (lambda o: o["predictor"].update(model="mlp"), "'model' must be"),
+    (lambda o: o.update(spaces=["imagenet_xl"]), "unknown search space"),
+])
+def test_malformed_profile_is_one_clear_line(tmp_path, capsys, mutate, msg):
+    p = _write_bad(tmp_path, mutate)
+    with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("(", r"\(")):
+        load_profile(p)
+    jl = tmp_path / "a.jsonl"
+    jl.write_text(json.dumps(_fm_archs(1)[0].to_json()) + "\n")
+    code, out, err = run(capsys, "latency", "predict", "--profile", p, "--space", "fashion_mnist", "--archs", jl)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and str(p) in err
+
+
+def test_unknown_profile_and_invalid_yaml(tmp_path):
+    with pytest.raises(InputError, match="unknown profile 'nope'"):
+        load_profile("nope")
+    p = tmp_path / "x.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_profile(p)
+
+
+def _csv_from_shipped(tmp_path, n, name="m.csv"):
+    prof = load_profile("xeon_gold6226")
+    archs, y = read_measurements(prof.measurements[0].csv, "fbnet", prof.measurements[0].column)
+    return write_measurements(tmp_path / name, archs[:n], y[:n]), archs, y
+
+
+def test_cli_fit_then_predict_round_trip(tmp_path, capsys):
+    csv, archs, y = _csv_from_shipped(tmp_path, 20)
+    out = tmp_path / "prof" / "gold_copy.yaml"
+    code, _, err = run(capsys, "profile", "fit", "gold_copy", "--space", "fbnet", "--measurements", csv,
+                       "--out", out, "--peak-gflops", "1036.8", "--bandwidth-gbs", "140.8", "--json")
+    assert code == 0, err
+    assert (tmp_path / "prof" / "data" / "gold_copy.csv").is_file()
+    jl = tmp_path / "test.jsonl"
+    jl.write_text("".join(json.dumps(a.to_json()) + "\n" for a in archs[1000:1300]))
+    code, stdout, err = run(capsys, "latency", "predict", "--profile", out, "--space", "fbnet", "--archs", jl, "--json")
+    assert code == 0, err
+    pred = [json.loads(line)["latency_ms"] for line in stdout.splitlines()]
+    assert len(pred) == 300
+    np.testing.assert_allclose(pred, load_profile(out).predict_ms(archs[1000:1300]), rtol=1e-9)
+    m = prediction_metrics(pred, y[1000:1300])
+    assert m["spearman"] > 0.85  # 20 measurements of a device, shipped profiles as prior
+
+
+@pytest.mark.parametrize("content,msg", [
+    ("arch,latency\n", "missing column 'latency_ms'"),
+    ('arch,latency_ms\n"{""ops"":[0],""r"":32}",1.0\n', ":2:"),
+    ("arch,latency_ms\n\"{}\",abc\n", ":2:"),
+])
+def test_cli_fit_bad_csv(tmp_path, capsys, content, msg):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(content)
+    out = tmp_path / "p.yaml"
+    code, stdout, err = run(capsys, "profile", "fit", "x", "--space", "fbnet", "--measurements", csv, "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and msg in err and str(csv) in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("bad_value,msg", [("abc", "is not a number"), ("-3", "positive"), ("0", "positive"),
+                                           ("nan", "positive")])
+def test_cli_fit_bad_latency_names_line(tmp_path, capsys, bad_value, msg):
+    csv, _, _ = _csv_from_shipped(tmp_path, 12)
+    lines = csv.read_text().splitlines()
+    lines[7] = lines[7].rsplit(",", 1)[0] + "," + bad_value
+    csv.write_text("\n".join(lines) + "\n")
+    code, _, err = run(capsys, "profile", "fit", "x", "--space", "fbnet", "--measurements", csv,
+                       "--out", tmp_path / "p.yaml")
+    assert code == 2 and f"{csv}:8:" in err and msg in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_fit_too_few_rows_keeps_existing_profile(tmp_path, capsys):
+    csv, _, _ = _csv_from_shipped(tmp_path, 3)
+    out = tmp_path / "p.yaml"
+    out.write_text("precious")
+    code, _, err = run(capsys, "profile", "fit", "x", "--space", "fbnet", "--measurements", csv, "--out", out)
+    assert code == 2 and "too few" in err and len(err.strip().splitlines()) == 1
+    assert out.read_text() == "precious"
+
+
+def test_cli_profile_list(capsys):
+    code, out, _ = run(capsys, "profile", "list", "--json")
+    names = [json.loads(line)["name"] for line in out.splitlines()]
+    assert code == 0 and set(SHIPPED) <= set(names)
