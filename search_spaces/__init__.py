@@ -15,4 +15,17 @@ __all__ = [
     "Arch", "ArchError", "InputError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace", "UnknownNameError",
     "arch_from_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
     "list_spaces", "net_stats", "rng_from_key",
+    "StaticNet", "Supernet", "extract_subnet",
 ]
+
+# networks (flax) load on first use so that encodings and the cost model stay light to import
+_LAZY = {"StaticNet": "search_spaces.static_net", "Supernet": "search_spaces.supernet",
+         "extract_subnet": "search_spaces.extract"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'search_spaces' has no attribute {name!r}")

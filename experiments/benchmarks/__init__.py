@@ -1,0 +1,1 @@
+"""Benchmarks: speed and quality ratios measured in one run; each writes a table under docs/."""

@@ -1,0 +1,19 @@
+"""Datasets (Fashion-MNIST, IDX folders, TFDS data sources), batching, augmentation in JAX."""
+from nas.data.dataset import Dataset, Split, channel_stats, load_dataset, make_dataset
+from nas.data.idx import load_fashion_mnist, load_idx_folder, read_idx
+from nas.data.pipeline import (
+    augment,
+    augment_images,
+    epoch_permutation,
+    eval_batches,
+    normalize,
+    steps_per_epoch,
+    train_batches,
+)
+from nas.data.tfds_source import load_tfds
+
+__all__ = [
+    "Dataset", "Split", "augment", "augment_images", "channel_stats", "epoch_permutation",
+    "eval_batches", "load_dataset", "load_fashion_mnist", "load_idx_folder", "load_tfds",
+    "make_dataset", "normalize", "read_idx", "steps_per_epoch", "train_batches",
+]

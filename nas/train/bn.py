@@ -1,0 +1,33 @@
+"""BatchNorm recalibration of one subnet: exact running averages over a few training batches."""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from nas.data.pipeline import normalize
+
+
+@partial(jax.jit, static_argnames=("graphdef", "mean", "std"))
+def _bn_update(state, images, arch, momentum, *, graphdef, mean, std):
+    model = nnx.merge(graphdef, state, copy=True)
+    model(normalize(images, mean, std), arch, train=True, bn_momentum=momentum)
+    return nnx.split(model)[1]
+
+
+def recalibrate_bn(graphdef, state, arch_arrays, batches, *, mean, std):
+    """BatchNorm statistics of the subnet ``arch_arrays`` re-estimated on ``batches``.
+
+    ``batches``: iterable of uint8 ``[B, H, W, C]`` arrays (or ``(images, labels, ...)``
+    tuples, labels unused), without augmentation. Batch ``i`` (from 0) updates the running
+    statistics with momentum ``i / (i + 1)``, so after n batches they are the plain mean of
+    the n batch statistics (the first batch replaces the old values). Pure: returns a new
+    full ``nnx.State``; parameters are unchanged. Compiles once per batch shape.
+    """
+    for i, batch in enumerate(batches):
+        images = batch[0] if isinstance(batch, tuple) else batch
+        state = _bn_update(state, jnp.asarray(images), arch_arrays, jnp.float32(i / (i + 1)),
+                           graphdef=graphdef, mean=tuple(mean), std=tuple(std))
+    return state

@@ -1,0 +1,46 @@
+"""Accuracy of a supernet subnet (arch arrays given) or of a static network on a data split."""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from nas.data.pipeline import eval_batches, normalize
+from nas.train.forward import static_forward, supernet_forward
+from nas.train.sharding import make_mesh, replicate, shard_batch
+
+
+@partial(jax.jit, static_argnames=("graphdef", "forward", "mean", "std"))
+def _correct(state, images, labels, mask, arch, *, graphdef, forward, mean, std):
+    model = nnx.merge(graphdef, state, copy=True)
+    logits = forward(model, normalize(images, mean, std), arch, train=False)
+    return jnp.sum((jnp.argmax(logits, -1) == labels) * mask)
+
+
+def evaluate_accuracy(graphdef, state, split, *, mean, std, arch_arrays=None, batch_size: int = 256,
+                      max_batches: int = 0, mesh=None) -> float:
+    """Top-1 accuracy in [0, 1] on ``split`` (a :class:`nas.data.Split`), eval mode.
+
+    ``state`` is the model's full ``nnx.State`` (``nnx.split(model)[1]``, or ``params, rest``
+    merged). ``arch_arrays`` (from ``Supernet.arch_arrays``) selects the subnet; ``None`` means
+    a static network. ``max_batches > 0`` evaluates the first batches only. One compile per
+    (graphdef, batch shape). ``batch_size`` must be divisible by the device count.
+    """
+    mesh = mesh or make_mesh()
+    forward = static_forward if arch_arrays is None else supernet_forward
+    arch = replicate(arch_arrays if arch_arrays is not None else {}, mesh)
+    state = replicate(state, mesh)
+    correct, total = 0.0, 0.0
+    for images, labels, mask in eval_batches(split, batch_size, max_batches):
+        x, y, m = shard_batch((images, labels, mask), mesh)
+        correct += float(_correct(state, x, y, m, arch, graphdef=graphdef, forward=forward,
+                                  mean=tuple(mean), std=tuple(std)))
+        total += float(mask.sum())
+    return correct / max(total, 1.0)
+
+
+def full_state(params, rest):
+    """One ``nnx.State`` from the ``(params, rest)`` pair used by the train step."""
+    return nnx.merge_state(params, rest)

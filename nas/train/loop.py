@@ -1,0 +1,146 @@
+"""The training loop shared by supernet training and static-network training.
+
+:func:`fit` runs ``total_steps`` steps of :func:`nas.train.step.train_step`, data parallel over
+a mesh, resuming from the newest checkpoint in ``<directory>/checkpoints``. Everything a step
+consumes is a function of the step number (batch order, subnets, augmentation key), so a
+resumed run ends with the same weights as an uninterrupted one. A non-finite or divergent loss
+stops the run with :class:`TrainingDiverged`; the last checkpoint (taken before it) is kept.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import jax
+import numpy as np
+
+from nas.data.pipeline import steps_per_epoch, train_batches
+from nas.train.checkpoint import Checkpointer
+from nas.train.monitor import Monitor
+from nas.train.optim import make_optimizer, make_schedule
+from nas.train.sharding import check_batch_size, make_mesh, replicate, shard_batch
+from nas.train.step import make_train_step, split_model
+from search_spaces.arch import InputError
+
+DIVERGENCE_FACTOR = 20.0  # a loss above this many times ln(num_classes) counts as divergence
+
+
+class TrainingDiverged(InputError):
+    """The loss became non-finite or exploded (usually: learning rate too high)."""
+
+
+@dataclass
+class RunSpec:
+    """What :func:`fit` runs. ``directory`` receives checkpoints/, metrics.jsonl and tb/."""
+
+    directory: Path
+    title: str
+    batch_size: int
+    learning_rate: float
+    total_steps: int
+    warmup_steps: int
+    weight_decay: float
+    label_smoothing: float
+    seed: int
+    distill: bool = False
+    augment: bool = True
+    checkpoint_every: int = 200
+    log_every: int = 10
+    fingerprint: dict = field(default_factory=dict)
+    field_prefix: str = ""  # config section named in errors ("supernet.")
+
+
+def schedule_steps(num_train: int, batch_size: int, epochs: float, max_steps: int,
+                   warmup_epochs: float) -> tuple[int, int]:
+    """``(total_steps, warmup_steps)``: ``epochs`` of full batches, truncated by ``max_steps > 0``."""
+    spe = steps_per_epoch(num_train, batch_size)
+    total = max(1, math.ceil(epochs * spe))
+    if max_steps > 0:
+        total = min(total, max_steps)
+    return total, int(round(warmup_epochs * spe))
+
+
+def stored_result(path: Path, fingerprint: dict) -> dict | None:
+    """The result a finished run stored at ``path`` if it was made with ``fingerprint``."""
+    try:
+        done = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return done.get("result") if isinstance(done, dict) and done.get("fingerprint") == fingerprint else None
+
+
+def store_result(path: Path, fingerprint: dict, result: dict) -> None:
+    """Write ``{"fingerprint", "result"}`` atomically (the marker of a finished run)."""
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint, "result": result}, indent=1))
+    tmp.replace(path)
+
+
+def diverged(loss: float, grad_norm: float, params_finite: bool, num_classes: int) -> bool:
+    """Non-finite loss, gradient or parameters, or a loss above DIVERGENCE_FACTOR * ln(classes)."""
+    return not (math.isfinite(loss) and math.isfinite(grad_norm) and params_finite) or \
+        loss > DIVERGENCE_FACTOR * math.log(max(num_classes, 2))
+
+
+def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunSpec, *,
+        progress: bool = True, mesh=None):
+    """Train ``model`` (an nnx Module; not modified): returns ``(graphdef, params, rest, info)``.
+
+    ``sample_archs(step)`` gives the stacked arch arrays ``{name: int[K, ...]}`` of a step.
+    ``info``: ``{"steps", "resumed_from", "images_per_s", "final_loss"}``. Raises InputError
+    for a bad batch size or checkpoint, TrainingDiverged when the loss explodes.
+    """
+    mesh = mesh or make_mesh()
+    check_batch_size(spec.batch_size, mesh, f"{spec.field_prefix}batch_size")  # also divisible by hosts
+    graphdef, params, rest = split_model(model)
+    optimizer = make_optimizer(spec.weight_decay)
+    # a copy: the step donates its state buffers, the caller's model must stay usable
+    train_state = jax.tree.map(lambda a: a.copy(), replicate((params, rest, optimizer.init(params)), mesh))
+    ckpt = Checkpointer(Path(spec.directory) / "checkpoints", spec.fingerprint)
+    start, restored = ckpt.restore(train_state)
+    if restored is not None:
+        train_state = restored
+    params, rest, opt_state = train_state
+    step_fn = make_train_step(graphdef, forward, optimizer, num_classes=dataset.num_classes,
+                              label_smoothing=spec.label_smoothing, distill=spec.distill,
+                              augment=spec.augment, mean=dataset.mean, std=dataset.std)
+    schedule = make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
+    base_key = jax.random.key(spec.seed)
+    monitor = Monitor(spec.directory, title=spec.title, total_steps=spec.total_steps, start_step=start,
+                      batch_size=spec.batch_size, log_every=spec.log_every, progress=progress)
+    last_saved, metrics = start if restored is not None else None, {"loss": float("nan")}
+    try:
+        batches = train_batches(dataset.train, spec.batch_size, seed=spec.seed, start_step=start)
+        pid, nproc = jax.process_index(), jax.process_count()
+        local = spec.batch_size // nproc
+        for step, images, labels in batches:
+            if step >= spec.total_steps:
+                break
+            images, labels = images[pid * local:(pid + 1) * local], labels[pid * local:(pid + 1) * local]
+            x, y = shard_batch((images, labels), mesh)
+            archs = replicate(sample_archs(step), mesh)
+            lr = float(schedule(step))
+            params, rest, opt_state, out = step_fn(params, rest, opt_state, x, y, archs,
+                                                   jax.random.fold_in(base_key, step), np.float32(lr))
+            metrics = {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]), "learning_rate": lr}
+            metrics.update({f"loss_subnet{i}": float(v) for i, v in enumerate(np.asarray(out["losses"]))})
+            if diverged(metrics["loss"], metrics["grad_norm"], bool(out["params_finite"]), dataset.num_classes):
+                kept = f"last good checkpoint: step {last_saved} in {ckpt.directory}" if last_saved \
+                    else "no checkpoint was written"
+                raise TrainingDiverged(
+                    f"{spec.title}: loss diverged at step {step + 1} (loss={metrics['loss']:.4g}, "
+                    f"grad_norm={metrics['grad_norm']:.4g}); {kept}; lower "
+                    f"{spec.field_prefix}learning_rate (now {spec.learning_rate:g})")
+            monitor.log(step, metrics)
+            if (step + 1) % spec.checkpoint_every == 0 or step + 1 == spec.total_steps:
+                ckpt.save(step + 1, (params, rest, opt_state))
+                last_saved = step + 1
+    finally:
+        monitor.close()
+        ckpt.close()
+    info = {"steps": spec.total_steps, "resumed_from": start, "images_per_s": monitor.images_per_s,
+            "final_loss": metrics["loss"]}
+    return graphdef, params, rest, info

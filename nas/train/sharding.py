@@ -1,0 +1,35 @@
+"""Data parallelism with ``jax.sharding``: one mesh axis ``"data"`` over all devices.
+
+The batch is split along its first axis; parameters, BatchNorm statistics and optimizer state
+are replicated. Inside jit, XLA inserts the all-reduces (gradient sum, BatchNorm batch
+statistics over the global batch), so a step computes the same numbers on any device count.
+"""
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from search_spaces.arch import InputError
+
+
+def make_mesh(devices=None) -> Mesh:
+    """A 1-D mesh ``("data",)`` over ``devices`` (default: all devices, every process)."""
+    return Mesh(np.asarray(jax.devices() if devices is None else devices), ("data",))
+
+
+def check_batch_size(batch_size: int, mesh: Mesh, field: str = "batch_size") -> None:
+    n = mesh.devices.size
+    if batch_size % n:
+        raise InputError(f"{field}: {batch_size} is not divisible by the {n} devices")
+
+
+def replicate(tree, mesh: Mesh):
+    """Put every leaf of ``tree`` on all devices of ``mesh``."""
+    return jax.device_put(tree, NamedSharding(mesh, P()))
+
+
+def shard_batch(tree, mesh: Mesh):
+    """Host arrays (this process's share of the global batch) -> arrays sharded on axis 0."""
+    sharding = NamedSharding(mesh, P("data"))
+    return jax.tree.map(lambda a: jax.make_array_from_process_local_data(sharding, np.asarray(a)), tree)

@@ -1,0 +1,158 @@
+"""Stage 1: train the weight-sharing supernet of an experiment (resumable), and load it back.
+
+Layout under ``<workdir>/supernet/``: ``checkpoints/`` (Orbax), ``metrics.jsonl``, ``tb/``
+(TensorBoard), ``result.json`` (written last: the stage is complete when it exists and matches
+the configuration).
+
+Each step trains the largest, the smallest and ``num_random_subnets`` uniformly sampled
+subnets (sandwich rule); subnets learn from the largest one's soft predictions when
+``supernet.distill`` is set. Subnets of step ``s`` are sampled on the host with the key
+``fold_in(key(seed + 1), s)`` and enter the jitted step as stacked int32 arrays.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jax
+from flax import nnx
+
+from nas.train.bn import recalibrate_bn
+from nas.train.checkpoint import Checkpointer
+from nas.train.evaluate import evaluate_accuracy, full_state
+from nas.train.forward import stack_archs, supernet_forward
+from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_result
+from nas.train.optim import make_optimizer
+from nas.train.sharding import replicate, make_mesh
+from nas.train.step import split_model
+from search_spaces.arch import InputError
+from search_spaces.registry import get_space
+
+
+def build_supernet(space_name: str, seed: int):
+    """A freshly initialised ``search_spaces.supernet.Supernet`` of the named space."""
+    from search_spaces.supernet import Supernet
+
+    return Supernet(get_space(space_name), rngs=nnx.Rngs(seed))
+
+
+def maybe_initialize_distributed(cfg) -> None:
+    """``jax.distributed.initialize()`` once when ``supernet.jax_distributed`` is set (multi-host)."""
+    if cfg.supernet.jax_distributed and not jax.distributed.is_initialized():
+        jax.distributed.initialize()
+
+
+def _dataset(cfg, dataset):
+    if dataset is None:
+        from nas.data import load_dataset
+
+        dataset = load_dataset(cfg.data)
+    return dataset
+
+
+def supernet_schedule(cfg, dataset) -> tuple[int, int]:
+    """``(total_steps, warmup_steps)`` of the run (``max_steps`` truncates the schedule)."""
+    s = cfg.supernet
+    return schedule_steps(len(dataset.train), s.batch_size, s.epochs, s.max_steps, s.warmup_epochs)
+
+
+def supernet_fingerprint(cfg, dataset) -> dict:
+    """What a checkpoint must share with the running configuration to be resumed."""
+    s = cfg.supernet
+    total, warmup = supernet_schedule(cfg, dataset)
+    return {
+        "space": cfg.space, "dataset": dataset.name, "num_train": len(dataset.train),
+        "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes,
+        "data": {"val_size": cfg.data.val_size, "seed": cfg.data.seed, "augment": cfg.data.augment},
+        "supernet": {"batch_size": s.batch_size, "learning_rate": s.learning_rate,
+                     "weight_decay": s.weight_decay, "label_smoothing": s.label_smoothing,
+                     "num_random_subnets": s.num_random_subnets, "distill": s.distill,
+                     "seed": s.seed, "total_steps": total, "warmup_steps": warmup},
+    }
+
+
+def subnet_sampler(model, space, num_random: int, seed: int):
+    """``sample_archs(step)``: stacked arrays of [largest, smallest, num_random random subnets]."""
+    fixed = [model.arch_arrays(space.largest()), model.arch_arrays(space.smallest())]
+    base = jax.random.key(seed + 1)
+
+    def sample_archs(step: int) -> dict:
+        key = jax.random.fold_in(base, step)
+        randoms = space.sample(key, num_random) if num_random else []
+        return stack_archs(fixed + [model.arch_arrays(a) for a in randoms])
+
+    return sample_archs
+
+
+def evaluate_subnet(graphdef, state, model, arch, dataset, *, batch_size: int, bn_batches: int,
+                    split: str = "val") -> float:
+    """Accuracy of ``arch`` with inherited weights after BN recalibration on training batches."""
+    arrays = model.arch_arrays(arch)
+    calib = [dataset.train.images[i * batch_size:(i + 1) * batch_size] for i in range(bn_batches)]
+    calib = [b for b in calib if len(b)]
+    state = recalibrate_bn(graphdef, state, arrays, calib, mean=dataset.mean, std=dataset.std)
+    return evaluate_accuracy(graphdef, state, getattr(dataset, split), mean=dataset.mean, std=dataset.std,
+                             arch_arrays=arrays, batch_size=batch_size)
+
+
+def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = True, mesh=None) -> dict:
+    """Train (or resume, or skip when complete) the supernet of ``cfg`` in ``workdir/supernet``.
+
+    Returns ``{"steps", "resumed_from", "images_per_s", "train_time_s", "val_acc_largest",
+    "val_acc_smallest", "final_loss"}`` (accuracies in [0, 1], after BN recalibration on
+    ``supernet.bn_recalibration_batches`` training batches), also written to result.json.
+    Raises InputError for bad data/config/checkpoints and TrainingDiverged on divergence.
+    ``mesh``: data-parallel mesh (default: all devices).
+    """
+    maybe_initialize_distributed(cfg)
+    dataset = _dataset(cfg, dataset)
+    directory = Path(workdir) / "supernet"
+    fingerprint = supernet_fingerprint(cfg, dataset)
+    result_path = directory / "result.json"
+    done = stored_result(result_path, fingerprint)
+    if done is not None:
+        return done
+    s = cfg.supernet
+    total, warmup = supernet_schedule(cfg, dataset)
+    space = get_space(cfg.space)
+    model = build_supernet(cfg.space, s.seed)
+    spec = RunSpec(directory, "supernet", s.batch_size, s.learning_rate, total, warmup, s.weight_decay,
+                   s.label_smoothing, s.seed, distill=s.distill, augment=cfg.data.augment,
+                   checkpoint_every=max(1, s.checkpoint_every_steps), fingerprint=fingerprint,
+                   field_prefix="supernet.")
+    t0 = time.perf_counter()
+    graphdef, params, rest, info = fit(model, supernet_forward,
+                                       subnet_sampler(model, space, s.num_random_subnets, s.seed),
+                                       dataset, spec, progress=progress, mesh=mesh)
+    info["train_time_s"] = time.perf_counter() - t0
+    state = jax.device_get(full_state(params, rest))
+    for name, arch in (("largest", space.largest()), ("smallest", space.smallest())):
+        info[f"val_acc_{name}"] = evaluate_subnet(graphdef, state, model, arch, dataset,
+                                                  batch_size=s.batch_size, bn_batches=s.bn_recalibration_batches)
+    store_result(result_path, fingerprint, info)
+    return info
+
+
+def load_supernet(workdir: str | Path, cfg, dataset=None):
+    """``(graphdef, state)`` of the newest supernet checkpoint in ``workdir/supernet``.
+
+    ``state`` is the full ``nnx.State`` (parameters and BatchNorm statistics) on the host;
+    ``nnx.merge(graphdef, state)`` gives the Supernet module. InputError when there is no
+    checkpoint or it belongs to another configuration.
+    """
+    dataset = _dataset(cfg, dataset)
+    directory = Path(workdir) / "supernet" / "checkpoints"
+    if not directory.is_dir():
+        raise InputError(f"{directory}: no supernet checkpoint (train the supernet first)")
+    model = build_supernet(cfg.space, cfg.supernet.seed)
+    graphdef, params, rest = split_model(model)
+    opt = make_optimizer(cfg.supernet.weight_decay)
+    template = replicate((params, rest, opt.init(params)), make_mesh())
+    ckpt = Checkpointer(directory, supernet_fingerprint(cfg, dataset))
+    try:
+        step, restored = ckpt.restore(template)
+    finally:
+        ckpt.close()
+    if restored is None:
+        raise InputError(f"{directory}: no supernet checkpoint (train the supernet first)")
+    return graphdef, jax.device_get(full_state(restored[0], restored[1]))

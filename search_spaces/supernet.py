@@ -1,0 +1,120 @@
+"""Masked weight-sharing supernet for elastic MBConv spaces (``fashion_mnist``, ``ofa_mbv3``).
+
+Parameters have the largest subnet's shapes. An architecture reaches the network only as the
+fixed-shape int32 arrays of :meth:`Supernet.arch_arrays`, so one compiled train or eval step
+serves every subnet (one compile per input resolution):
+
+* kernel size: the centre ``k x k`` of the largest depthwise kernel (other taps masked to 0);
+* expansion: the first ``mid = space.mid_channels(c_in, e)`` expanded channels are active;
+* squeeze-excite: the first ``space.se_channels(mid)`` squeeze channels are active;
+* depth: slot ``j`` of stage ``i`` runs when ``j < d[i]``, else passes its input through
+  (``where(active, block(x), x)``).
+
+BatchNorm running statistics change only on active channels of active blocks. Inactive
+channels are exactly zero after every masked layer, so the masked supernet computes the same
+function as :func:`extract_subnet`'s static network.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from search_spaces.arch import Arch
+from search_spaces.blocks import MBConvBlock
+from search_spaces.elastic_mbconv import ElasticMBConvSpace
+from search_spaces.layers import GlobalPool
+from search_spaces.ops import resolve_backend
+from search_spaces.static_net import build_block
+
+
+class Supernet(nnx.Module):
+    """Masked supernet of an :class:`ElasticMBConvSpace`.
+
+    ``__call__(x, arch_arrays, *, train=False, bn_momentum=None)``: x float32
+    [N, r, r, C] (resize inputs to the architecture's resolution ``r`` yourself; the resolution
+    is taken from x's shape), ``arch_arrays`` from :meth:`arch_arrays` -> logits
+    [N, num_classes]. ``train=True`` uses batch statistics and updates running statistics of
+    active channels with momentum ``bn_momentum`` (a float or traced scalar; ``new = m * old +
+    (1 - m) * batch``; ``m = i / (i + 1)`` on batch i = 0, 1, ... gives the cumulative mean for
+    BN recalibration; default :data:`search_spaces.blocks.BN_MOMENTUM`).
+    """
+
+    def __init__(self, space: ElasticMBConvSpace, *, rngs: nnx.Rngs, backend: str | None = None):
+        if not isinstance(space, ElasticMBConvSpace):
+            raise TypeError(f"Supernet needs an ElasticMBConvSpace, got {type(space).__name__}")
+        self.space = space
+        self.backend = resolve_backend(backend)
+        self.num_stages, self.slots = len(space.cfg.stages), space.slots
+        blocks = space.net_spec(space.largest()).blocks
+        n_el = self.num_stages * self.slots
+        c, mods = space.cfg.in_channels, []
+        for b in blocks:
+            mods.append(build_block(b, c, rngs=rngs, backend=self.backend))
+            if not isinstance(b, GlobalPool):
+                c = b.c_out
+        self.stem = nnx.List(mods[:2])  # stem conv and the fixed first MBConv
+        self.stages = nnx.List([nnx.List(mods[2 + i * self.slots: 2 + (i + 1) * self.slots])
+                                for i in range(self.num_stages)])
+        self.head = nnx.List(mods[2 + n_el:])
+        self.max_kernel = max(space.cfg.kernels)
+        self.min_depth = min(space.cfg.depths)  # slots below it always run (they may change shape)
+
+    # ------------------------------------------------------------------ architecture arrays
+    def stage_inputs(self) -> np.ndarray:
+        """Input channels of every slot, [S, slots]."""
+        cfg = self.space.cfg
+        c_in = np.empty((self.num_stages, self.slots), np.int64)
+        prev = cfg.first_width
+        for i, st in enumerate(cfg.stages):
+            c_in[i] = st.width
+            c_in[i, 0] = prev
+            prev = st.width
+        return c_in
+
+    def arch_arrays(self, arch: Arch) -> dict[str, jax.Array]:
+        """int32 arrays of fixed shapes: ``ks``, ``e``, ``mid``, ``se`` [S, slots], ``d`` [S].
+
+        ``mid``/``se`` are the active expanded / squeeze channels of each slot (``se`` is 0 in
+        stages without squeeze-excite). Raises ArchError for an arch of another space.
+        """
+        ks, e, d, _ = self.space.decode(arch)
+        c_in = self.stage_inputs()
+        mid = np.vectorize(self.space.mid_channels)(c_in, e)
+        has_se = np.array([st.se for st in self.space.cfg.stages])[:, None]
+        se = np.where(has_se, np.vectorize(self.space.se_channels)(mid), 0)
+        return {k: jnp.asarray(v, jnp.int32) for k, v in
+                dict(ks=ks, e=e, d=d, mid=mid, se=se).items()}
+
+    def _masks(self, a, i: int, j: int, block: MBConvBlock) -> dict:
+        kmax = self.max_kernel
+        dist = jnp.abs(jnp.arange(kmax) - kmax // 2)
+        half = a["ks"][i, j] // 2
+        kmask = (dist[:, None] <= half) & (dist[None, :] <= half)
+        mid_max = block.dw.w.shape[-1]
+        masks = dict(kernel=kmask[:, :, None, None].astype(jnp.float32),
+                     mid=(jnp.arange(mid_max) < a["mid"][i, j]).astype(jnp.float32),
+                     active=True if j < self.min_depth else j < a["d"][i])
+        if block.se is not None:
+            se_max = block.se.b1.shape[0]
+            masks["se"] = (jnp.arange(se_max) < a["se"][i, j]).astype(jnp.float32)
+        return masks
+
+    # ------------------------------------------------------------------ forward
+    def __call__(self, x: jax.Array, arch_arrays: dict, *, train: bool = False,
+                 bn_momentum=None) -> jax.Array:
+        kw = dict(train=train, momentum=bn_momentum)
+        for layer in self.stem:
+            x = layer(x, **kw)
+        for i, stage in enumerate(self.stages):
+            for j, block in enumerate(stage):
+                x = block(x, masks=self._masks(arch_arrays, i, j, block), **kw)
+        for layer in self.head:
+            x = layer(x, **kw)
+        return x
+
+
+from search_spaces.extract import extract_subnet  # noqa: E402  (re-export; no import cycle)
+
+__all__ = ["Supernet", "extract_subnet"]

@@ -1,0 +1,51 @@
+"""Data parallelism: the sandwich step on 2 (forced host) devices matches the 1-device run."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = r"""
+import json, sys
+from pathlib import Path
+import jax, numpy as np
+from flax import nnx
+from nas.config import load_experiment
+from nas.data import load_dataset
+from nas.train import RunSpec, fit, make_mesh, subnet_sampler, supernet_forward
+from search_spaces import get_space
+from search_spaces.supernet import Supernet
+
+assert jax.device_count() == 2, jax.devices()
+cfg = load_experiment("fashion_mnist", smoke=True)
+ds = load_dataset(cfg.data)
+space, out = get_space("fashion_mnist"), {}
+for n in (1, 2):
+    model = Supernet(space, rngs=nnx.Rngs(0))
+    spec = RunSpec(Path(sys.argv[1]) / f"dev{n}", "supernet", 16, 0.1, 3, 1, 3e-5, 0.1, 0, distill=True)
+    _, params, rest, info = fit(model, supernet_forward, subnet_sampler(model, space, 1, 0), ds, spec,
+                                progress=False, mesh=make_mesh(jax.devices()[:n]))
+    leaf = jax.tree.leaves(params)[0]
+    out[n] = {"loss": info["final_loss"], "devices": len(leaf.sharding.device_set),
+              "params": [np.asarray(p).tolist() for p in jax.tree.leaves(params)]}
+diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+           for a, b in zip(out[1]["params"], out[2]["params"]))
+scale = max(float(np.max(np.abs(np.asarray(a)))) for a in out[1]["params"])
+print(json.dumps({"loss1": out[1]["loss"], "loss2": out[2]["loss"], "devices1": out[1]["devices"],
+                  "devices2": out[2]["devices"], "max_abs_diff": diff, "max_abs": scale}))
+"""
+
+
+def test_two_devices_match_one_device(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "JAX_PLATFORMS": "cpu"}
+    r = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=1500)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["devices1"] == 1 and res["devices2"] == 2
+    assert abs(res["loss1"] - res["loss2"]) < 1e-4 * max(1.0, abs(res["loss1"]))
+    assert res["max_abs_diff"] < 1e-4 * max(1.0, res["max_abs"]), res

@@ -1,0 +1,38 @@
+"""nas.train.train_static: a static network trained with the shared loop, checkpoints, metrics."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nas.config import FinalConfig
+from nas.train import TrainingDiverged, train_static
+from search_spaces import get_space
+
+SPACE = get_space("fashion_mnist")
+
+
+def test_train_static_learns_and_reuses_its_result(tiny_dataset, tmp_path):
+    spec = SPACE.net_spec(SPACE.smallest())
+    cfg = FinalConfig(epochs=8, batch_size=32, learning_rate=0.1)
+    res = train_static(spec, cfg, tiny_dataset, tmp_path, seed=0, progress=False, checkpoint_every=20)
+    assert res["steps"] == 8 * (len(tiny_dataset.train) // 32) and res["resumed_from"] == 0
+    # the synthetic classes are easy: a trained network is far above chance (0.1)
+    assert res["val_acc"] > 0.5, res
+    assert 0.0 <= res["test_acc"] <= 1.0
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == res["steps"] and np.isfinite(rows[-1]["loss"])
+    assert rows[0]["loss"] > rows[-1]["loss"]
+    assert list((tmp_path / "tb").iterdir())
+    again = train_static(spec, cfg, tiny_dataset, tmp_path, seed=0, progress=False)
+    assert again == res
+
+
+def test_train_static_divergence_stops_with_clear_error(tiny_dataset, tmp_path):
+    spec = SPACE.net_spec(SPACE.smallest())
+    cfg = FinalConfig(epochs=4, batch_size=32, learning_rate=1e9)
+    with pytest.raises(TrainingDiverged, match=r"loss diverged at step \d+ .*lower final.learning_rate"):
+        train_static(spec, cfg, tiny_dataset, tmp_path, seed=0, progress=False, checkpoint_every=1,
+                     warmup_epochs=0.0)
+    assert not (tmp_path / "result.json").exists()
