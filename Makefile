@@ -37,8 +37,14 @@ demo: install data
 test: install data browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
+# Benchmarks (minutes each; results go to docs/benchmarks/*.md). The PyTorch row of the training
+# benchmark needs the CPU build of torch 2.13.0.
 bench: install
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/python -m experiments.benchmarks.supernet_throughput
+	$(BIN)/python -m experiments.benchmarks.train_throughput
+	$(BIN)/python -m experiments.benchmarks.latency_predictor --draws 10
+	$(BIN)/python -m experiments.benchmarks.search_efficiency --seeds 10
 
 clean:
 	rm -rf $(VENV) .cache runs

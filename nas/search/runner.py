@@ -46,7 +46,8 @@ def fingerprint(space: SearchSpace, search_cfg) -> dict:
     """What fixes a search's trajectory (``generations`` excluded so a search can be extended)."""
     return {"space": space.name, "algorithm": search_cfg.algorithm, "population": search_cfg.population,
             "objectives": list(search_cfg.objectives), "budgets": dict(sorted(search_cfg.budgets.items())),
-            "mutation_rate": search_cfg.mutation_rate, "seed": search_cfg.seed}
+            "mutation_rate": search_cfg.mutation_rate, "seed": search_cfg.seed,
+            "prescreen_factor": getattr(search_cfg, "prescreen_factor", 0)}
 
 
 def reference_point(spec: ObjectiveSpec, rows: list) -> np.ndarray:
