@@ -4,7 +4,9 @@
 ``data/ofa_mbv3.csv`` and ``data/fbnet_cifar100.csv`` (latencies measured by the HELP authors,
 some columns collected by them from HW-NAS-Bench and BRP-NAS; see data/LICENSE-HELP). Each
 profile is fitted on all of its device's data, with the other devices' non-negative fits as
-prior. Peak rates and bandwidths are spec-sheet figures of the named hardware.
+prior, and stores a direct log-linear space model per measured space (the source models that
+few-shot transfer to a new device mixes, :mod:`nas.latency.transfer`). Peak rates and
+bandwidths are spec-sheet figures of the named hardware.
 """
 from __future__ import annotations
 
@@ -87,7 +89,7 @@ def build(name: str, prior) -> Profile:
     refs = tuple(MeasurementRef(s, PROFILE_DIR / DATA[s], col) for s in data)
     return Profile(name, d.device, RUNTIME, batch, SOURCE, tuple(data), refs, hardware_of(name),
                    fitted.weights, d.peak_gflops, d.bandwidth_gbs, d.memory_gb, fitted.prior_weights,
-                   {"notes": d.note, "fit": fitted.fit})
+                   {"notes": d.note, "fit": fitted.fit}, space_models=fitted.space_models)
 
 
 def main() -> None:

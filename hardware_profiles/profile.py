@@ -19,6 +19,9 @@ Schema (``?`` = optional; paths relative to the YAML file)::
       features: [names]         # must equal nas.latency.features.FEATURE_NAMES
       weights: {default: [floats], <space>?: [floats]}   # per-space weights win over default
       prior_weights?: [floats]  # non-negative fit offered as a prior to other profiles
+      space_models?:            # log-linear models for encodable spaces (nas.latency.transfer)
+        <space>: {encoding: physics_ref+onehot_v1, kind: direct|transfer, intercept: float,
+                  physics_coef: float, weights: [NUM_FEATURES + enc_dim(space) floats]}
     notes?: str ; threads?: int ; runtime_memory?: mapping ; fit?: mapping  (free-form records)
 
 Any violation raises :class:`search_spaces.arch.InputError` with one line naming the file and
@@ -33,8 +36,10 @@ import numpy as np
 import yaml
 
 from nas.errors import InputError
+from nas.latency.encodings import ENCODING_NAME, enc_dim, transfer_features
 from nas.latency.features import FEATURE_NAMES, Hardware, arch_features
 from nas.latency.model import predict
+from nas.latency.transfer import SpaceModel
 
 MODEL_NAME = "linear_physics_v1"
 
@@ -48,7 +53,9 @@ class MeasurementRef:
 
 @dataclass
 class Profile:
-    """A loaded profile. ``weights`` maps a space name or ``"default"`` to a weight vector."""
+    """A loaded profile. ``weights`` maps a space name or ``"default"`` to a weight vector;
+    ``space_models`` maps encodable spaces to log-linear models that refine the physics
+    prediction for that space (spaces without one use the physics weights alone)."""
 
     name: str
     device: str
@@ -65,6 +72,7 @@ class Profile:
     prior_weights: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
     path: Path | None = None
+    space_models: dict[str, SpaceModel] = field(default_factory=dict)
 
     def weights_for(self, space: str) -> np.ndarray:
         return self.weights.get(space, self.weights["default"])
@@ -75,8 +83,10 @@ class Profile:
         out = np.empty(len(archs))
         for space in {a.space for a in archs}:
             idx = [i for i, a in enumerate(archs) if a.space == space]
-            f = arch_features([archs[i] for i in idx], self.hardware)
-            out[idx] = predict(f, self.weights_for(space))
+            sel = [archs[i] for i in idx]
+            out[idx] = predict(arch_features(sel, self.hardware), self.weights_for(space))
+            if space in self.space_models:
+                out[idx] = self.space_models[space].predict_ms(transfer_features(sel), out[idx])
         return out
 
     def to_dict(self) -> dict:
@@ -106,6 +116,11 @@ class Profile:
         }
         if self.prior_weights is not None:
             d["predictor"]["prior_weights"] = _floats(self.prior_weights)
+        if self.space_models:
+            d["predictor"]["space_models"] = {
+                s: {"encoding": ENCODING_NAME, "kind": m.kind, "intercept": float(m.intercept),
+                    "physics_coef": float(m.physics_coef), "weights": [float(x) for x in m.weights]}
+                for s, m in self.space_models.items()}
         d.update(self.extra)
         return d
 
@@ -201,11 +216,39 @@ def parse_profile(obj, path: Path) -> Profile:
         raise InputError(f"{pw}: field 'weights' needs a 'default' entry")
     prior_w = (_weight_list(pr["prior_weights"], f"{pw}: prior_weights")
                if pr.get("prior_weights") is not None else None)
+    space_models = _space_models(pr.get("space_models"), pw)
     known = set(_REQUIRED) | set(_OPTIONAL_NUM)
     extra = {k: v for k, v in obj.items() if k not in known}
     return Profile(vals["name"], vals["device"], vals["runtime"], vals["batch_size"], vals["source"],
                    tuple(vals["spaces"]), tuple(refs), hw, weights, opt["peak_gflops"],
-                   opt["bandwidth_gbs"], opt["memory_gb"], prior_w, extra, path.resolve())
+                   opt["bandwidth_gbs"], opt["memory_gb"], prior_w, extra, path.resolve(), space_models)
+
+
+def _space_models(obj, pw: str) -> dict[str, SpaceModel]:
+    """Validate ``predictor.space_models`` (absent in older profiles: no space models)."""
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise InputError(f"{pw}: field 'space_models' must be a mapping of space -> model")
+    out = {}
+    for s, m in obj.items():
+        w = f"{pw}: space_models[{s!r}]"
+        dim = enc_dim(str(s))
+        if dim is None:
+            raise InputError(f"{w}: space has no encoding")
+        if not isinstance(m, dict) or m.get("encoding") != ENCODING_NAME:
+            raise InputError(f"{w}: field 'encoding' must be {ENCODING_NAME!r}")
+        kind = m.get("kind", "direct")
+        if kind not in ("direct", "transfer"):
+            raise InputError(f"{w}: field 'kind' must be 'direct' or 'transfer', got {kind!r}")
+        weights = m.get("weights")
+        n = len(FEATURE_NAMES) + dim
+        if not isinstance(weights, list) or len(weights) != n or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in weights):
+            raise InputError(f"{w}: field 'weights' must be a list of {n} numbers")
+        coef = [_typed(m, k, float, w) for k in ("intercept", "physics_coef")]
+        out[str(s)] = SpaceModel(float(coef[0]), float(coef[1]), np.array(weights, float), kind)
+    return out
 
 
 def read_profile_file(path) -> Profile:

@@ -90,3 +90,30 @@ def test_calibrated_predictor_on_unseen_device_beats_flops(held_out, space, min_
         flops_rhos.append(prediction_metrics(a + b * fl[test], y[test])["spearman"])
     assert np.mean(rhos) >= min_rho
     assert np.mean(rhos) > np.mean(flops_rhos)
+
+
+def test_transfer_from_other_devices_beats_physics_alone_on_unseen_device():
+    """v100 (every batch size) left out: fit_predictor with the other profiles' space models as
+    sources, 20 calibration points; the transfer model ranks the other 800 better than the
+    physics fit alone, and never uses v100 data beyond the 20 points."""
+    from hardware_profiles.build_shipped import PROFILES, hardware_of, profile_data
+    from nas.latency import fit_predictor, space_prior_from_profiles, transfer_features
+
+    held = tuple(p for p, v in PROFILES.items() if v[0] == "v100")
+    prior, sources = prior_from_profiles(exclude=held), space_prior_from_profiles(exclude=held)
+    assert "ofa_mbv3" in sources and len(sources["ofa_mbv3"]) == 3  # the RTX 2080 Ti profiles
+    archs, y = profile_data("v100_b1")["ofa_mbv3"]
+    archs, y = archs[:820], y[:820]
+    hw = hardware_of("v100_b1")
+    f, z = arch_features(archs, hw), transfer_features(archs)
+    rho, rho_phys = [], []
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(len(y))
+        cal, test = perm[:20], perm[20:]
+        fitted = fit_predictor({"ofa_mbv3": ([archs[i] for i in cal], y[cal])}, hw, prior, sources)
+        phys = predict(f[test], fitted.weights["default"])
+        pred = fitted.space_models["ofa_mbv3"].predict_ms(z[test], phys)
+        assert fitted.space_models["ofa_mbv3"].kind == "transfer"
+        rho.append(prediction_metrics(pred, y[test])["spearman"])
+        rho_phys.append(prediction_metrics(phys, y[test])["spearman"])
+    assert np.mean(rho) >= 0.87 and np.mean(rho) > np.mean(rho_phys)

@@ -77,6 +77,9 @@ def _write_bad(tmp_path, mutate) -> Path:
     (lambda o: o["predictor"]["weights"].update(default=[1.0, 2.0]), "weights['default'] must be a list"),
     (lambda o: o["predictor"].update(model="mlp"), "'model' must be"),
     (lambda o: o.update(spaces=["imagenet_xl"]), "unknown search space"),
+    (lambda o: o["predictor"]["space_models"]["fbnet"].update(weights=[1.0]),
+     "space_models['fbnet']: field 'weights'"),
+    (lambda o: o["predictor"]["space_models"].update(fashion_mnist={}), "has no encoding"),
 ])
 def test_malformed_profile_is_one_clear_line(tmp_path, capsys, mutate, msg):
     p = _write_bad(tmp_path, mutate)
@@ -86,6 +89,22 @@ def test_malformed_profile_is_one_clear_line(tmp_path, capsys, mutate, msg):
     jl.write_text(json.dumps(_fm_archs(1)[0].to_json()) + "\n")
     code, out, err = run(capsys, "latency", "predict", "--profile", p, "--space", "fashion_mnist", "--archs", jl)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and str(p) in err
+
+
+def test_profile_without_space_models_still_loads_and_space_model_round_trips(tmp_path):
+    """Older profiles (no space_models) load and predict with the physics weights; a shipped
+    profile's space model survives save/load exactly and changes its own space's prediction."""
+    archs, _ = read_measurements(load_profile("pixel2").measurements[0].csv, "fbnet", "pixel2")
+    prof = load_profile("pixel2")
+    assert prof.space_models["fbnet"].kind == "direct"
+    old = _write_bad(tmp_path, lambda o: o["predictor"].pop("space_models"))
+    plain = load_profile(old)
+    assert plain.space_models == {}
+    assert np.all(np.isfinite(plain.predict_ms(archs[:20])))
+    assert not np.allclose(plain.predict_ms(archs[:20]), prof.predict_ms(archs[:20]))
+    prof.save(tmp_path / "copy.yaml")
+    np.testing.assert_allclose(load_profile(tmp_path / "copy.yaml").predict_ms(archs[:20]),
+                               prof.predict_ms(archs[:20]), rtol=1e-9)
 
 
 def test_unknown_profile_and_invalid_yaml(tmp_path):

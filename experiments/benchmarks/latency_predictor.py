@@ -3,7 +3,10 @@
 For every shipped profile (device column) and space it was measured on: hold out the device
 (every profile of the same physical device, all batch sizes), take the non-negative fits of
 the remaining devices as prior, calibrate on n randomly drawn measurements of the held-out
-device, and score on all its other measurements. Baselines: FLOPs fitted linearly on the same
+device, and score on all its other measurements. The model is the physics fit refined by the
+transfer space model (a non-negative mix of the other devices' direct log-linear fits and the
+out-of-fold physics prediction, :mod:`nas.latency.transfer`); "physics only" is the linear
+physics fit alone (the previous predictor). Baselines: FLOPs fitted linearly on the same
 n points, and (n >= 50) the model without prior. Prints the tables and writes them into
 docs/benchmarks/latency.md between the predictor-table markers.
 
@@ -24,7 +27,10 @@ import numpy as np
 from hardware_profiles.build_shipped import PROFILES, hardware_of, profile_data
 from nas.latency import (arch_features, fit_flops_baseline, fit_weights, flops, predict,
                          prediction_metrics, prior_from_profiles)
+from nas.latency.fit import space_prior_from_profiles
 from nas.latency.model import MIN_MEASUREMENTS_NO_PRIOR
+from nas.latency.transfer import cv_log_physics, fit_transfer
+from nas.latency.encodings import transfer_features
 
 SIZES = (5, 10, 20, 50, 100)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "latency.md"
@@ -34,19 +40,26 @@ METRICS = ("spearman", "kendall", "mape", "within_10pct")
 
 
 def evaluate(draws: int) -> dict:
-    """{(profile, space, n): {"model": metrics, "flops": metrics, "no_prior": metrics|None}}"""
+    """{(profile, space, n): {"model", "physics", "flops", "no_prior": metrics|None}}"""
     out = {}
     for name, (group, _, _) in PROFILES.items():
-        prior = prior_from_profiles(exclude=tuple(p for p, v in PROFILES.items() if v[0] == group))
+        group_names = tuple(p for p, v in PROFILES.items() if v[0] == group)
+        prior = prior_from_profiles(exclude=group_names)
+        sources = space_prior_from_profiles(exclude=group_names)
         for space, (archs, y) in profile_data(name).items():
             f, fl = arch_features(archs, hardware_of(name)), flops(archs)
+            z = transfer_features(archs)
             for n in SIZES:
-                rows = {"model": [], "flops": [], "no_prior": []}
+                rows = {"model": [], "physics": [], "flops": [], "no_prior": []}
                 for seed in range(draws):
                     perm = np.random.default_rng(seed).permutation(len(y))
                     cal, test = perm[:n], perm[n:]
                     w = fit_weights(f[cal], y[cal], prior)
-                    rows["model"].append(prediction_metrics(predict(f[test], w), y[test]))
+                    phys = predict(f[test], w)
+                    rows["physics"].append(prediction_metrics(phys, y[test]))
+                    sm = fit_transfer(z[cal], y[cal], sources.get(space, []),
+                                      cv_log_physics(f[cal], y[cal], prior))
+                    rows["model"].append(prediction_metrics(sm.predict_ms(z[test], phys), y[test]))
                     a, b = fit_flops_baseline(fl[cal], y[cal])
                     rows["flops"].append(prediction_metrics(np.maximum(a + b * fl[test], 1e-3), y[test]))
                     if n >= MIN_MEASUREMENTS_NO_PRIOR:
@@ -59,19 +72,24 @@ def evaluate(draws: int) -> dict:
 
 def _summary_table(res: dict) -> list[str]:
     lines = ["| n | Spearman | Kendall | MAPE | within ±10% | tasks ρ≥0.95 & ≥90% in ±10% | "
-             "FLOPs-only Spearman | FLOPs-only within ±10% | no-prior Spearman |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "physics-only Spearman | physics-only within ±10% | FLOPs-only Spearman | "
+             "FLOPs-only within ±10% | "
+             "no-prior Spearman |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     tasks = sorted({(p, s) for p, s, _ in res})
     for n in SIZES:
         r = [res[(p, s, n)] for p, s in tasks]
         mean = {m: np.mean([x["model"][m] for x in r]) for m in METRICS}
         hit = sum(x["model"]["spearman"] >= 0.95 and x["model"]["within_10pct"] >= 0.9 for x in r)
+        ph_rho = np.mean([x["physics"]["spearman"] for x in r])
+        ph_w = np.mean([x["physics"]["within_10pct"] for x in r])
         fl_rho = np.mean([x["flops"]["spearman"] for x in r])
         fl_w = np.mean([x["flops"]["within_10pct"] for x in r])
         np_rho = (f"{np.mean([x['no_prior']['spearman'] for x in r]):.3f}"
                   if r[0]["no_prior"] else "–")
         lines.append(f"| {n} | {mean['spearman']:.3f} | {mean['kendall']:.3f} | {100 * mean['mape']:.1f}% | "
-                     f"{100 * mean['within_10pct']:.1f}% | {hit}/{len(r)} | {fl_rho:.3f} | "
+                     f"{100 * mean['within_10pct']:.1f}% | {hit}/{len(r)} | {ph_rho:.3f} | {100 * ph_w:.1f}% | "
+                     f"{fl_rho:.3f} | "
                      f"{100 * fl_w:.1f}% | {np_rho} |")
     return lines
 
@@ -81,13 +99,16 @@ def _task_table(res: dict, n: int) -> list[str]:
 
     lines = [f"Per task, n = {n} calibration measurements (last columns: the shipped profile fitted on all "
              "~5,000 measurements, in-sample -- what the features can express on that data):", "",
-             "| profile | space | Spearman | Kendall | MAPE | within ±10% | FLOPs-only Spearman | "
-             "FLOPs-only MAPE | all-data Spearman | all-data within ±10% |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| profile | space | Spearman | Kendall | MAPE | within ±10% | physics-only Spearman | "
+             "physics-only within ±10% | FLOPs-only Spearman | "
+             "FLOPs-only MAPE | all-data Spearman | all-data within ±10% |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p, s in sorted({(p, s) for p, s, _ in res}, key=lambda t: (t[1], t[0])):
         x = res[(p, s, n)]
         full = load_profile(p).extra.get("fit", {}).get(s, {})
         lines.append(f"| {p} | {s} | {x['model']['spearman']:.3f} | {x['model']['kendall']:.3f} | "
                      f"{100 * x['model']['mape']:.1f}% | {100 * x['model']['within_10pct']:.1f}% | "
+                     f"{x['physics']['spearman']:.3f} | {100 * x['physics']['within_10pct']:.1f}% | "
                      f"{x['flops']['spearman']:.3f} | {100 * x['flops']['mape']:.1f}% | "
                      f"{full.get('spearman', float('nan')):.3f} | {100 * full.get('within_10pct', float('nan')):.1f}% |")
     return lines

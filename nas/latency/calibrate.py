@@ -12,7 +12,7 @@ import numpy as np
 
 from nas.errors import InputError
 from nas.latency.features import Hardware
-from nas.latency.fit import fit_predictor, prior_from_profiles
+from nas.latency.fit import fit_predictor, prior_from_profiles, space_prior_from_profiles
 from nas.latency.measurements import write_measurements
 from nas.latency.model import MIN_MEASUREMENTS
 
@@ -46,7 +46,7 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
             raise InputError(f"{k} must be positive, got {v}")
     hw = Hardware(batch_size, peak_gflops or DEFAULT_PEAK_GFLOPS, bandwidth_gbs or DEFAULT_BANDWIDTH_GBS)
     fitted = fit_predictor({space: (list(archs), np.asarray(latency_ms, float))}, hw,
-                           prior_from_profiles(exclude=(name,)))
+                           prior_from_profiles(exclude=(name,)), space_prior_from_profiles(exclude=(name,)))
     extra = dict(extra or {})
     if peak_gflops is None or bandwidth_gbs is None:
         extra.setdefault("notes", f"peak rate / bandwidth not given: the predictor assumes "
@@ -55,7 +55,8 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
     csv = write_measurements(out.parent / "data" / f"{name}.csv", archs, latency_ms)
     prof = Profile(name, device, runtime, batch_size, source, (space,),
                    (MeasurementRef(space, csv.resolve()),), hw, fitted.weights, peak_gflops,
-                   bandwidth_gbs, memory_gb, fitted.prior_weights, extra)
+                   bandwidth_gbs, memory_gb, fitted.prior_weights, extra,
+                   space_models=fitted.space_models)
     prof.save(out)
     return prof
 
@@ -89,8 +90,10 @@ def refit_profile(name_or_path):
         archs, y = read_measurements(ref.csv, ref.space, ref.column)
         prev = data.get(ref.space, ([], np.zeros(0)))
         data[ref.space] = (prev[0] + archs, np.concatenate([prev[1], y]))
-    fitted = fit_predictor(data, prof.hardware, prior_from_profiles(exclude=(prof.name,)))
+    fitted = fit_predictor(data, prof.hardware, prior_from_profiles(exclude=(prof.name,)),
+                           space_prior_from_profiles(exclude=(prof.name,)))
     prof.weights, prof.prior_weights = fitted.weights, fitted.prior_weights
+    prof.space_models = fitted.space_models
     prof.extra["fit"] = fitted.fit
     prof.save(prof.path)
     return prof
