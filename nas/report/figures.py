@@ -16,6 +16,22 @@ MARKERS = {"searched": ("*", "tab:red", 160), "baseline": ("s", "tab:green", 70)
            "reference": ("D", "tab:purple", 60)}
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _mark(ax, x: float, y: float, kind: str, name: str, label: str, seen: set) -> None:
+    """One highlighted network: marker by kind, legend entry once per label, name annotated."""
+    marker, color, size = MARKERS.get(kind, MARKERS["searched"])
+    ax.scatter([x], [y], marker=marker, color=color, s=size, edgecolor="k", zorder=5,
+               label=None if label in seen else label)
+    seen.add(label)
+    ax.annotate(name, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+
+
 def _front_line(points: list[tuple[float, float]]):
     pts = sorted(points)
     return [p[0] for p in pts], [p[1] for p in pts]
@@ -41,23 +57,15 @@ def fronts_figure(profiles: dict[str, dict], path: Path) -> Path:
         for m in d.get("marked", []):
             if m.get("accuracy") is None or m.get("latency_ms") is None:
                 continue
-            marker, color, size = MARKERS.get(m.get("kind", "searched"), MARKERS["searched"])
             label = {"searched": "chosen", "baseline": "hand-designed baseline",
                      "reference": "reference model"}.get(m.get("kind"), m.get("kind"))
-            ax.scatter([m["latency_ms"]], [100 * m["accuracy"]], marker=marker, color=color, s=size,
-                       edgecolor="k", zorder=5, label=None if label in seen else label)
-            seen.add(label)
-            ax.annotate(m.get("name", ""), (m["latency_ms"], 100 * m["accuracy"]), fontsize=7,
-                        xytext=(4, -9), textcoords="offset points")
+            _mark(ax, m["latency_ms"], 100 * m["accuracy"], m.get("kind"), m.get("name", ""), label, seen)
         ax.set_title(name)
         ax.set_xlabel("predicted latency (ms)")
         ax.set_ylabel("supernet accuracy (%)")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def hypervolume_figure(histories: dict[str, list[dict]], path: Path) -> Path:
@@ -71,10 +79,7 @@ def hypervolume_figure(histories: dict[str, list[dict]], path: Path) -> Path:
     ax.grid(alpha=0.3)
     if histories:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def latency_check_figure(rows: list[dict], path: Path, profile: str) -> Path:
@@ -96,10 +101,7 @@ def latency_check_figure(rows: list[dict], path: Path, profile: str) -> Path:
     ax.set_xlabel("measured latency (ms)")
     ax.set_ylabel(f"predicted latency, {profile} (ms)")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def macs_accuracy_figure(rows: list[dict], path: Path) -> Path:
@@ -109,19 +111,11 @@ def macs_accuracy_figure(rows: list[dict], path: Path) -> Path:
     for r in rows:
         if r.get("test_accuracy") is None:
             continue
-        marker, color, size = MARKERS.get(r.get("kind", "searched"), MARKERS["searched"])
-        label = r.get("kind")
-        ax.scatter([r["macs"] / 1e6], [100 * r["test_accuracy"]], marker=marker, color=color, s=size,
-                   edgecolor="k", label=None if label in seen else label)
-        seen.add(label)
-        ax.annotate(r.get("name", ""), (r["macs"] / 1e6, 100 * r["test_accuracy"]), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")
+        _mark(ax, r["macs"] / 1e6, 100 * r["test_accuracy"], r.get("kind"), r.get("name", ""),
+              r.get("kind"), seen)
     ax.set_xlabel("MACs (millions)")
     ax.set_ylabel("test accuracy after final training (%)")
     ax.grid(alpha=0.3)
     if seen:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
