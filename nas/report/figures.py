@@ -75,7 +75,7 @@ def hypervolume_figure(histories: dict[str, list[dict]], path: Path) -> Path:
         rows = [r for r in rows if r.get("hypervolume") is not None]
         ax.plot([r["generation"] for r in rows], [r["hypervolume"] for r in rows], "-o", ms=3, label=name)
     ax.set_xlabel("generation")
-    ax.set_ylabel("hypervolume (normalised objectives)")
+    ax.set_ylabel("hypervolume (objective units)")
     ax.grid(alpha=0.3)
     if histories:
         ax.legend(fontsize=8)
