@@ -84,12 +84,9 @@ def predict_spec_ms(profile, specs, space: str) -> np.ndarray:
     return predict(f, profile.weights_for(space))
 
 
-def _latencies(cfg, cand: Candidate, spec) -> dict[str, float]:
-    from hardware_profiles import load_profile
-
+def _latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
     out = {}
-    for p in cfg.search.profiles:
-        prof = load_profile(p)
+    for p, prof in profiles.items():
         if cand.arch is not None:
             out[p] = float(prof.predict_ms([get_space(cfg.space).from_json(cand.arch)])[0])
         else:
@@ -141,6 +138,9 @@ def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_cl
 
 
 def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset) -> Path:
+    from hardware_profiles import load_profile
+
+    profiles = {p: load_profile(p) for p in cfg.search.profiles}  # each YAML read once
     entries = []
     for c in cands:
         spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
@@ -148,7 +148,7 @@ def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, data
             "name": c.name, "kind": c.kind, "arch": c.arch, "model": c.model or None,
             "chosen_for": c.chosen_for, "test_accuracy": finals[c.name]["test_acc"],
             "val_accuracy": finals[c.name]["val_acc"], "supernet_accuracy": c.supernet_accuracy,
-            **net_stats(spec).to_dict(), "latency_ms": _latencies(cfg, c, spec),
+            **net_stats(spec).to_dict(), "latency_ms": _latencies(cfg, c, spec, profiles),
             "export": f"export/{c.name}",
         })
     summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
