@@ -18,10 +18,11 @@ Both backends compute the same function (tests compare values and gradients).
 """
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 BACKENDS = ("cpu", "native")
@@ -100,11 +101,42 @@ def _dw_fwd(x, w2, stride):
     return _dw_shifted(x, w2, stride), (x, w2)
 
 
-_DW_GRAD_CHUNK = 2  # images per scan step of the weight gradient
+_DW_GRAD_CHUNK = 2  # images per scan step of the tap-wise weight gradient
+_SPATIAL_MAX_RATIO = 5  # spatial-matmul weight gradient when in_pixels <= this * k * k
 
 
-def _dw_weight_grad(xp, g, k, stride):
-    """dw[dy, dx, c] = sum_{n,i,j} xp[n, dy + s*i, dx + s*j, c] * g[n, i, j, c]."""
+@lru_cache(maxsize=64)
+def _tap_matrix(h: int, w: int, k: int, stride: int) -> np.ndarray:
+    """0/1 matrix ``[(out_pixel, in_pixel), tap]``: output pixel p reads input pixel q via tap t."""
+    p = k // 2
+    oh, ow = -(-h // stride), -(-w // stride)
+    i, j, dy, dx = np.meshgrid(np.arange(oh), np.arange(ow), np.arange(k), np.arange(k), indexing="ij")
+    y, x = stride * i + dy - p, stride * j + dx - p
+    ok = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+    s = np.zeros((oh * ow, h * w, k * k), np.float32)
+    s[(i * ow + j)[ok], (y * w + x)[ok], (dy * k + dx)[ok]] = 1.0
+    return s.reshape(oh * ow * h * w, k * k)
+
+
+def _dw_weight_grad_spatial(x, g, k, stride):
+    """Weight gradient through the per-channel spatial matrix: two matmuls, no per-tap passes.
+
+    ``dM[p, q, c] = sum_n g[n, p, c] x[n, q, c]`` (a batched matmul over channels), then each
+    tap sums the (p, q) pairs it connects. Cheap when the image is small next to the kernel
+    (7x7 and 4x4 feature maps with 5x5/7x7 kernels), where the tap-wise form pays k*k passes.
+    """
+    n, h, w, c = x.shape
+    _, oh, ow, _ = g.shape
+    dm = jnp.einsum("npc,nqc->pqc", g.reshape(n, oh * ow, c), x.reshape(n, h * w, c))
+    return (jnp.asarray(_tap_matrix(h, w, k, stride)).T @ dm.reshape(-1, c)).reshape(k, k, c)
+
+
+def _dw_weight_grad(x, g, k, stride):
+    """dw[dy, dx, c] = sum_{n,i,j} xp[n, dy + s*i, dx + s*j, c] * g[n, i, j, c] (xp: x padded)."""
+    if x.shape[1] * x.shape[2] <= _SPATIAL_MAX_RATIO * k * k:
+        return _dw_weight_grad_spatial(x, g, k, stride)
+    p = k // 2
+    xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
     n, oh, ow, c = g.shape
     cs = _DW_GRAD_CHUNK
     pad_n = -n % cs
@@ -122,6 +154,8 @@ def _dw_weight_grad(xp, g, k, stride):
                 for dy in range(k) for dx in range(k)]
         return acc + jnp.stack(taps).reshape(k, k, c), None
 
+    # k*k multiply-reduces per tap, scanned over small batch chunks so the operands stay in
+    # cache (one pass over the whole batch per tap is ~10x slower on CPU)
     return lax.scan(chunk, jnp.zeros((k, k, c), g.dtype), (xs, gs))[0]
 
 
@@ -131,10 +165,7 @@ def _dw_bwd(stride, res, g):
     p = k // 2
     n, h, w, c = x.shape
     oh, ow = g.shape[1], g.shape[2]
-    # weight gradient: k*k multiply-reduces per tap, scanned over small batch chunks so the
-    # operands stay in cache (one pass over the whole batch per tap is ~10x slower on CPU)
-    xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    dw = _dw_weight_grad(xp, g, k, stride)
+    dw = _dw_weight_grad(x, g, k, stride)
     # input gradient: correlate the dilated, padded cotangent with the flipped kernel
     lh, lw = stride * (oh - 1) + 1, stride * (ow - 1) + 1
     gp = lax.pad(g, jnp.zeros((), g.dtype),
