@@ -77,6 +77,7 @@ class FinalConfig:
     max_steps: int = 0
     num_workers: int = 1  # concurrent Ray Tune trials
     baselines: list = field(default_factory=lambda: ["mobilenet_v2"])  # reference models trained alike
+    train_hand_designed: bool = True  # also train the space's hand-designed network alike
     gpus_per_trial: float = 0.0
 
 

@@ -42,8 +42,8 @@ def save_config(cfg: ExperimentConfig, workdir: Path) -> None:
 
 def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -> list[Candidate]:
     """``final.top_k`` architectures per profile spread along its front (always its most
-    accurate), merged across profiles, plus the space's hand-designed baseline and the
-    reference models of ``final.baselines``."""
+    accurate), merged across profiles, plus the space's hand-designed baseline (unless
+    ``final.train_hand_designed`` is off) and the reference models of ``final.baselines``."""
     space = get_space(cfg.space)
     chosen: dict[Arch, Candidate] = {}
     for profile, front in fronts.items():
@@ -58,18 +58,36 @@ def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -
                                          supernet_accuracy=rows[i].get("accuracy"))
             chosen[arch].chosen_for.append(profile)
     cands = list(chosen.values())
-    cands.append(Candidate("hand_designed", "baseline", space.hand_designed().to_json()))
+    if cfg.final.train_hand_designed:
+        cands.append(Candidate("hand_designed", "baseline", space.hand_designed().to_json()))
     cands += [Candidate(m, "reference", model=m) for m in cfg.final.baselines]
     return cands
 
 
-def _supernet_accuracy(cfg, workdir, archs: list[Arch], dataset) -> list[float]:
-    from evaluators import EvaluatorSpec
-    from evaluators.accuracy import SupernetBundle
+class _SupernetAccuracy:
+    """Supernet accuracy evaluator that loads the trained supernet only when first needed."""
 
-    bundle = SupernetBundle.from_workdir(workdir, cfg, dataset)
-    ev = EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=cfg.search.eval_batches,
-                       batch_size=cfg.supernet.batch_size)(bundle)
+    provides = ("accuracy",)
+
+    def __init__(self, cfg, workdir, dataset):
+        self.cfg, self.workdir, self.dataset = cfg, workdir, dataset
+
+    def evaluate(self, archs: list[Arch]) -> list[dict]:
+        from evaluators import EvaluatorSpec
+        from evaluators.accuracy import SupernetBundle
+
+        bundle = SupernetBundle.from_workdir(self.workdir, self.cfg, self.dataset)
+        return EvaluatorSpec(self.cfg.space, ("accuracy",), eval_batches=self.cfg.search.eval_batches,
+                             batch_size=self.cfg.supernet.batch_size)(bundle).evaluate(archs)
+
+
+def _supernet_accuracy(cfg, workdir, archs: list[Arch], dataset) -> list[float]:
+    """Accuracies from stage 2's evaluation cache; the supernet is loaded only for misses."""
+    from evaluators import CachedEvaluator
+    from nas.search.stage import supernet_id
+
+    cache = Path(workdir) / "search" / f"accuracy_{supernet_id(workdir)}.jsonl"
+    ev = CachedEvaluator(_SupernetAccuracy(cfg, workdir, dataset), get_space(cfg.space), cache)
     return [r["accuracy"] for r in ev.evaluate(archs)]
 
 
@@ -117,6 +135,19 @@ def latency_check(cfg, workdir: Path, cands: list[Candidate], profile: str = "lo
     return out
 
 
+def data_shape(cfg, workdir: Path) -> tuple[tuple[int, ...], int]:
+    """``(input_shape, num_classes)`` of the run's dataset, from the trained supernet's record
+    (no dataset load); the dataset is loaded only when that record is missing."""
+    try:
+        fp = json.loads((Path(workdir) / "supernet" / "result.json").read_text())["fingerprint"]
+        return tuple(int(v) for v in fp["input_shape"]), int(fp["num_classes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        from nas.data import load_dataset
+
+        ds = load_dataset(cfg.data)
+        return ds.input_shape, ds.num_classes
+
+
 def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_classes: int,
                formats=None) -> dict[str, dict]:
     """Export every trained candidate into ``export/<name>/`` (skips finished exports)."""
@@ -137,22 +168,27 @@ def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_cl
     return records
 
 
-def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset) -> Path:
+def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset,
+                  untrained: list[Candidate] = ()) -> Path:
+    """``summary.json``: the trained candidates under ``architectures``; ``untrained`` ones
+    (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
+    with supernet accuracy, costs and latencies but no test accuracy."""
     from hardware_profiles import load_profile
 
     profiles = {p: load_profile(p) for p in cfg.search.profiles}  # each YAML read once
-    entries = []
-    for c in cands:
+
+    def entry(c: Candidate) -> dict:
         spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
-        entries.append({
-            "name": c.name, "kind": c.kind, "arch": c.arch, "model": c.model or None,
-            "chosen_for": c.chosen_for, "test_accuracy": finals[c.name]["test_acc"],
-            "val_accuracy": finals[c.name]["val_acc"], "supernet_accuracy": c.supernet_accuracy,
-            **net_stats(spec).to_dict(), "latency_ms": _latencies(cfg, c, spec, profiles),
-            "export": f"export/{c.name}",
-        })
+        return {"name": c.name, "kind": c.kind, "arch": c.arch, "model": c.model or None,
+                "chosen_for": c.chosen_for, "supernet_accuracy": c.supernet_accuracy,
+                **net_stats(spec).to_dict(), "latency_ms": _latencies(cfg, c, spec, profiles)}
+
+    entries = [{**entry(c), "test_accuracy": finals[c.name]["test_acc"],
+                "val_accuracy": finals[c.name]["val_acc"], "export": f"export/{c.name}"} for c in cands]
     summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
                "dataset": dataset.name, "architectures": entries}
+    if untrained:
+        summary["untrained"] = [entry(c) for c in untrained]
     p = workdir / "summary.json"
     p.write_text(json.dumps(summary, indent=1))
     return p
@@ -203,6 +239,11 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
                                                                    for c in missing], dataset)):
         c.supernet_accuracy = acc
     (workdir / "chosen.json").write_text(json.dumps([c.to_dict() for c in cands], indent=1))
+    hand = None
+    if not cfg.final.train_hand_designed:  # not trained, still marked on the fronts
+        arch = get_space(cfg.space).hand_designed()
+        hand = Candidate("hand_designed", "baseline", arch.to_json(),
+                         supernet_accuracy=_supernet_accuracy(cfg, workdir, [arch], dataset)[0])
 
     _log(console, f"[bold]stage 3/4[/] final training of {len(cands)} networks (Ray Tune)")
     finals = run_final_training(cfg, workdir, cands)
@@ -212,7 +253,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     _log(console, "[bold]stage 4/4[/] export, latency check, report")
     export_all(cfg, workdir, cands, dataset.input_shape, dataset.num_classes)
     latency_check(cfg, workdir, cands)
-    summary = write_summary(cfg, workdir, cands, finals, dataset)
+    summary = write_summary(cfg, workdir, cands, finals, dataset, untrained=[hand] if hand else [])
     from nas.report import build_report
 
     report = build_report(workdir)

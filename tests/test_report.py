@@ -54,6 +54,19 @@ def test_report_files_and_rendering(tmp_path):
     assert_report_renders(index, tmp_path)
 
 
+def test_untrained_hand_design_is_marked_on_fronts(tmp_path):
+    from nas.report.build import _profile_data
+
+    summary = _write_workdir(tmp_path)
+    s = arch_stats(get_space("fashion_mnist").hand_designed())
+    summary["untrained"] = [{"name": "hand_designed", "kind": "baseline", "supernet_accuracy": 0.85,
+                             **s.to_dict(), "latency_ms": {"pa": 2.0, "pb": 2.5}}]
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    marked = _profile_data(tmp_path, "pb", summary)["marked"]
+    assert {"name": "hand_designed", "kind": "baseline", "accuracy": 0.85, "latency_ms": 2.5} in marked
+    assert (build_report(tmp_path).parent / "fronts.png").is_file()
+
+
 def test_report_cli_bad_workdir(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no summary.json" in capsys.readouterr().err

@@ -63,6 +63,20 @@ def test_smoke_run_end_to_end(tmp_path):
     assert proc2.returncode == 0, proc2.stderr[-3000:]
     assert _line_counts(wd) == before
     assert json.loads((wd / "summary.json").read_text())["architectures"] == summary["architectures"]
+    # the hand-designed baseline was scored by the search's evaluator, into its cache
+    cache = next((wd / "search").glob("accuracy_*.jsonl")).read_text().splitlines()
+    hand = next(a for a in summary["architectures"] if a["kind"] == "baseline")
+    assert hand["arch"] in [json.loads(line)["arch"] for line in cache]
+
+    # `nas export` rebuilds a deleted export from the stored weights
+    import shutil
+
+    shutil.rmtree(wd / "export" / "mobilenet_v2")
+    proc3 = nas("export", str(wd), "--format", "json,onnx")
+    assert proc3.returncode == 0, proc3.stderr[-3000:]
+    assert f"mobilenet_v2: {wd / 'export' / 'mobilenet_v2'}" in proc3.stdout
+    check = json.loads((wd / "export" / "mobilenet_v2" / "onnx_check.json").read_text())
+    assert check["max_abs_diff"] <= 1e-4
 
 
 def test_run_bad_override_is_one_line(tmp_path):

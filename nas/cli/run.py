@@ -66,10 +66,9 @@ def cmd_export(args) -> int:
         cands = [Candidate(**c) for c in json.loads((workdir / "chosen.json").read_text())]
     except (json.JSONDecodeError, TypeError) as e:
         raise InputError(f"{workdir}: config.json or chosen.json is malformed ({e})") from None
-    from nas.data import load_dataset
+    from nas.run import data_shape
 
-    ds = load_dataset(cfg.data)
-    records = export_all(cfg, workdir, cands, ds.input_shape, ds.num_classes, formats=formats)
+    records = export_all(cfg, workdir, cands, *data_shape(cfg, workdir), formats=formats)
     for name, rec in records.items():
         extra = f"  onnx max|diff|={rec['onnx_max_abs_diff']:.2e}" if "onnx_max_abs_diff" in rec else ""
         print(f"{name}: {workdir / 'export' / name}{extra}")

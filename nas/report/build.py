@@ -49,7 +49,8 @@ def _profile_data(workdir: Path, profile: str, summary: dict) -> dict:
         evaluated += read_jsonl(g)
     marked = [{"name": a["name"], "kind": a["kind"], "accuracy": a.get("supernet_accuracy"),
                "latency_ms": a.get("latency_ms", {}).get(profile)}
-              for a in summary["architectures"] if a["kind"] != "searched" or profile in a.get("chosen_for", [])]
+              for a in summary["architectures"] + summary.get("untrained", [])
+              if a["kind"] != "searched" or profile in a.get("chosen_for", [])]
     return {"evaluated": evaluated, "front": read_jsonl(d / "front.jsonl"), "marked": marked,
             "history": read_jsonl(d / "metrics.jsonl")}
 

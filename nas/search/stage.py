@@ -3,7 +3,8 @@
 Cheap values (analytic costs, predicted latency) are computed in process; supernet accuracy,
 the expensive and profile-independent part, goes to a Ray actor pool when
 ``search.num_workers > 0`` (in process otherwise) behind a cache shared by all profiles,
-``<workdir>/search/accuracy_<supernet id>.jsonl``, so no subnet is evaluated twice. Each
+``<workdir>/search/accuracy_<supernet id>.jsonl``, so no subnet is evaluated twice (the
+space's hand-designed baseline is scored into the same cache after the searches). Each
 profile's search runs in ``<workdir>/search/<profile>/`` (see :mod:`nas.search.runner`).
 """
 from __future__ import annotations
@@ -58,6 +59,8 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
             summary = {"profile": profile, "evaluations": results[profile].evaluations,
                        "hypervolume": results[profile].hypervolume, "front_size": len(results[profile].front)}
             atomic_write_bytes(results[profile].directory / "result.json", json.dumps(summary, indent=1).encode())
+        if accuracy is not None:  # the hand-designed baseline, scored while the evaluator is up
+            accuracy.evaluate([space.hand_designed()])
     finally:
         if accuracy is not None:
             accuracy.close()
