@@ -21,7 +21,7 @@ def _write_workdir(tmp_path, profiles=("pa", "pb")):
         for i, a in enumerate(archs):
             s = arch_stats(a)
             rows.append({"arch": a.to_json(), "accuracy": 0.8 + s.macs / 1e8,
-                         "latency_ms": (1 + p_i) * s.macs / 1e6})
+                         "latency_ms": (1 + p_i) * s.macs / 1e6, "feasible": i % 4 != 0})
         for g in range(3):
             (d / f"gen_{g:04d}.jsonl").write_text("\n".join(json.dumps(r) for r in rows[g * 10:(g + 1) * 10]))
         front = sorted(rows, key=lambda r: r["latency_ms"])[:5]

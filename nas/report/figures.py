@@ -41,14 +41,18 @@ def fronts_figure(profiles: dict[str, dict], path: Path) -> Path:
     """Accuracy against predicted latency, one panel per profile, side by side.
 
     ``profiles[name]`` holds ``evaluated`` and ``front`` (lists of dicts with ``accuracy`` and
-    ``latency_ms``) and ``marked`` (dicts with ``name``, ``kind``, ``accuracy``, ``latency_ms``).
+    ``latency_ms``; evaluated rows with ``feasible`` false are drawn as crosses) and ``marked``
+    (dicts with ``name``, ``kind``, ``accuracy``, ``latency_ms``).
     """
     n = max(1, len(profiles))
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.0), squeeze=False)
     for ax, (name, d) in zip(axes[0], profiles.items()):
         ev = [r for r in d.get("evaluated", []) if "accuracy" in r and "latency_ms" in r]
-        ax.scatter([r["latency_ms"] for r in ev], [100 * r["accuracy"] for r in ev], s=9,
-                   color="0.7", label="evaluated subnets")
+        for ok, style in ((True, dict(color="0.6", label="evaluated, within budgets")),
+                          (False, dict(color="0.6", marker="x", alpha=0.6, label="evaluated, over a budget"))):
+            pts = [r for r in ev if r.get("feasible", True) is ok]
+            if pts:
+                ax.scatter([r["latency_ms"] for r in pts], [100 * r["accuracy"] for r in pts], s=9, **style)
         fr = [(r["latency_ms"], 100 * r["accuracy"]) for r in d.get("front", [])]
         if fr:
             xs, ys = _front_line(fr)
