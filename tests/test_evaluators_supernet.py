@@ -2,6 +2,8 @@
 (two-step) supernet end to end."""
 from __future__ import annotations
 
+import json
+
 import jax
 import pytest
 from flax import nnx
@@ -47,8 +49,14 @@ def test_stage2_on_trained_supernet(tiny_dataset, tmp_path):
     assert res.evaluations == 8 and res.front
     assert all(0 <= r["accuracy"] <= 1 and r["flops"] <= 2e7 for r in res.front)
     acc_cache = list((tmp_path / "search").glob("accuracy_*.jsonl"))
-    assert len(acc_cache) == 1 and len(acc_cache[0].read_text().splitlines()) == 8
+    # one line per distinct subnet evaluated, plus the hand design (scored after the search)
+    space = get_space("fashion_mnist")
+    lines = acc_cache[0].read_text().splitlines()
+    archs = [space.canonical(space.from_json(json.loads(line)["arch"])) for line in lines]
+    hand = space.canonical(space.hand_designed())
+    assert len(acc_cache) == 1 and len(set(archs)) == len(archs) and hand in archs
+    assert len(archs) == 8 + (hand not in archs[:8])
     # a second profile reuses every accuracy already computed
     again = run_stage(cfg, tmp_path, profiles=["analytic2"], dataset=tiny_dataset)["analytic2"]
     assert [r["accuracy"] for r in again.history] == [r["accuracy"] for r in res.history]
-    assert len(acc_cache[0].read_text().splitlines()) == 8
+    assert len(acc_cache[0].read_text().splitlines()) == len(lines)
