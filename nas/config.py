@@ -63,7 +63,7 @@ class SearchConfig:
     ray_address: str = ""  # "" starts a local Ray instance when num_workers > 0
     eval_batches: int = 4  # validation batches per accuracy evaluation
     mutation_rate: float = 0.0  # 0: 1/num_genes
-    prescreen_factor: int = 20  # NSGA-II: children generated per slot, pre-screened by a ridge surrogate (0: off)
+    prescreen_factor: int = 50  # NSGA-II: children generated per slot, pre-screened by a ridge surrogate (0: off)
     seed: int = 0
 
 
