@@ -21,7 +21,7 @@ def get_config(smoke: bool = False):
     cfg = _fm.get_config(smoke=smoke)
     cfg.name = "fashion_mnist_long"
     if not smoke:
-        cfg.supernet.epochs, cfg.supernet.warmup_epochs, cfg.supernet.num_random_subnets = 4.0, 0.2, 1
+        cfg.supernet.epochs, cfg.supernet.warmup_epochs, cfg.supernet.num_random_subnets = 6.0, 0.3, 1
         cfg.search.budgets = {"flops": 2.0e7}
         cfg.search.population, cfg.search.generations = 24, 10
         cfg.final.top_k, cfg.final.epochs, cfg.final.from_scratch = 2, 8.0, True
