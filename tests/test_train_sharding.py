@@ -23,6 +23,7 @@ assert jax.device_count() == 2, jax.devices()
 cfg = load_experiment("fashion_mnist", smoke=True)
 ds = load_dataset(cfg.data)
 space, out = get_space("fashion_mnist"), {}
+init = [np.asarray(p) for p in jax.tree.leaves(nnx.state(Supernet(space, rngs=nnx.Rngs(0)), nnx.Param))]
 for n in (1, 2):
     model = Supernet(space, rngs=nnx.Rngs(0))
     spec = RunSpec(Path(sys.argv[1]) / f"dev{n}", "supernet", 16, 0.1, 3, 1, 3e-5, 0.1, 0, distill=True)
@@ -31,11 +32,11 @@ for n in (1, 2):
     leaf = jax.tree.leaves(params)[0]
     out[n] = {"loss": info["final_loss"], "devices": len(leaf.sharding.device_set),
               "params": [np.asarray(p).tolist() for p in jax.tree.leaves(params)]}
-diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-           for a, b in zip(out[1]["params"], out[2]["params"]))
-scale = max(float(np.max(np.abs(np.asarray(a)))) for a in out[1]["params"])
+# the training's change of every weight, flattened, for each device count
+d1, d2 = (np.concatenate([(np.asarray(p) - w).ravel() for p, w in zip(out[n]["params"], init)]) for n in (1, 2))
 print(json.dumps({"loss1": out[1]["loss"], "loss2": out[2]["loss"], "devices1": out[1]["devices"],
-                  "devices2": out[2]["devices"], "max_abs_diff": diff, "max_abs": scale}))
+                  "devices2": out[2]["devices"], "update_norm": float(np.linalg.norm(d1)),
+                  "update_rel_diff": float(np.linalg.norm(d1 - d2) / np.linalg.norm(d1))}))
 """
 
 
@@ -48,6 +49,11 @@ def test_two_devices_match_one_device(tmp_path):
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["devices1"] == 1 and res["devices2"] == 2
     assert abs(res["loss1"] - res["loss2"]) < 1e-4 * max(1.0, abs(res["loss1"]))
-    # same losses; weights differ only by float summation order of the cross-device reductions
-    # (measured: 1.9e-4 of a largest weight 1.05 after 3 momentum steps)
-    assert res["max_abs_diff"] < 1e-3 * max(1.0, res["max_abs"]), res
+    # The weights moved, and both runs moved them alike. Measured on two x86 machines: the
+    # largest single-weight difference after these 3 steps (2 with a non-zero learning rate) was
+    # 1.9e-4 on one and 6.5e-3 on the other, the global difference of the updates 4.0% there
+    # (0.54% after one update, 2.6% with XLA's native convolutions). A data-parallel bug (device
+    # gradients not averaged, per-device BatchNorm statistics, a mis-split batch) changes the
+    # update by its own size, or the loss.
+    assert res["update_norm"] > 1e-3, res
+    assert res["update_rel_diff"] < 0.1, res
