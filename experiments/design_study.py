@@ -3,7 +3,7 @@
     nas run fashion_mnist_long                 # trains the supernet once (runs/fashion_mnist_long)
     nas run design_study                       # reuses it; one search per device profile
 
-The supernet is the long setting's (4 epochs, about an hour on a 2-core CPU): the demo's
+The supernet is the long setting's (6 epochs, about an hour on a 2-core CPU): the demo's
 0.25-epoch supernet ranks subnets too roughly for the fronts of different devices to be told
 apart. Only its first stage is needed (stop `nas run fashion_mnist_long` once the search
 starts, or let it finish).
