@@ -18,7 +18,8 @@ Schema (``?`` = optional; paths relative to the YAML file)::
       batch_size: int; peak_gflops: float; bandwidth_gbs: float   # values the features use
       features: [names]         # must equal nas.latency.features.FEATURE_NAMES
       weights: {default: [floats], <space>?: [floats]}   # per-space weights win over default
-      prior_weights?: [floats]  # non-negative fit offered as a prior to other profiles
+      prior_weights?: [floats]  # non-negative fit offered as a prior to other profiles; also
+                                # the weights for spaces the device was never measured in
       space_models?:            # log-linear models for encodable spaces (nas.latency.transfer)
         <space>: {encoding: physics_ref+onehot_v1, kind: direct|transfer, intercept: float,
                   physics_coef: float, weights: [NUM_FEATURES + enc_dim(space) floats]}
@@ -75,7 +76,16 @@ class Profile:
     space_models: dict[str, SpaceModel] = field(default_factory=dict)
 
     def weights_for(self, space: str) -> np.ndarray:
-        return self.weights.get(space, self.weights["default"])
+        """Physics weights for ``space``: its own fit where the device was measured in it; in a
+        space it was never measured in, the non-negative fit (``prior_weights``) when the profile
+        has one, since a signed fit's corrections do not carry over to other spaces and can go
+        below zero there (``python -m experiments.benchmarks.latency_predictor --cross-space``);
+        else the ``default`` fit."""
+        if space in self.weights:
+            return self.weights[space]
+        if space not in self.spaces and self.prior_weights is not None:
+            return self.prior_weights
+        return self.weights["default"]
 
     def predict_ms(self, archs) -> np.ndarray:
         """Predicted latency (ms) per architecture, input order; archs may mix spaces."""

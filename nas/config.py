@@ -76,7 +76,9 @@ class FinalConfig:
     from_scratch: bool = True  # False: fine-tune from inherited supernet weights
     max_steps: int = 0
     num_workers: int = 1  # concurrent Ray Tune trials
-    baselines: list = field(default_factory=lambda: ["mobilenet_v2"])  # reference models trained alike
+    baselines: list = field(default_factory=lambda: ["mobilenet_v2"])  # reference models, trained from scratch
+    baseline_epochs: float = 0.0  # epochs for the reference models (0: final.epochs); e.g. supernet + final
+    #                               epochs, so a baseline sees the data as often as a fine-tuned subnet's weights
     train_hand_designed: bool = True  # also train the space's hand-designed network alike
     gpus_per_trial: float = 0.0
 
@@ -197,7 +199,7 @@ BUDGETS = ("flops", "macs", "params", "peak_activation_bytes", "latency_ms")
 
 def validate(cfg: ExperimentConfig) -> None:
     """Check values that types alone do not catch; raise ConfigError naming the field."""
-    from search_spaces.registry import SPACES
+    from search_spaces.registry import REFERENCE_MODELS, SPACES
 
     if cfg.space not in SPACES:
         raise ConfigError(f"space: unknown search space {cfg.space!r} (known: {', '.join(SPACES)})")
@@ -222,7 +224,11 @@ def validate(cfg: ExperimentConfig) -> None:
     for k, v in positive.items():
         if v <= 0:
             raise ConfigError(f"{k}: must be positive, got {v!r}")
+    for m in cfg.final.baselines:
+        if m not in REFERENCE_MODELS:
+            raise ConfigError(f"final.baselines: unknown model {m!r} (known: {', '.join(REFERENCE_MODELS)})")
     for k, v in {"supernet.epochs": cfg.supernet.epochs, "final.epochs": cfg.final.epochs,
+                 "final.baseline_epochs": cfg.final.baseline_epochs,
                  "supernet.num_random_subnets": cfg.supernet.num_random_subnets,
                  "search.num_workers": cfg.search.num_workers}.items():
         if v < 0:

@@ -1,13 +1,15 @@
 """Stage 3: final training of the chosen architectures (and baselines) as Ray Tune trials.
 
 Each candidate is one trial: its network is trained from scratch (``final.from_scratch``) or
-fine-tuned from the supernet's inherited weights, with Orbax checkpoints in
+fine-tuned from the supernet's inherited weights (reference models: always from scratch, for
+``final.baseline_epochs`` when set), with Orbax checkpoints in
 ``<workdir>/final/<name>/`` so an interrupted trial resumes where it stopped; the checkpoint is
 also reported to Tune. The test split is evaluated here and nowhere before. A finished trial
 leaves ``result.json`` and is skipped on the next run.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -54,6 +56,14 @@ def read_result(workdir, name: str) -> dict | None:
         return None
 
 
+def training_config(cfg: ExperimentConfig, cand: Candidate):
+    """The FinalConfig ``cand`` trains with: ``final``, with ``final.baseline_epochs`` as the
+    epochs of reference models when it is set."""
+    if cand.kind == "reference" and cfg.final.baseline_epochs > 0:
+        return dataclasses.replace(cfg.final, epochs=cfg.final.baseline_epochs)
+    return cfg.final
+
+
 def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress: bool = False) -> dict:
     """Train one candidate to completion (resuming from its checkpoints); return its metrics."""
     from nas.data import load_dataset
@@ -75,7 +85,7 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
 
         model = nnx.merge(*load_supernet(Path(workdir), cfg, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
-    info = train_static(net, cfg.final, dataset, out, seed=cfg.seed, weight_decay=cfg.supernet.weight_decay,
+    info = train_static(net, training_config(cfg, cand), dataset, out, seed=cfg.seed, weight_decay=cfg.supernet.weight_decay,
                         label_smoothing=cfg.supernet.label_smoothing, augment=cfg.data.augment,
                         progress=progress, name=cand.name)
     if not (out / "weights").is_dir():

@@ -7,6 +7,11 @@ from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec
 # published MACs and parameters of the reference models at 224x224
 PUBLISHED = {
     "mobilenet_v2": (300e6, 3.5e6),
+    # width multipliers (MobileNetV2 paper / TF-slim model table at 224)
+    "mobilenet_v2_0.35": (59e6, 1.66e6),
+    "mobilenet_v2_0.5": (97e6, 1.95e6),
+    "mobilenet_v2_0.75": (209e6, 2.61e6),
+    "mobilenet_v2_1.4": (582e6, 6.06e6),
     "mobilenet_v3_large": (219e6, 5.4e6),
     "efficientnet_b0": (390e6, 5.3e6),
 }
@@ -19,6 +24,11 @@ def test_reference_models_match_published_figures(name):
     assert abs(stats.macs / macs - 1) < 0.03, stats
     assert abs(stats.params / params - 1) < 0.03, stats
     assert stats.flops == 2 * stats.macs
+
+
+def test_mobilenet_v2_width_rejects_nonpositive():
+    with pytest.raises(ValueError, match="width"):
+        get_reference_model("mobilenet_v2", width=0.0)
 
 
 def test_hand_counted_network():

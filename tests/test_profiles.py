@@ -40,6 +40,27 @@ def test_shipped_profiles_are_listed_and_predict_every_space():
         assert ms[1] > ms[0], name  # the largest subnet is slower than the smallest
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_unmeasured_space_uses_the_nonnegative_fit(name):
+    """In a space the device was never measured in (fashion_mnist for every shipped profile),
+    predictions come from the non-negative fit: never at the floor, ordered like the MACs."""
+    from scipy.stats import spearmanr
+
+    from nas.latency.model import PREDICTION_FLOOR_MS
+    from search_spaces import arch_stats
+
+    prof = load_profile(name)
+    assert "fashion_mnist" not in prof.spaces and prof.prior_weights is not None
+    np.testing.assert_array_equal(prof.weights_for("fashion_mnist"), prof.prior_weights)
+    for s in prof.spaces:  # measured spaces keep their own (signed) fit
+        assert prof.weights_for(s) is prof.weights.get(s, prof.weights["default"])
+    sp = get_space("fashion_mnist")
+    archs = [sp.smallest(), sp.largest(), *_fm_archs(30)]
+    ms = prof.predict_ms(archs)
+    assert np.all(ms > 10 * PREDICTION_FLOOR_MS), (name, ms.min())
+    assert spearmanr(ms, [arch_stats(a).macs for a in archs])[0] > 0.5
+
+
 @pytest.mark.parametrize("name,space,min_rho", [("xeon_gold6226", "fbnet", 0.9), ("v100_b64", "ofa_mbv3", 0.97),
                                                 ("rtx2080ti_b1", "fbnet", 0.95)])
 def test_shipped_profile_fits_its_data(name, space, min_rho):

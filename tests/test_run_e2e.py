@@ -87,3 +87,8 @@ def test_run_bad_override_is_one_line(tmp_path):
     assert not (tmp_path / "x").exists()
     proc = nas("run", "no_such_experiment")
     assert proc.returncode == 2 and "experiment 'no_such_experiment' not found" in proc.stderr
+    for override, msg in (("final.baselines=mobilenet_v9", "final.baselines: unknown model 'mobilenet_v9'"),
+                          ("final.baseline_epochs=-1", "final.baseline_epochs: must be non-negative")):
+        proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(tmp_path / "x"), "--set", override)
+        assert proc.returncode == 2 and msg in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "x").exists()

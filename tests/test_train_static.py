@@ -36,3 +36,17 @@ def test_train_static_divergence_stops_with_clear_error(tiny_dataset, tmp_path):
         train_static(spec, cfg, tiny_dataset, tmp_path, seed=0, progress=False, checkpoint_every=1,
                      warmup_epochs=0.0)
     assert not (tmp_path / "result.json").exists()
+
+
+def test_reference_models_train_for_baseline_epochs():
+    from nas.config import load_experiment
+    from nas.final import Candidate, training_config
+
+    cfg = load_experiment("fashion_mnist_long")
+    ref = Candidate("mobilenet_v2_0.5", "reference", model="mobilenet_v2_0.5")
+    searched = Candidate("searched_0", "searched", get_space("fashion_mnist").largest().to_json())
+    assert cfg.final.baseline_epochs == cfg.supernet.epochs + cfg.final.epochs
+    assert training_config(cfg, ref).epochs == cfg.final.baseline_epochs
+    assert training_config(cfg, searched) is cfg.final
+    cfg.final.baseline_epochs = 0.0  # unset: references train like everything else
+    assert training_config(cfg, ref).epochs == cfg.final.epochs

@@ -15,6 +15,11 @@ docs/benchmarks/latency.md between the predictor-table markers.
 ``--local HOLDOUT.csv`` instead scores the ``local_cpu`` profile (calibrated on this machine)
 on other subnets measured here, beside FLOPs fitted on the profile's own calibration points,
 and compares XLA's memory analysis with the analytic figures (local-table markers).
+
+``--cross-space`` scores prediction in a space a device was never measured in: for every
+device measured in both spaces, fit on one space and predict the other, with the signed fit
+(the per-space weights a profile stores) and with the non-negative fit (``prior_weights``, what
+``Profile.weights_for`` uses for unmeasured spaces); cross-space-table markers.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ SIZES = (5, 10, 20, 50, 100)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "latency.md"
 START, END = "<!-- predictor-table:start -->", "<!-- predictor-table:end -->"
 LOCAL_START, LOCAL_END = "<!-- local-table:start -->", "<!-- local-table:end -->"
+CROSS_START, CROSS_END = "<!-- cross-space-table:start -->", "<!-- cross-space-table:end -->"
 METRICS = ("spearman", "kendall", "mape", "within_10pct")
 
 
@@ -167,6 +173,32 @@ def local_report(holdout_csv: str) -> str:
     return "\n".join(lines)
 
 
+def cross_space_report() -> str:
+    """Markdown block: fit in one space, predict another, signed vs non-negative physics fit."""
+    lines = [CROSS_START, "", "Fit on every measurement of one space, predict every architecture of "
+             "the other (physics features, no space model):", "",
+             "| profile | fitted on → predicted | fit | Spearman | MAPE | within ±10% | at the floor |",
+             "|---|---|---|---|---|---|---|"]
+    for name, (group, _, _) in PROFILES.items():
+        data = profile_data(name)
+        if len(data) < 2:
+            continue
+        hw = hardware_of(name)
+        prior = prior_from_profiles(exclude=tuple(n for n in PROFILES if PROFILES[n][0] == group))
+        for src, dst in (("fbnet", "ofa_mbv3"), ("ofa_mbv3", "fbnet")):
+            f_src, y_src = arch_features(data[src][0], hw), np.asarray(data[src][1])
+            f_dst, y_dst = arch_features(data[dst][0], hw), np.asarray(data[dst][1])
+            for label, w in (("signed (with prior)", fit_weights(f_src, y_src, prior)),
+                             ("non-negative", fit_weights(f_src, y_src, None, nonneg=True))):
+                pred = predict(f_dst, w)
+                m = prediction_metrics(pred, y_dst)
+                lines.append(f"| {name} | {src} → {dst} | {label} | {m['spearman']:.3f} | "
+                             f"{100 * m['mape']:.1f}% | {100 * m['within_10pct']:.1f}% | "
+                             f"{100 * np.mean(pred <= 1e-3):.1f}% |")
+    lines += ["", CROSS_END]
+    return "\n".join(lines)
+
+
 def write_doc(block: str, start: str = START, end: str = END) -> None:
     text = DOC.read_text() if DOC.is_file() else f"# Latency prediction\n\n{start}\n{end}\n"
     if start not in text:
@@ -181,7 +213,14 @@ def main(argv=None) -> None:
     ap.add_argument("--draws", type=int, default=10)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--local", metavar="HOLDOUT.csv", help="score local_cpu on these local measurements")
+    ap.add_argument("--cross-space", action="store_true", help="fit in one space, predict the other")
     args = ap.parse_args(argv)
+    if args.cross_space:
+        block = cross_space_report()
+        print(block)
+        if not args.no_write:
+            write_doc(block, CROSS_START, CROSS_END)
+        return
     if args.local:
         block = local_report(args.local)
         print(block)
