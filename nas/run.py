@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from nas.config import ExperimentConfig
-from nas.final import Candidate, run_final_training
+from nas.final import Candidate, run_final_training, training_config
 from search_spaces import Arch, InputError, get_space, net_stats
 
 
@@ -168,9 +168,17 @@ def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_cl
     return records
 
 
+def training_record(cfg, cand: Candidate, result: dict) -> dict:
+    """How a candidate was finally trained: its budget, for comparisons at equal budgets."""
+    scratch = cfg.final.from_scratch or cand.arch is None
+    return {"epochs": training_config(cfg, cand).epochs, "steps": result.get("steps"),
+            "init": "scratch" if scratch else "supernet"}
+
+
 def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset,
                   untrained: list[Candidate] = ()) -> Path:
-    """``summary.json``: the trained candidates under ``architectures``; ``untrained`` ones
+    """``summary.json``: the trained candidates under ``architectures`` (with ``training``: epochs,
+    steps, init from ``scratch`` or ``supernet``); ``untrained`` ones
     (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
     with supernet accuracy, costs and latencies but no test accuracy."""
     from hardware_profiles import load_profile
@@ -184,7 +192,8 @@ def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, data
                 **net_stats(spec).to_dict(), "latency_ms": _latencies(cfg, c, spec, profiles)}
 
     entries = [{**entry(c), "test_accuracy": finals[c.name]["test_acc"],
-                "val_accuracy": finals[c.name]["val_acc"], "export": f"export/{c.name}"} for c in cands]
+                "val_accuracy": finals[c.name]["val_acc"], "export": f"export/{c.name}",
+                "training": training_record(cfg, c, finals[c.name])} for c in cands]
     summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
                "dataset": dataset.name, "architectures": entries}
     if untrained:

@@ -41,6 +41,8 @@ def test_smoke_run_end_to_end(tmp_path):
     for a in summary["architectures"]:
         assert 0.0 <= a["test_accuracy"] <= 1.0
         assert a["latency_ms"]["local_cpu"] > 0
+        assert a["training"]["steps"] == 2  # smoke: final.max_steps
+        assert a["training"]["init"] == ("scratch" if a["kind"] == "reference" else "supernet")
         if a["arch"] is not None:
             stats = arch_stats(space.from_json(a["arch"]))
             assert (a["macs"], a["params"], a["peak_activation_bytes"]) == \

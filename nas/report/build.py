@@ -61,9 +61,15 @@ def _fmt(v, scale=1.0, digits=2, pct=False):
     return f"{100 * v:.{digits}f}%" if pct else f"{v / scale:.{digits}f}"
 
 
+def _training(t: dict | None) -> str:
+    if not t:
+        return "–"
+    return html.escape(f"{t['epochs']:g} epochs from {t['init']}")
+
+
 def _arch_table(summary: dict) -> str:
     profiles = summary["profiles"]
-    head = ("<tr><th>name</th><th>kind</th><th>test acc.</th><th>supernet acc.</th><th>MACs (M)</th>"
+    head = ("<tr><th>name</th><th>kind</th><th>test acc.</th><th>final training</th><th>supernet acc.</th><th>MACs (M)</th>"
             "<th>params (K)</th><th>peak act. (KiB)</th>"
             + "".join(f"<th>latency {html.escape(p)} (ms)</th>" for p in profiles) + "<th>architecture</th></tr>")
     rows = []
@@ -71,7 +77,8 @@ def _arch_table(summary: dict) -> str:
         lat = "".join(f"<td>{_fmt(a.get('latency_ms', {}).get(p), digits=3)}</td>" for p in profiles)
         rows.append(
             f"<tr><td>{html.escape(a['name'])}</td><td>{a['kind']}</td>"
-            f"<td>{_fmt(a.get('test_accuracy'), pct=True)}</td><td>{_fmt(a.get('supernet_accuracy'), pct=True)}</td>"
+            f"<td>{_fmt(a.get('test_accuracy'), pct=True)}</td><td>{_training(a.get('training'))}</td>"
+            f"<td>{_fmt(a.get('supernet_accuracy'), pct=True)}</td>"
             f"<td>{_fmt(a['macs'], 1e6)}</td><td>{_fmt(a['params'], 1e3, 1)}</td>"
             f"<td>{_fmt(a['peak_activation_bytes'], 1024, 1)}</td>{lat}"
             f"<td><code>{html.escape(json.dumps(a['arch'], separators=(',', ':')) if a.get('arch') else a['name'])}</code></td></tr>")
@@ -93,6 +100,40 @@ def _design_table(summary: dict) -> str:
     head = ("<tr><th>profile</th><th>chosen</th><th>depth</th><th>mean kernel</th><th>mean expansion</th>"
             "<th>resolution</th><th>MACs (M)</th><th>latency there (ms)</th></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def equal_macs_comparison(architectures: list[dict]) -> list[dict]:
+    """Each trained reference model against the searched networks with no more MACs: the most
+    accurate of those (the searched front at the reference's cost). ``difference`` is searched
+    minus reference test accuracy (0-1); ``searched`` is None when no searched network is that
+    small."""
+    trained = [a for a in architectures if a.get("test_accuracy") is not None]
+    out = []
+    for r in (a for a in trained if a["kind"] == "reference"):
+        fit = [a for a in trained if a["kind"] == "searched" and a["macs"] <= r["macs"]]
+        best = max(fit, key=lambda a: a["test_accuracy"], default=None)
+        out.append({"reference": r["name"], "reference_macs": r["macs"], "reference_accuracy": r["test_accuracy"],
+                    "searched": best["name"] if best else None, "searched_macs": best["macs"] if best else None,
+                    "searched_accuracy": best["test_accuracy"] if best else None,
+                    "difference": best["test_accuracy"] - r["test_accuracy"] if best else None})
+    return out
+
+
+def _equal_macs_table(summary: dict) -> str:
+    rows = equal_macs_comparison(summary["architectures"])
+    if not rows:
+        return ""
+    head = ("<tr><th>reference model</th><th>MACs (M)</th><th>test acc.</th><th>best searched at no more MACs"
+            "</th><th>MACs (M)</th><th>test acc.</th><th>difference (points)</th></tr>")
+    cells = []
+    for r in rows:
+        diff = "–" if r["difference"] is None else f"{100 * r['difference']:+.2f}"
+        cells.append(
+            f"<tr><td>{html.escape(r['reference'])}</td><td>{_fmt(r['reference_macs'], 1e6)}</td>"
+            f"<td>{_fmt(r['reference_accuracy'], pct=True)}</td><td>{html.escape(r['searched'] or 'none that small')}</td>"
+            f"<td>{_fmt(r['searched_macs'], 1e6)}</td><td>{_fmt(r['searched_accuracy'], pct=True)}</td><td>{diff}</td></tr>")
+    return ("<h2>Searched networks against the reference models at no more MACs</h2>"
+            f"<table>{head}{''.join(cells)}</table>")
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -123,6 +164,7 @@ def build_report(workdir) -> Path:
             f"{html.escape(', '.join(summary['profiles']))}. Test accuracy is measured once, after final "
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
             "<h2>Chosen architectures</h2>", _arch_table(summary),
+            _equal_macs_table(summary),
             "<h2>How the chosen architectures differ per device</h2>", _design_table(summary)]
     for title, path in figs:
         body.append(f"<h2>{html.escape(title)}</h2><img src='{path.name}' alt='{html.escape(title)}'>")

@@ -112,11 +112,15 @@ def macs_accuracy_figure(rows: list[dict], path: Path) -> Path:
     """Test accuracy against MACs of the finally trained networks (chosen and baselines)."""
     fig, ax = plt.subplots(figsize=(5.0, 3.8))
     seen = set()
-    for r in rows:
-        if r.get("test_accuracy") is None:
-            continue
+    trained = [r for r in rows if r.get("test_accuracy") is not None]
+    for r in trained:
         _mark(ax, r["macs"] / 1e6, 100 * r["test_accuracy"], r.get("kind"), r.get("name", ""),
               r.get("kind"), seen)
+    for kind in ("searched", "reference"):  # each family joined in MAC order: the fronts to compare
+        pts = [(r["macs"] / 1e6, 100 * r["test_accuracy"]) for r in trained if r.get("kind") == kind]
+        if len(pts) > 1:
+            xs, ys = _front_line(pts)
+            ax.plot(xs, ys, "-", color=MARKERS[kind][1], lw=1, alpha=0.7, zorder=4)
     ax.set_xlabel("MACs (millions)")
     ax.set_ylabel("test accuracy after final training (%)")
     ax.grid(alpha=0.3)
