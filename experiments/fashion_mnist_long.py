@@ -32,5 +32,5 @@ def get_config(smoke: bool = False):
         cfg.final.top_k, cfg.final.epochs, cfg.final.from_scratch = 3, 3.0, False
         cfg.final.baselines = ["mobilenet_v2_0.5", "mobilenet_v2"]
         cfg.final.baseline_epochs = cfg.supernet.epochs + cfg.final.epochs
-        cfg.final.train_hand_designed = False
+        cfg.final.train_hand_designed, cfg.final.num_workers = False, 2
     return cfg

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nas.config import ExperimentConfig, config_from_dict
+from nas.errors import InputError
 from search_spaces import NetSpec, get_reference_model, get_space
 
 
@@ -45,15 +46,47 @@ def result_path(workdir, name: str) -> Path:
     return Path(workdir) / "final" / name / "result.json"
 
 
-def read_result(workdir, name: str) -> dict | None:
-    """Metrics of a finished candidate: its result.json and its saved weights both exist."""
+def init_of(cfg: ExperimentConfig, cand: Candidate) -> str:
+    """``"scratch"`` or ``"supernet"`` (inherited weights): how ``cand`` starts its final training."""
+    return "scratch" if cfg.final.from_scratch or cand.arch is None else "supernet"
+
+
+def _stored(workdir, name: str) -> dict | None:
+    """``{"fingerprint", "result"}`` of a finished candidate (result.json and weights both exist)."""
     p = result_path(workdir, name)
     if not p.is_file() or not (p.parent / "weights").is_dir():
         return None
     try:
-        return json.loads(p.read_text())["result"]
-    except (json.JSONDecodeError, KeyError):
+        done = json.loads(p.read_text())
+    except json.JSONDecodeError:
         return None
+    return done if isinstance(done, dict) and "result" in done else None
+
+
+def read_result(workdir, name: str) -> dict | None:
+    """Metrics of a finished candidate: its result.json and its saved weights both exist."""
+    done = _stored(workdir, name)
+    return done["result"] if done else None
+
+
+def check_not_stale(cfg: ExperimentConfig, cand: Candidate, workdir) -> None:
+    """Raise InputError when ``cand``'s finished result was trained with other settings than
+    ``cfg`` asks for now (epochs, batch, learning rate, seed, regularisation, augmentation,
+    initialisation) instead of reusing it silently; fields a result does not record pass."""
+    from nas.train.loop import schedule_steps
+
+    fp = (_stored(workdir, cand.name) or {}).get("fingerprint")
+    if not isinstance(fp, dict) or "num_train" not in fp:
+        return
+    f = training_config(cfg, cand)
+    want = {"batch_size": f.batch_size, "learning_rate": f.learning_rate, "seed": cfg.seed,
+            "total_steps": schedule_steps(fp["num_train"], f.batch_size, f.epochs, f.max_steps, 0.0)[0],
+            "weight_decay": cfg.supernet.weight_decay, "label_smoothing": cfg.supernet.label_smoothing,
+            "augment": cfg.data.augment, "init": init_of(cfg, cand)}
+    for k, v in want.items():
+        if k in fp and fp[k] != v:
+            raise InputError(f"{result_path(workdir, cand.name).parent}: trained with {k}={fp[k]!r}, the config "
+                             f"now asks for {v!r}; use another work directory or remove that folder")
 
 
 def training_config(cfg: ExperimentConfig, cand: Candidate):
@@ -87,7 +120,7 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
     info = train_static(net, training_config(cfg, cand), dataset, out, seed=cfg.seed, weight_decay=cfg.supernet.weight_decay,
                         label_smoothing=cfg.supernet.label_smoothing, augment=cfg.data.augment,
-                        progress=progress, name=cand.name)
+                        progress=progress, name=cand.name, fingerprint_extra={"init": init_of(cfg, cand)})
     if not (out / "weights").is_dir():
         save_weights(net, out / "weights")
     return info
@@ -122,6 +155,8 @@ def init_ray(address: str = "", num_cpus: int | None = None) -> None:
 def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidate]) -> dict[str, dict]:
     """Train every candidate without a finished result as a Ray Tune trial; return name -> metrics."""
     workdir = Path(workdir).resolve()
+    for c in candidates:
+        check_not_stale(cfg, c, workdir)
     todo = [c for c in candidates if read_result(workdir, c.name) is None]
     if todo:
         from ray import tune

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from nas.config import ExperimentConfig
-from nas.final import Candidate, run_final_training, training_config
+from nas.final import Candidate, init_of, run_final_training, training_config
 from search_spaces import Arch, InputError, get_space, net_stats
 
 
@@ -170,9 +170,7 @@ def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_cl
 
 def training_record(cfg, cand: Candidate, result: dict) -> dict:
     """How a candidate was finally trained: its budget, for comparisons at equal budgets."""
-    scratch = cfg.final.from_scratch or cand.arch is None
-    return {"epochs": training_config(cfg, cand).epochs, "steps": result.get("steps"),
-            "init": "scratch" if scratch else "supernet"}
+    return {"epochs": training_config(cfg, cand).epochs, "steps": result.get("steps"), "init": init_of(cfg, cand)}
 
 
 def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset,

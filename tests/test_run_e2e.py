@@ -71,6 +71,14 @@ def test_smoke_run_end_to_end(tmp_path):
     assert space.canonical(space.from_json(hand["arch"])) in \
         [space.canonical(space.from_json(json.loads(line)["arch"])) for line in cache]
 
+    # a changed final-training setting is not silently served from the old results
+    kept = (wd / "final" / "mobilenet_v2" / "result.json").read_text()
+    proc_changed = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd), "--set", "final.max_steps=3")
+    assert proc_changed.returncode == 2
+    assert "trained with total_steps=2, the config now asks for 3" in proc_changed.stderr
+    assert "Traceback" not in proc_changed.stderr and _line_counts(wd) == before
+    assert (wd / "final" / "mobilenet_v2" / "result.json").read_text() == kept
+
     # `nas export` rebuilds a deleted export from the stored weights
     import shutil
 

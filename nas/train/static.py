@@ -28,13 +28,14 @@ def build_static(spec: NetSpec, seed: int):
 def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: int = 0,
                  weight_decay: float = 3e-5, label_smoothing: float = 0.1, warmup_epochs: float = 0.3,
                  augment: bool = True, checkpoint_every: int = 200, progress: bool = True,
-                 name: str = "static") -> dict:
+                 name: str = "static", fingerprint_extra: dict | None = None) -> dict:
     """Train ``net_or_spec`` on ``dataset.train`` per ``final_cfg`` (a :class:`nas.config.FinalConfig`).
 
     ``net_or_spec``: a NetSpec (trained from scratch, initialised with ``seed``) or an nnx
     module with ``__call__(x, *, train)`` such as ``extract_subnet(...)`` (fine-tuned; it is
     modified in place only through the returned state, never on disk). ``workdir`` receives
-    checkpoints/, metrics.jsonl, tb/ and result.json; a rerun resumes or returns the stored
+    checkpoints/, metrics.jsonl, tb/ and result.json (``fingerprint_extra``: more fields
+    its checkpoints and result must match, e.g. the initialisation); a rerun resumes or returns the stored
     result. Returns ``{"steps", "resumed_from", "images_per_s", "train_time_s", "final_loss",
     "val_acc", "test_acc"}`` (accuracies in [0, 1]).
     """
@@ -46,7 +47,7 @@ def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: 
     fingerprint = {"dataset": dataset.name, "num_train": len(dataset.train), "param_shapes": leaves,
                    "batch_size": final_cfg.batch_size, "learning_rate": final_cfg.learning_rate,
                    "total_steps": total, "seed": seed, "weight_decay": weight_decay,
-                   "label_smoothing": label_smoothing, "augment": augment}
+                   "label_smoothing": label_smoothing, "augment": augment, **(fingerprint_extra or {})}
     result_path = workdir / "result.json"
     done = stored_result(result_path, fingerprint)
     if done is not None:
