@@ -50,12 +50,12 @@ def test_report_files_and_rendering(tmp_path):
     for a in summary["architectures"]:
         assert a["name"] in html
     assert "How the chosen architectures differ per device" in html
-    assert "reference models at no more MACs" in html  # mobilenet_v2 compared with the searched nets
+    assert "Searched networks and reference models at no more MACs" in html
     assert (index.parent / "latency_check.png").is_file()
     assert_report_renders(index, tmp_path)
 
 
-def test_equal_macs_comparison_picks_the_best_searched_network_not_above_the_reference():
+def test_equal_macs_comparison_pits_each_network_against_the_other_kind_at_no_more_macs():
     from nas.report.build import equal_macs_comparison
 
     def net(name, kind, macs, acc):
@@ -63,13 +63,16 @@ def test_equal_macs_comparison_picks_the_best_searched_network_not_above_the_ref
 
     archs = [net("s_small", "searched", 1e6, 0.90), net("s_mid", "searched", 4e6, 0.92),
              net("s_big", "searched", 8e6, 0.95), net("untrained", "searched", 2e6, None),
-             net("mbv2_050", "reference", 2e6, 0.89), net("mbv2", "reference", 5e6, 0.93),
-             net("tiny_ref", "reference", 5e5, 0.80)]
-    rows = {r["reference"]: r for r in equal_macs_comparison(archs)}
-    assert rows["mbv2_050"]["searched"] == "s_small"
-    assert abs(rows["mbv2_050"]["difference"] - 0.01) < 1e-12
-    assert rows["mbv2"]["searched"] == "s_mid" and rows["mbv2"]["difference"] < 0  # s_big has more MACs
-    assert rows["tiny_ref"]["searched"] is None and rows["tiny_ref"]["difference"] is None
+             net("hand", "baseline", 3e6, 0.99), net("mbv2_050", "reference", 2e6, 0.89),
+             net("mbv2", "reference", 5e6, 0.93), net("tiny_ref", "reference", 5e5, 0.80)]
+    rows = {r["name"]: r for r in equal_macs_comparison(archs)}
+    assert set(rows) == {"s_small", "s_mid", "s_big", "mbv2_050", "mbv2", "tiny_ref"}  # trained, two kinds
+    assert [r["name"] for r in equal_macs_comparison(archs)][0] == "tiny_ref"  # MAC order
+    assert rows["mbv2_050"]["rival"] == "s_small" and abs(rows["mbv2_050"]["difference"] + 0.01) < 1e-12
+    assert rows["mbv2"]["rival"] == "s_mid" and rows["mbv2"]["difference"] > 0  # s_big has more MACs
+    assert rows["tiny_ref"]["rival"] is None and rows["tiny_ref"]["difference"] is None
+    assert rows["s_small"]["rival"] == "tiny_ref"
+    assert rows["s_big"]["rival"] == "mbv2" and abs(rows["s_big"]["difference"] - 0.02) < 1e-12
 
 
 def test_untrained_hand_design_is_marked_on_fronts(tmp_path):

@@ -102,37 +102,44 @@ def _design_table(summary: dict) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+RIVAL = {"searched": "reference", "reference": "searched"}
+
+
 def equal_macs_comparison(architectures: list[dict]) -> list[dict]:
-    """Each trained reference model against the searched networks with no more MACs: the most
-    accurate of those (the searched front at the reference's cost). ``difference`` is searched
-    minus reference test accuracy (0-1); ``searched`` is None when no searched network is that
-    small."""
-    trained = [a for a in architectures if a.get("test_accuracy") is not None]
+    """Searched networks and reference models, each against the other family at no more MACs.
+
+    One row per trained network of kind ``searched`` or ``reference`` (MAC order): ``rival`` is
+    the most accurate network of the other family whose MACs do not exceed this one's (None when
+    none is that small), ``difference`` = this network's test accuracy minus the rival's (0-1).
+    A reference row with a positive difference is beaten by a searched network at no more MACs;
+    a searched row with a positive difference beats every reference model at no more MACs.
+    """
+    trained = [a for a in architectures if a.get("test_accuracy") is not None and a["kind"] in RIVAL]
     out = []
-    for r in (a for a in trained if a["kind"] == "reference"):
-        fit = [a for a in trained if a["kind"] == "searched" and a["macs"] <= r["macs"]]
-        best = max(fit, key=lambda a: a["test_accuracy"], default=None)
-        out.append({"reference": r["name"], "reference_macs": r["macs"], "reference_accuracy": r["test_accuracy"],
-                    "searched": best["name"] if best else None, "searched_macs": best["macs"] if best else None,
-                    "searched_accuracy": best["test_accuracy"] if best else None,
-                    "difference": best["test_accuracy"] - r["test_accuracy"] if best else None})
+    for a in sorted(trained, key=lambda a: a["macs"]):
+        pool = [b for b in trained if b["kind"] == RIVAL[a["kind"]] and b["macs"] <= a["macs"]]
+        rival = max(pool, key=lambda b: b["test_accuracy"], default=None)
+        out.append({"name": a["name"], "kind": a["kind"], "macs": a["macs"], "test_accuracy": a["test_accuracy"],
+                    "rival": rival["name"] if rival else None, "rival_macs": rival["macs"] if rival else None,
+                    "rival_accuracy": rival["test_accuracy"] if rival else None,
+                    "difference": a["test_accuracy"] - rival["test_accuracy"] if rival else None})
     return out
 
 
 def _equal_macs_table(summary: dict) -> str:
     rows = equal_macs_comparison(summary["architectures"])
-    if not rows:
+    if not any(r["kind"] == "reference" for r in rows):
         return ""
-    head = ("<tr><th>reference model</th><th>MACs (M)</th><th>test acc.</th><th>best searched at no more MACs"
-            "</th><th>MACs (M)</th><th>test acc.</th><th>difference (points)</th></tr>")
+    head = ("<tr><th>network</th><th>kind</th><th>MACs (M)</th><th>test acc.</th><th>best of the other kind at "
+            "no more MACs</th><th>MACs (M)</th><th>test acc.</th><th>difference (points)</th></tr>")
     cells = []
     for r in rows:
         diff = "–" if r["difference"] is None else f"{100 * r['difference']:+.2f}"
         cells.append(
-            f"<tr><td>{html.escape(r['reference'])}</td><td>{_fmt(r['reference_macs'], 1e6)}</td>"
-            f"<td>{_fmt(r['reference_accuracy'], pct=True)}</td><td>{html.escape(r['searched'] or 'none that small')}</td>"
-            f"<td>{_fmt(r['searched_macs'], 1e6)}</td><td>{_fmt(r['searched_accuracy'], pct=True)}</td><td>{diff}</td></tr>")
-    return ("<h2>Searched networks against the reference models at no more MACs</h2>"
+            f"<tr><td>{html.escape(r['name'])}</td><td>{r['kind']}</td><td>{_fmt(r['macs'], 1e6)}</td>"
+            f"<td>{_fmt(r['test_accuracy'], pct=True)}</td><td>{html.escape(r['rival'] or 'none that small')}</td>"
+            f"<td>{_fmt(r['rival_macs'], 1e6)}</td><td>{_fmt(r['rival_accuracy'], pct=True)}</td><td>{diff}</td></tr>")
+    return ("<h2>Searched networks and reference models at no more MACs</h2>"
             f"<table>{head}{''.join(cells)}</table>")
 
 
