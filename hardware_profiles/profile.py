@@ -74,18 +74,42 @@ class Profile:
     extra: dict = field(default_factory=dict)
     path: Path | None = None
     space_models: dict[str, SpaceModel] = field(default_factory=dict)
+    _outside: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def weights_for(self, space: str) -> np.ndarray:
         """Physics weights for ``space``: its own fit where the device was measured in it; in a
-        space it was never measured in, the non-negative fit (``prior_weights``) when the profile
-        has one, since a signed fit's corrections do not carry over to other spaces and can go
-        below zero there (``python -m experiments.benchmarks.latency_predictor --cross-space``);
-        else the ``default`` fit."""
+        space it was never measured in, :meth:`weights_outside` (a signed fit's corrections do
+        not carry over to other spaces and can go below zero there:
+        ``python -m experiments.benchmarks.latency_predictor --cross-space``)."""
         if space in self.weights:
             return self.weights[space]
-        if space not in self.spaces and self.prior_weights is not None:
-            return self.prior_weights
+        if space not in self.spaces:
+            return self.weights_outside()
         return self.weights["default"]
+
+    def weights_outside(self) -> np.ndarray:
+        """Non-negative physics weights for networks outside the measured spaces (other spaces,
+        reference models): ``prior_weights`` when the profile has them, else a non-negative fit
+        of its own measurements with the shipped profiles' non-negative fits as prior (profiles
+        calibrated on too few points for ``prior_weights``), else the ``default`` fit."""
+        if self.prior_weights is not None:
+            return self.prior_weights
+        if self._outside is None:
+            self._outside = self.weights["default"]
+            try:
+                from nas.latency.fit import prior_from_profiles
+                from nas.latency.measurements import read_measurements
+                from nas.latency.model import fit_weights
+
+                data = [read_measurements(m.csv, m.space, m.column) for m in self.measurements]
+                prior = prior_from_profiles(exclude=(self.name,))
+                if data and prior is not None:
+                    f = np.concatenate([arch_features(archs, self.hardware) for archs, _ in data])
+                    y = np.concatenate([lat for _, lat in data])
+                    self._outside = fit_weights(f, y, prior, nonneg=True)
+            except InputError:  # measurements missing or unreadable: keep the default fit
+                pass
+        return self._outside
 
     def predict_ms(self, archs) -> np.ndarray:
         """Predicted latency (ms) per architecture, input order; archs may mix spaces."""

@@ -92,14 +92,15 @@ def _supernet_accuracy(cfg, workdir, archs: list[Arch], dataset) -> list[float]:
 
 
 def predict_spec_ms(profile, specs, space: str) -> np.ndarray:
-    """Predicted latency (ms) of networks given as NetSpecs (e.g. reference models) on a profile,
-    with the profile's weights for ``space`` (the device and runtime are what matter)."""
+    """Predicted latency (ms) of networks given as NetSpecs outside the search space (reference
+    models) on a profile, with its non-negative weights (``Profile.weights_outside``); ``space``
+    is the experiment's space (kept for callers; the signed fit of a space does not extrapolate)."""
     from nas.latency import predict
     from nas.latency.features import features_from_table, op_table
     from search_spaces import expand_ops
 
     f = np.stack([features_from_table(op_table(expand_ops(s)), profile.hardware) for s in specs])
-    return predict(f, profile.weights_for(space))
+    return predict(f, profile.weights_outside())
 
 
 def _latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
@@ -113,23 +114,22 @@ def _latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
 
 
 def latency_check(cfg, workdir: Path, cands: list[Candidate], profile: str = "local_cpu") -> Path | None:
-    """Measure the in-space candidates here (XLA) and compare with ``profile``'s predictions."""
+    """Measure every candidate here (XLA) and compare with ``profile``'s predictions (reference
+    models too: they test the prediction outside the measured space, ``in_space`` false)."""
     from hardware_profiles import list_profiles, load_profile
-    from nas.latency.measure import measure_arch
+    from nas.latency.measure import measure_specs
 
     if profile not in list_profiles():
         return None
     prof = load_profile(profile)
     if cfg.space not in prof.spaces:
         return None
-    space = get_space(cfg.space)
-    rows = []
-    for c in cands:
-        if c.arch is None:
-            continue
-        arch = space.from_json(c.arch)
-        m = measure_arch(space, arch, "xla", warmup=5, repeats=30)
-        rows.append({"name": c.name, "measured_ms": m.latency_ms, "predicted_ms": float(prof.predict_ms([arch])[0])})
+    input_shape, num_classes = data_shape(cfg, workdir)
+    specs = [c.spec(cfg, input_shape, num_classes) for c in cands]
+    measured = measure_specs(specs, "xla", warmup=5, repeats=30)
+    profiles = {profile: prof}
+    rows = [{"name": c.name, "measured_ms": m.latency_ms, "predicted_ms": _latencies(cfg, c, spec, profiles)[profile],
+             "in_space": c.arch is not None} for c, spec, m in zip(cands, specs, measured)]
     out = workdir / "latency_check.json"
     out.write_text(json.dumps({"profile": profile, "runtime": "xla", "rows": rows}, indent=1))
     return out

@@ -200,3 +200,22 @@ def test_cli_profile_list(capsys):
     code, out, _ = run(capsys, "profile", "list", "--json")
     names = [json.loads(line)["name"] for line in out.splitlines()]
     assert code == 0 and set(SHIPPED) <= set(names)
+
+
+@pytest.mark.parametrize("name", ("local_cpu", *SHIPPED))
+def test_reference_models_are_predicted_with_nonnegative_weights(name):
+    """Networks outside every measured space (reference models at 28x28) are predicted with the
+    profile's non-negative weights; local_cpu, calibrated on 20 points (no prior_weights of its
+    own), fits them with the shipped profiles as prior instead of extrapolating its signed fit."""
+    from nas.latency.model import PREDICTION_FLOOR_MS
+    from nas.run import predict_spec_ms
+    from search_spaces import get_reference_model
+
+    prof = load_profile(name)
+    w = prof.weights_outside()
+    assert np.all(w >= 0) and w is prof.weights_outside()  # computed once
+    specs = [get_reference_model(m, resolution=28, num_classes=10, in_channels=1)
+             for m in ("mobilenet_v2_0.35", "mobilenet_v2")]
+    ms = predict_spec_ms(prof, specs, "fashion_mnist")
+    assert np.all(ms > 10 * PREDICTION_FLOOR_MS), ms
+    assert ms[1] > ms[0]  # the wider network is slower

@@ -96,11 +96,16 @@ def _result(times, runtime, threads, batch, warmup, memory) -> Measurement:
 
 def build_net(space, arch, *, backend: str | None = None):
     """The static network of ``arch`` with random weights (seed 0)."""
+    return build_spec_net(space.net_spec(arch), backend=backend)
+
+
+def build_spec_net(spec, *, backend: str | None = None):
+    """The static network of a NetSpec (layer language) with random weights (seed 0)."""
     from flax import nnx
 
     from search_spaces.static_net import StaticNet
 
-    return StaticNet(space.net_spec(arch), rngs=nnx.Rngs(0), backend=backend)
+    return StaticNet(spec, rngs=nnx.Rngs(0), backend=backend)
 
 
 @dataclass
@@ -166,47 +171,53 @@ def measure_onnxruntime(onnx_path, input_shape, *, batch_size: int = 1, warmup: 
                          warmup=warmup, repeats=repeats)
 
 
-def _prepare_arch(space, arch, runtime, batch_size, threads, tmpdir) -> Prepared:
-    shape = space.net_spec(arch).input_shape
+def _prepare_spec(spec, runtime, batch_size, threads, tmpdir) -> Prepared:
+    shape = spec.input_shape
     if runtime == "xla":
-        return prepare_xla(build_net(space, arch), shape, batch_size=batch_size, threads=pin_xla_threads(threads))
+        return prepare_xla(build_spec_net(spec), shape, batch_size=batch_size, threads=pin_xla_threads(threads))
     from nas.export.onnx import export_onnx
 
-    path = export_onnx(build_net(space, arch, backend="native"), shape,
+    path = export_onnx(build_spec_net(spec, backend="native"), shape,
                        Path(tmpdir) / f"net{len(list(Path(tmpdir).iterdir()))}.onnx")
     return prepare_onnxruntime(path, shape, batch_size=batch_size, threads=threads)
 
 
-def measure_archs(space, archs, runtime: str, *, batch_size: int = 1, warmup: int = 10, repeats: int = 50,
+def measure_archs(space, archs, runtime: str, **kwargs) -> list[Measurement]:
+    """Measure architectures of ``space`` with ``runtime`` ("xla" or "onnxruntime"); keywords
+    as :func:`measure_specs`."""
+    return measure_specs([space.net_spec(a) for a in archs], runtime, **kwargs)
+
+
+def measure_specs(specs, runtime: str, *, batch_size: int = 1, warmup: int = 10, repeats: int = 50,
                   threads: int = 1, passes: int = 3, workdir: str | Path | None = None,
                   progress=None) -> list[Measurement]:
-    """Measure architectures of ``space`` with ``runtime`` ("xla" or "onnxruntime").
+    """Measure networks given as NetSpecs (any layer-language network, e.g. reference models).
 
     Every network is compiled once, then timed in ``passes`` passes over all networks (spread
     over time, so a burst of load from other processes spoils one pass, not the result);
     ``latency_ms`` is the smallest per-pass figure, the percentiles pool all calls.
     ``progress(i)`` is called after each network of each pass.
     """
-    from search_spaces.cost import arch_stats
+    from search_spaces.cost import net_stats
 
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r} (known: {', '.join(RUNTIMES)})")
     with tempfile.TemporaryDirectory(dir=workdir) as d:
         preps = []
-        for a in archs:
-            preps.append(_prepare_arch(space, a, runtime, batch_size, threads, d))
-        runs = [[] for _ in archs]
+        for spec in specs:
+            preps.append(_prepare_spec(spec, runtime, batch_size, threads, d))
+        runs = [[] for _ in specs]
         for _ in range(max(1, passes)):
             for i, prep in enumerate(preps):
                 runs[i].append(_time_calls(prep.call, warmup, repeats))
                 if progress:
                     progress(i)
     out = []
-    for a, prep, r in zip(archs, preps, runs):
+    for spec, prep, r in zip(specs, preps, runs):
         m = _result(np.concatenate(r), prep.runtime, prep.threads, batch_size, warmup, dict(prep.memory))
         m.latency_ms = min(_result(t, prep.runtime, "", batch_size, warmup, {}).latency_ms for t in r)
         m.repeats = sum(len(t) for t in r)
-        stats = arch_stats(a)
+        stats = net_stats(spec)
         m.memory["analytic_peak_activation_bytes"] = int(stats.peak_activation_bytes) * batch_size
         m.memory["analytic_weight_bytes"] = int(stats.params) * 4
         out.append(m)

@@ -1,0 +1,52 @@
+"""Searched architectures trained from scratch with the reference models' budget.
+
+After `nas run EXPERIMENT` with reference baselines, the searched networks were fine-tuned from
+inherited supernet weights while the reference models trained from scratch. This trains the
+named searched networks from scratch too, with the same budget as the references
+(``final.baseline_epochs``, else ``final.epochs``), into ``WORKDIR/scratch_check/final/<name>``,
+so that architectures are compared without the supernet's head start. Prints a Markdown
+table: MACs, test accuracy fine-tuned (from the run), from scratch (here), and the reference
+models.
+
+    python -m experiments.benchmarks.scratch_vs_inherited runs/fashion_mnist_long searched_0 [searched_1 ...]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from nas.config import config_from_dict
+from nas.final import Candidate, train_candidate
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workdir")
+    ap.add_argument("names", nargs="+", help="searched candidates of the run (chosen.json names)")
+    args = ap.parse_args(argv)
+    wd = Path(args.workdir)
+    cfg = config_from_dict(json.loads((wd / "config.json").read_text()))
+    epochs = cfg.final.baseline_epochs or cfg.final.epochs
+    scratch_cfg = dataclasses.replace(cfg, final=dataclasses.replace(cfg.final, from_scratch=True, epochs=epochs))
+    summary = {a["name"]: a for a in json.loads((wd / "summary.json").read_text())["architectures"]}
+    chosen = {c["name"]: c for c in json.loads((wd / "chosen.json").read_text())}
+    rows = ["| network | MACs (M) | test acc., run's final training | test acc., from scratch "
+            f"{epochs:g} epochs |", "|---|---:|---:|---:|"]
+    for name in args.names:
+        if chosen.get(name, {}).get("kind") != "searched":
+            raise SystemExit(f"{name}: not a searched candidate of {wd}")
+        info = train_candidate(scratch_cfg, Candidate(**chosen[name]), wd / "scratch_check", progress=True)
+        a = summary[name]
+        rows.append(f"| {name} | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "
+                    f"({a['training']['epochs']:g} epochs from {a['training']['init']}) | {100 * info['test_acc']:.2f}% |")
+    for a in summary.values():
+        if a["kind"] == "reference":
+            rows.append(f"| {a['name']} (reference) | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "
+                        f"({a['training']['epochs']:g} epochs from scratch) | |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
