@@ -91,10 +91,10 @@ def _supernet_accuracy(cfg, workdir, archs: list[Arch], dataset) -> list[float]:
     return [r["accuracy"] for r in ev.evaluate(archs)]
 
 
-def predict_spec_ms(profile, specs, space: str) -> np.ndarray:
+def predict_spec_ms(profile, specs) -> np.ndarray:
     """Predicted latency (ms) of networks given as NetSpecs outside the search space (reference
-    models) on a profile, with its non-negative weights (``Profile.weights_outside``); ``space``
-    is the experiment's space (kept for callers; the signed fit of a space does not extrapolate)."""
+    models) on a profile, with its non-negative weights (``Profile.weights_outside``: a signed
+    fit of one space does not extrapolate to other networks)."""
     from nas.latency import predict
     from nas.latency.features import features_from_table, op_table
     from search_spaces import expand_ops
@@ -109,7 +109,7 @@ def _latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
         if cand.arch is not None:
             out[p] = float(prof.predict_ms([get_space(cfg.space).from_json(cand.arch)])[0])
         else:
-            out[p] = float(predict_spec_ms(prof, [spec], cfg.space)[0])
+            out[p] = float(predict_spec_ms(prof, [spec])[0])
     return out
 
 

@@ -216,6 +216,6 @@ def test_reference_models_are_predicted_with_nonnegative_weights(name):
     assert np.all(w >= 0) and w is prof.weights_outside()  # computed once
     specs = [get_reference_model(m, resolution=28, num_classes=10, in_channels=1)
              for m in ("mobilenet_v2_0.35", "mobilenet_v2")]
-    ms = predict_spec_ms(prof, specs, "fashion_mnist")
+    ms = predict_spec_ms(prof, specs)
     assert np.all(ms > 10 * PREDICTION_FLOOR_MS), ms
     assert ms[1] > ms[0]  # the wider network is slower
