@@ -73,20 +73,23 @@ def check_not_stale(cfg: ExperimentConfig, cand: Candidate, workdir) -> None:
     """Raise InputError when ``cand``'s finished result was trained with other settings than
     ``cfg`` asks for now (epochs, batch, learning rate, seed, regularisation, augmentation,
     initialisation) instead of reusing it silently; fields a result does not record pass."""
-    from nas.train.loop import schedule_steps
+    from nas.train.static import static_fingerprint
 
     fp = (_stored(workdir, cand.name) or {}).get("fingerprint")
     if not isinstance(fp, dict) or "num_train" not in fp:
         return
-    f = training_config(cfg, cand)
-    want = {"batch_size": f.batch_size, "learning_rate": f.learning_rate, "seed": cfg.seed,
-            "total_steps": schedule_steps(fp["num_train"], f.batch_size, f.epochs, f.max_steps, 0.0)[0],
-            "weight_decay": cfg.supernet.weight_decay, "label_smoothing": cfg.supernet.label_smoothing,
-            "augment": cfg.data.augment, "init": init_of(cfg, cand)}
+    want = static_fingerprint(training_config(cfg, cand), fp["num_train"], **_static_options(cfg, cand))
     for k, v in want.items():
         if k in fp and fp[k] != v:
             raise InputError(f"{result_path(workdir, cand.name).parent}: trained with {k}={fp[k]!r}, the config "
                              f"now asks for {v!r}; use another work directory or remove that folder")
+
+
+def _static_options(cfg: ExperimentConfig, cand: Candidate) -> dict:
+    """The keyword settings ``cand`` is trained with by :func:`nas.train.train_static`."""
+    return {"seed": cfg.seed, "weight_decay": cfg.supernet.weight_decay,
+            "label_smoothing": cfg.supernet.label_smoothing, "augment": cfg.data.augment,
+            "fingerprint_extra": {"init": init_of(cfg, cand)}}
 
 
 def training_config(cfg: ExperimentConfig, cand: Candidate):
@@ -118,9 +121,8 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
 
         model = nnx.merge(*load_supernet(Path(workdir), cfg, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
-    info = train_static(net, training_config(cfg, cand), dataset, out, seed=cfg.seed, weight_decay=cfg.supernet.weight_decay,
-                        label_smoothing=cfg.supernet.label_smoothing, augment=cfg.data.augment,
-                        progress=progress, name=cand.name, fingerprint_extra={"init": init_of(cfg, cand)})
+    info = train_static(net, training_config(cfg, cand), dataset, out, progress=progress, name=cand.name,
+                        **_static_options(cfg, cand))
     if not (out / "weights").is_dir():
         save_weights(net, out / "weights")
     return info

@@ -36,7 +36,7 @@ def main(argv=None) -> None:
             f"{epochs:g} epochs |", "|---|---:|---:|---:|"]
     for name in args.names:
         if chosen.get(name, {}).get("kind") != "searched":
-            raise SystemExit(f"{name}: not a searched candidate of {wd}")
+            ap.error(f"{name}: not a searched candidate of {wd}")
         info = train_candidate(scratch_cfg, Candidate(**chosen[name]), wd / "scratch_check", progress=True)
         a = summary[name]
         rows.append(f"| {name} | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "

@@ -25,6 +25,17 @@ def build_static(spec: NetSpec, seed: int):
     return StaticNet(spec, rngs=nnx.Rngs(seed))
 
 
+def static_fingerprint(final_cfg, num_train: int, *, seed: int = 0, weight_decay: float = 3e-5,
+                       label_smoothing: float = 0.1, augment: bool = True,
+                       fingerprint_extra: dict | None = None) -> dict:
+    """The training settings a static run's checkpoints and result record (all of its
+    fingerprint but the dataset name and parameter shapes); arguments as :func:`train_static`."""
+    total, _ = schedule_steps(num_train, final_cfg.batch_size, final_cfg.epochs, final_cfg.max_steps, 0.0)
+    return {"num_train": num_train, "batch_size": final_cfg.batch_size, "learning_rate": final_cfg.learning_rate,
+            "total_steps": total, "seed": seed, "weight_decay": weight_decay, "label_smoothing": label_smoothing,
+            "augment": augment, **(fingerprint_extra or {})}
+
+
 def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: int = 0,
                  weight_decay: float = 3e-5, label_smoothing: float = 0.1, warmup_epochs: float = 0.3,
                  augment: bool = True, checkpoint_every: int = 200, progress: bool = True,
@@ -44,10 +55,10 @@ def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: 
     total, warmup = schedule_steps(len(dataset.train), final_cfg.batch_size, final_cfg.epochs,
                                    final_cfg.max_steps, warmup_epochs)
     leaves = [list(map(int, x.shape)) for x in jax.tree.leaves(nnx.state(model, nnx.Param))]
-    fingerprint = {"dataset": dataset.name, "num_train": len(dataset.train), "param_shapes": leaves,
-                   "batch_size": final_cfg.batch_size, "learning_rate": final_cfg.learning_rate,
-                   "total_steps": total, "seed": seed, "weight_decay": weight_decay,
-                   "label_smoothing": label_smoothing, "augment": augment, **(fingerprint_extra or {})}
+    fingerprint = {"dataset": dataset.name, "param_shapes": leaves,
+                   **static_fingerprint(final_cfg, len(dataset.train), seed=seed, weight_decay=weight_decay,
+                                        label_smoothing=label_smoothing, augment=augment,
+                                        fingerprint_extra=fingerprint_extra)}
     result_path = workdir / "result.json"
     done = stored_result(result_path, fingerprint)
     if done is not None:
