@@ -80,6 +80,7 @@ class FinalConfig:
     baseline_epochs: float = 0.0  # epochs for the reference models (0: final.epochs); e.g. supernet + final
     #                               epochs, so a baseline sees the data as often as a fine-tuned subnet's weights
     train_hand_designed: bool = True  # also train the space's hand-designed network alike
+    augment: str = "data"  # "data": as data.augment; "on" / "off": random crop + flip in this stage only
     gpus_per_trial: float = 0.0
 
 
@@ -233,6 +234,8 @@ def validate(cfg: ExperimentConfig) -> None:
                  "search.num_workers": cfg.search.num_workers}.items():
         if v < 0:
             raise ConfigError(f"{k}: must be non-negative, got {v!r}")
+    if cfg.final.augment not in ("data", "on", "off"):
+        raise ConfigError(f"final.augment: must be data, on or off, got {cfg.final.augment!r}")
     for f in cfg.export.formats:
         if f not in ("json", "flax", "onnx"):
             raise ConfigError(f"export.formats: unknown format {f!r} (known: json, flax, onnx)")

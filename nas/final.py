@@ -88,8 +88,13 @@ def check_not_stale(cfg: ExperimentConfig, cand: Candidate, workdir) -> None:
 def _static_options(cfg: ExperimentConfig, cand: Candidate) -> dict:
     """The keyword settings ``cand`` is trained with by :func:`nas.train.train_static`."""
     return {"seed": cfg.seed, "weight_decay": cfg.supernet.weight_decay,
-            "label_smoothing": cfg.supernet.label_smoothing, "augment": cfg.data.augment,
+            "label_smoothing": cfg.supernet.label_smoothing, "augment": final_augment(cfg),
             "fingerprint_extra": {"init": init_of(cfg, cand)}}
+
+
+def final_augment(cfg: ExperimentConfig) -> bool:
+    """Whether the final stage augments its training batches (``final.augment``, else ``data.augment``)."""
+    return cfg.data.augment if cfg.final.augment == "data" else cfg.final.augment == "on"
 
 
 def training_config(cfg: ExperimentConfig, cand: Candidate):

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from nas.config import ExperimentConfig
-from nas.final import Candidate, init_of, run_final_training, training_config
+from nas.final import Candidate, final_augment, init_of, run_final_training, training_config
 from search_spaces import Arch, InputError, get_space, net_stats
 
 
@@ -170,13 +170,14 @@ def export_all(cfg, workdir: Path, cands: list[Candidate], dataset_shape, num_cl
 
 def training_record(cfg, cand: Candidate, result: dict) -> dict:
     """How a candidate was finally trained: its budget, for comparisons at equal budgets."""
-    return {"epochs": training_config(cfg, cand).epochs, "steps": result.get("steps"), "init": init_of(cfg, cand)}
+    return {"epochs": training_config(cfg, cand).epochs, "steps": result.get("steps"), "init": init_of(cfg, cand),
+            "augment": final_augment(cfg)}
 
 
 def write_summary(cfg, workdir: Path, cands: list[Candidate], finals: dict, dataset,
                   untrained: list[Candidate] = ()) -> Path:
     """``summary.json``: the trained candidates under ``architectures`` (with ``training``: epochs,
-    steps, init from ``scratch`` or ``supernet``); ``untrained`` ones
+    steps, init from ``scratch`` or ``supernet``, augment); ``untrained`` ones
     (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
     with supernet accuracy, costs and latencies but no test accuracy."""
     from hardware_profiles import load_profile

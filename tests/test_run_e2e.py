@@ -43,6 +43,7 @@ def test_smoke_run_end_to_end(tmp_path):
         assert a["latency_ms"]["local_cpu"] > 0
         assert a["training"]["steps"] == 2  # smoke: final.max_steps
         assert a["training"]["init"] == ("scratch" if a["kind"] == "reference" else "supernet")
+        assert a["training"]["augment"] is False  # fashion_mnist: no augmentation, final.augment "data"
         if a["arch"] is not None:
             stats = arch_stats(space.from_json(a["arch"]))
             assert (a["macs"], a["params"], a["peak_activation_bytes"]) == \
@@ -98,7 +99,8 @@ def test_run_bad_override_is_one_line(tmp_path):
     proc = nas("run", "no_such_experiment")
     assert proc.returncode == 2 and "experiment 'no_such_experiment' not found" in proc.stderr
     for override, msg in (("final.baselines=mobilenet_v9", "final.baselines: unknown model 'mobilenet_v9'"),
-                          ("final.baseline_epochs=-1", "final.baseline_epochs: must be non-negative")):
+                          ("final.baseline_epochs=-1", "final.baseline_epochs: must be non-negative"),
+                          ("final.augment=yes", "final.augment: must be data, on or off, got 'yes'")):
         proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(tmp_path / "x"), "--set", override)
         assert proc.returncode == 2 and msg in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "x").exists()

@@ -50,3 +50,21 @@ def test_reference_models_train_for_baseline_epochs():
     assert training_config(cfg, searched) is cfg.final
     cfg.final.baseline_epochs = 0.0  # unset: references train like everything else
     assert training_config(cfg, ref).epochs == cfg.final.epochs
+
+
+def test_final_stage_augmentation_follows_data_unless_set():
+    from nas.config import load_experiment
+    from nas.final import Candidate, _static_options, final_augment
+
+    cfg = load_experiment("fashion_mnist")
+    cand = Candidate("searched_0", "searched", get_space("fashion_mnist").largest().to_json())
+    assert cfg.final.augment == "data" and final_augment(cfg) is cfg.data.augment is False
+    cfg.data.augment = True
+    assert final_augment(cfg) is True
+    cfg.final.augment = "off"
+    assert final_augment(cfg) is False and _static_options(cfg, cand)["augment"] is False
+    cfg.data.augment, cfg.final.augment = False, "on"
+    assert final_augment(cfg) is True and _static_options(cfg, cand)["augment"] is True
+    # the long setting augments its final stage only: its supernet (trained without) is reused
+    long_cfg = load_experiment("fashion_mnist_long")
+    assert long_cfg.data.augment is False and final_augment(long_cfg) is True

@@ -64,7 +64,7 @@ def _fmt(v, scale=1.0, digits=2, pct=False):
 def _training(t: dict | None) -> str:
     if not t:
         return "–"
-    return html.escape(f"{t['epochs']:g} epochs from {t['init']}")
+    return html.escape(f"{t['epochs']:g} epochs from {t['init']}" + (", augmented" if t.get("augment") else ""))
 
 
 def _arch_table(summary: dict) -> str:
