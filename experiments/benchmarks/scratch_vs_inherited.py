@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from nas.config import config_from_dict
-from nas.final import Candidate, train_candidate
+from nas.final import Candidate, train_candidate, training_config
 
 
 def main(argv=None) -> None:
@@ -28,8 +28,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     wd = Path(args.workdir)
     cfg = config_from_dict(json.loads((wd / "config.json").read_text()))
-    epochs = cfg.final.baseline_epochs or cfg.final.epochs
-    scratch_cfg = dataclasses.replace(cfg, final=dataclasses.replace(cfg.final, from_scratch=True, epochs=epochs))
+    reference_final = training_config(cfg, Candidate(name="", kind="reference"))  # the references' budget
+    epochs = reference_final.epochs
+    scratch_cfg = dataclasses.replace(cfg, final=dataclasses.replace(reference_final, from_scratch=True))
     summary = {a["name"]: a for a in json.loads((wd / "summary.json").read_text())["architectures"]}
     chosen = {c["name"]: c for c in json.loads((wd / "chosen.json").read_text())}
     rows = ["| network | MACs (M) | test acc., run's final training | test acc., from scratch "
