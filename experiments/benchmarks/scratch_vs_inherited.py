@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from nas.config import config_from_dict
+from nas.errors import InputError
 from nas.final import Candidate, train_candidate, training_config
 
 
@@ -27,12 +28,15 @@ def main(argv=None) -> None:
     ap.add_argument("names", nargs="+", help="searched candidates of the run (chosen.json names)")
     args = ap.parse_args(argv)
     wd = Path(args.workdir)
-    cfg = config_from_dict(json.loads((wd / "config.json").read_text()))
+    try:
+        cfg = config_from_dict(json.loads((wd / "config.json").read_text()))
+        summary = {a["name"]: a for a in json.loads((wd / "summary.json").read_text())["architectures"]}
+        chosen = {c["name"]: c for c in json.loads((wd / "chosen.json").read_text())}
+    except (OSError, ValueError, KeyError, TypeError, InputError) as e:
+        ap.error(f"{wd}: not a finished run's work directory ({type(e).__name__}: {e})")
     reference_final = training_config(cfg, Candidate(name="", kind="reference"))  # the references' budget
     epochs = reference_final.epochs
     scratch_cfg = dataclasses.replace(cfg, final=dataclasses.replace(reference_final, from_scratch=True))
-    summary = {a["name"]: a for a in json.loads((wd / "summary.json").read_text())["architectures"]}
-    chosen = {c["name"]: c for c in json.loads((wd / "chosen.json").read_text())}
     rows = ["| network | MACs (M) | test acc., run's final training | test acc., from scratch "
             f"{epochs:g} epochs |", "|---|---:|---:|---:|"]
     for name in args.names:
