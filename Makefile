@@ -8,7 +8,7 @@ export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data browser demo test bench clean
+.PHONY: install data browser demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ demo: install data
 
 test: install data browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+# Everything not marked slow (no supernet training, Ray or end-to-end CLI runs): for quick iterations.
+test-fast: install data browser
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
 
 # Benchmarks (minutes each; results go to docs/benchmarks/*.md). The PyTorch row of the training
 # benchmark needs the CPU build of torch 2.13.0.

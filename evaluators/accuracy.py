@@ -1,8 +1,9 @@
 """Supernet accuracy of subnets on the validation split: inherited weights + BN recalibration.
 
-For every architecture: the supernet's BatchNorm statistics are re-estimated for that subnet
-on ``bn_batches`` training batches (:func:`nas.train.recalibrate_bn`), then top-1 accuracy is
-measured on the first ``eval_batches`` validation batches (:func:`nas.train.evaluate_accuracy`).
+For every architecture: :func:`nas.train.evaluate.subnet_accuracy` (the same scoring supernet
+training reports), i.e. the supernet's BatchNorm statistics re-estimated for that subnet on
+``bn_batches`` training batches, then top-1 accuracy on the first ``eval_batches`` validation
+batches.
 The architecture reaches the compiled functions as integer arrays (``model.arch_arrays``), so
 one compile serves every subnet. Deterministic: fixed batches, no randomness.
 
@@ -11,8 +12,8 @@ weights as host NumPy arrays, the validation split and the recalibration batches
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -30,39 +31,16 @@ class SupernetBundle:
 
     @classmethod
     def from_state(cls, graphdef, state, dataset, *, bn_batches: int = 4,
-                   batch_size: int = 256) -> "SupernetBundle":
+                   batch_size: int = 256) -> SupernetBundle:
         """Bundle a trained supernet (``nnx.split`` pair, e.g. from :func:`nas.train.load_supernet`)
         with a :class:`nas.data.Dataset`: the first ``bn_batches`` training batches recalibrate."""
         import jax
 
+        from nas.train.bn import calibration_batches
+
         state = jax.tree.map(np.asarray, jax.device_get(state))
-        imgs = dataset.train.images
-        batches = tuple(imgs[i * batch_size:(i + 1) * batch_size] for i in range(bn_batches)
-                        if i * batch_size < len(imgs))
+        batches = calibration_batches(dataset.train.images, batch_size, bn_batches)
         return cls(graphdef, state, dataset.val, batches, tuple(dataset.mean), tuple(dataset.std))
-
-    @classmethod
-    def from_workdir(cls, workdir, cfg, dataset=None) -> "SupernetBundle":
-        """The trained supernet of experiment ``cfg`` in ``<workdir>/supernet``.
-
-        Raises InputError when stage 1 has not completed there (no ``result.json``).
-        """
-        from pathlib import Path
-
-        from nas.train import load_supernet
-        from search_spaces.arch import InputError
-
-        done = Path(workdir) / "supernet" / "result.json"
-        if not done.is_file():
-            raise InputError(f"{done.parent}: no trained supernet (run `nas run {cfg.name} --workdir "
-                             f"{workdir}` to train it first)")
-        if dataset is None:
-            from nas.data import load_dataset
-
-            dataset = load_dataset(cfg.data)
-        graphdef, state = load_supernet(workdir, cfg, dataset)
-        return cls.from_state(graphdef, state, dataset, bn_batches=cfg.supernet.bn_recalibration_batches,
-                              batch_size=cfg.supernet.batch_size)
 
 
 def _resize(images: np.ndarray, r: int) -> np.ndarray:
@@ -105,14 +83,13 @@ class SupernetAccuracyEvaluator:
         return self._resized[r]
 
     def accuracy(self, arch: Arch) -> float:
-        from nas.train import evaluate_accuracy, recalibrate_bn
+        from nas.train.evaluate import subnet_accuracy
 
         b = self.bundle
         val, bn_batches = self._data_at(arch)
-        arrays = self.model.arch_arrays(arch)
-        state = recalibrate_bn(b.graphdef, self.state, arrays, bn_batches, mean=b.mean, std=b.std)
-        return float(evaluate_accuracy(b.graphdef, state, val, mean=b.mean, std=b.std, arch_arrays=arrays,
-                                       batch_size=self.batch_size, max_batches=self.eval_batches))
+        return float(subnet_accuracy(b.graphdef, self.state, self.model.arch_arrays(arch), val, bn_batches,
+                                     mean=b.mean, std=b.std, batch_size=self.batch_size,
+                                     max_batches=self.eval_batches))
 
     def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
         return [{"accuracy": self.accuracy(a)} for a in archs]

@@ -2,7 +2,7 @@
 (definitions in :mod:`search_spaces.cost`)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from search_spaces import Arch, arch_stats
 

@@ -9,7 +9,8 @@ architecture always gets the same values, so cached and fresh results are interc
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from search_spaces import Arch
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from search_spaces import Arch, SearchSpace
 from search_spaces.arch import InputError

@@ -16,7 +16,15 @@ from evaluators.analytic import COST_KEYS, AnalyticCostEvaluator
 from evaluators.base import CompositeEvaluator
 from search_spaces.arch import InputError
 
-KNOWN = COST_KEYS + ("latency_ms", "accuracy")
+# every value an evaluator can produce: the names search.objectives and search.budgets may use
+VALUES = COST_KEYS + ("latency_ms", "accuracy")
+
+
+def check_values(names, field: str = "search.objectives") -> None:
+    """InputError naming ``field`` when a name in ``names`` has no evaluator."""
+    unknown = [n for n in names if n not in VALUES]
+    if unknown:
+        raise InputError(f"{field}: no evaluator for {unknown[0]!r} (known: {', '.join(VALUES)})")
 
 
 @dataclass(frozen=True)
@@ -29,13 +37,7 @@ class EvaluatorSpec:
     batch_size: int = 256
 
     def __post_init__(self):
-        unknown = [n for n in self.needs if n not in KNOWN]
-        if unknown:
-            raise InputError(f"search.objectives: no evaluator for {unknown[0]!r} (known: {', '.join(KNOWN)})")
-
-    @property
-    def needs_supernet(self) -> bool:
-        return "accuracy" in self.needs and self.surrogate_seed is None
+        check_values(self.needs)
 
     def __call__(self, shared=None) -> CompositeEvaluator:
         from search_spaces import get_space

@@ -1,11 +1,11 @@
 """Predicted latency on a hardware profile: ``latency_ms`` per architecture.
 
 Works with any object that has ``predict_ms(archs) -> np.ndarray [n]`` in milliseconds (a
-:class:`hardware_profiles` ``Profile``); ``from_profile_name`` loads one by name or YAML path.
+:class:`nas.latency.profile.Profile`); ``from_profile_name`` loads one by name or YAML path.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,8 +19,8 @@ class PredictedLatencyEvaluator:
         self.profile = profile
 
     @classmethod
-    def from_profile_name(cls, name_or_path: str) -> "PredictedLatencyEvaluator":
-        from hardware_profiles import load_profile
+    def from_profile_name(cls, name_or_path: str) -> PredictedLatencyEvaluator:
+        from nas.latency.profile_io import load_profile
 
         return cls(load_profile(name_or_path))
 

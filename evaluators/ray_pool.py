@@ -7,15 +7,14 @@ chunks, keeps every actor busy, and returns records in input order. When an acto
 OOM, node lost) its chunk is resubmitted to a fresh actor; evaluators are deterministic, so the
 result is the same as if nothing had happened. Errors raised by the evaluator itself propagate.
 
-Ray: ``address=""`` starts a local instance (``include_dashboard=False``, ``num_cpus`` = the
-actors' needs), anything else joins that cluster (``"auto"``, ``"ray://host:10001"``). Set
-``RAY_AUTH_MODE=disabled`` for local instances (done here unless already set).
+Ray is joined or started by :func:`nas.raycluster.ensure_ray` (a local instance gets as many
+CPUs as the actors need).
 """
 from __future__ import annotations
 
 import os
 from collections import deque
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from search_spaces import Arch
 
@@ -44,21 +43,9 @@ class RayEvaluatorPool:
                  num_gpus_per_worker: float = 0.0, max_failures: int = 5):
         import ray
 
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        self.started_ray = False
-        if not ray.is_initialized():
-            if address:
-                try:
-                    ray.init(address=address, include_dashboard=False)
-                except (ConnectionError, ValueError, RuntimeError) as e:
-                    from search_spaces.arch import InputError
+        from nas.raycluster import ensure_ray
 
-                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                    raise InputError(f"search.ray_address: cannot join Ray at {address!r}: {first}") from None
-            else:
-                ray.init(include_dashboard=False, num_cpus=max(1, int(num_workers * num_cpus_per_worker + 0.999)),
-                         log_to_driver=False)
-            self.started_ray = True
+        self.started_ray = ensure_ray(address, num_cpus=max(1, int(num_workers * num_cpus_per_worker + 0.999)))
         self.ray = ray
         self.provides = tuple(provides)
         self.builder, self.chunk_size, self.max_failures = builder, max(1, chunk_size), max_failures

@@ -12,7 +12,7 @@ Nothing here is measured or trained; the values only have the *shape* of a real 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -14,6 +14,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from search_spaces.arch import InputError
 
@@ -24,7 +25,7 @@ class ConfigError(InputError):
 
 @dataclass
 class DataConfig:
-    source: str = "fashion_mnist"  # "fashion_mnist" (Debian files) | "idx" | "tfds"
+    source: str = "fashion_mnist"  # a name in nas.data.SOURCES: fashion_mnist (Debian files), idx, tfds
     name: str = ""  # TFDS dataset name (source "tfds")
     path: str = ""  # IDX folder (source "idx") or TFDS data_dir (source "tfds")
     val_size: int = 5000  # examples carved from the training split (seeded)
@@ -53,12 +54,12 @@ class SupernetConfig:
 
 @dataclass
 class SearchConfig:
-    algorithm: str = "nsga2"  # "nsga2" | "evolution" | "random"
+    algorithm: str = "nsga2"  # a name in nas.search.ALGORITHMS: nsga2, evolution, random
     population: int = 32
     generations: int = 10
-    objectives: list = field(default_factory=lambda: ["accuracy", "latency_ms"])
-    budgets: dict = field(default_factory=dict)  # {"flops": .., "params": .., "peak_activation_bytes": .., "latency_ms": ..}
-    profiles: list = field(default_factory=lambda: ["local_cpu"])
+    objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency_ms"])  # evaluators.VALUES
+    budgets: dict[str, float] = field(default_factory=dict)  # upper bounds, e.g. {"flops": 6e6, "latency_ms": 1.0}
+    profiles: list[str] = field(default_factory=lambda: ["local_cpu"])  # shipped names or YAML paths
     num_workers: int = 0  # Ray actors (0: evaluate in process)
     ray_address: str = ""  # "" starts a local Ray instance when num_workers > 0
     eval_batches: int = 4  # validation batches per accuracy evaluation
@@ -76,17 +77,17 @@ class FinalConfig:
     from_scratch: bool = True  # False: fine-tune from inherited supernet weights
     max_steps: int = 0
     num_workers: int = 1  # concurrent Ray Tune trials
-    baselines: list = field(default_factory=lambda: ["mobilenet_v2"])  # reference models, trained from scratch
+    baselines: list[str] = field(default_factory=lambda: ["mobilenet_v2"])  # reference models, trained from scratch
     baseline_epochs: float = 0.0  # epochs for the reference models (0: final.epochs); e.g. supernet + final
     #                               epochs, so a baseline sees the data as often as a fine-tuned subnet's weights
     train_hand_designed: bool = True  # also train the space's hand-designed network alike
-    augment: str = "data"  # "data": as data.augment; "on" / "off": random crop + flip in this stage only
+    augment: Literal["data", "on", "off"] = "data"  # data: as data.augment; on/off: crop + flip in this stage only
     gpus_per_trial: float = 0.0
 
 
 @dataclass
 class ExportConfig:
-    formats: list = field(default_factory=lambda: ["json", "flax", "onnx"])
+    formats: list[str] = field(default_factory=lambda: ["json", "flax", "onnx"])  # nas.export.FORMATS
     onnx_tolerance: float = 1e-4
 
 
@@ -133,7 +134,14 @@ def load_experiment(name_or_path: str, smoke: bool = False) -> ExperimentConfig:
 
 
 def _coerce(value, tp, key: str):
-    origin = typing.get_origin(tp) or tp
+    """``value`` (parsed JSON or a raw string) checked and converted to the field type ``tp``:
+    bool, int, float, str, ``Literal[...]``, ``list[str]`` (also ``a,b``), ``dict[str, float]``."""
+    origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
+    if origin is Literal:
+        if value in args:
+            return value
+        names = [str(a) for a in args]
+        raise ConfigError(f"{key}: must be {', '.join(names[:-1])} or {names[-1]}, got {value!r}")
     if origin is bool:
         if isinstance(value, bool):
             return value
@@ -153,13 +161,13 @@ def _coerce(value, tp, key: str):
     if origin is list:
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
-        if isinstance(value, list):
-            return value
-        raise ConfigError(f"--set {key}: expected a list, got {value!r}")
+        if not isinstance(value, list):
+            raise ConfigError(f"--set {key}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else value
     if origin is dict:
-        if isinstance(value, dict):
-            return value
-        raise ConfigError(f"--set {key}: expected a JSON object, got {value!r}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"--set {key}: expected a JSON object, got {value!r}")
+        return {k: _coerce(v, args[1], f"{key}.{k}") for k, v in value.items()} if args else value
     return value
 
 
@@ -185,37 +193,43 @@ def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentCo
             fields = {f.name: f for f in dataclasses.fields(obj)}
             if part not in fields:
                 raise ConfigError(f"--set {key}: unknown field {part!r} (known: {', '.join(fields)})")
+            hints = typing.get_type_hints(type(obj))
             if last:
-                hints = typing.get_type_hints(type(obj))
                 setattr(obj, part, _coerce(value, hints[part], key))
+            elif typing.get_origin(hints[part]) is dict and len(parts) == i + 2:  # budgets.flops=1e7
+                value_type = typing.get_args(hints[part])[1]
+                getattr(obj, part)[parts[-1]] = _coerce(value, value_type, key)
+                break
             else:
                 obj = getattr(obj, part)
     validate(cfg)
     return cfg
 
 
-OBJECTIVES = ("accuracy", "latency_ms", "flops", "macs", "params", "peak_activation_bytes")
-BUDGETS = ("flops", "macs", "params", "peak_activation_bytes", "latency_ms")
-
-
 def validate(cfg: ExperimentConfig) -> None:
-    """Check values that types alone do not catch; raise ConfigError naming the field."""
+    """Check names against the registries that own them (spaces, data sources, algorithms,
+    evaluator values, profiles, reference models, export formats) and values that types alone
+    do not catch; raise ConfigError (or the registry's InputError) naming the field."""
+    from evaluators.factory import VALUES, check_values
+    from nas.data import check_source
+    from nas.export import check_formats
+    from nas.search import check_algorithm
+    from nas.search.objectives import MAXIMISED
     from search_spaces.registry import REFERENCE_MODELS, SPACES
 
     if cfg.space not in SPACES:
         raise ConfigError(f"space: unknown search space {cfg.space!r} (known: {', '.join(SPACES)})")
-    if cfg.data.source not in ("fashion_mnist", "idx", "tfds"):
-        raise ConfigError(f"data.source: must be fashion_mnist, idx or tfds, got {cfg.data.source!r}")
-    if cfg.search.algorithm not in ("nsga2", "evolution", "random"):
-        raise ConfigError(f"search.algorithm: must be nsga2, evolution or random, got {cfg.search.algorithm!r}")
-    for o in cfg.search.objectives:
-        if o not in OBJECTIVES:
-            raise ConfigError(f"search.objectives: unknown objective {o!r} (known: {', '.join(OBJECTIVES)})")
+    check_source(cfg.data.source)
+    check_algorithm(cfg.search.algorithm)
+    check_values(cfg.search.objectives)
+    budgetable = [v for v in VALUES if v not in MAXIMISED]
     for b, v in cfg.search.budgets.items():
-        if b not in BUDGETS:
-            raise ConfigError(f"search.budgets: unknown budget {b!r} (known: {', '.join(BUDGETS)})")
+        if b not in budgetable:
+            raise ConfigError(f"search.budgets: unknown budget {b!r} (known: {', '.join(budgetable)})")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
             raise ConfigError(f"search.budgets.{b}: must be a positive number, got {v!r}")
+    if "latency_ms" in list(cfg.search.objectives) + list(cfg.search.budgets):
+        _check_profiles(cfg.search.profiles)
     positive = {
         "supernet.batch_size": cfg.supernet.batch_size, "supernet.learning_rate": cfg.supernet.learning_rate,
         "search.population": cfg.search.population, "search.generations": cfg.search.generations,
@@ -234,11 +248,19 @@ def validate(cfg: ExperimentConfig) -> None:
                  "search.num_workers": cfg.search.num_workers}.items():
         if v < 0:
             raise ConfigError(f"{k}: must be non-negative, got {v!r}")
-    if cfg.final.augment not in ("data", "on", "off"):
-        raise ConfigError(f"final.augment: must be data, on or off, got {cfg.final.augment!r}")
-    for f in cfg.export.formats:
-        if f not in ("json", "flax", "onnx"):
-            raise ConfigError(f"export.formats: unknown format {f!r} (known: json, flax, onnx)")
+    _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
+    check_formats(cfg.export.formats)
+
+
+def _check_profiles(profiles) -> None:
+    """Shipped profile names must exist (YAML paths are checked when loaded)."""
+    from nas.latency.profile_io import list_profiles
+
+    shipped = list_profiles()
+    for p in profiles:
+        if not str(p).endswith((".yaml", ".yml")) and "/" not in str(p) and p not in shipped:
+            raise ConfigError(f"search.profiles: unknown profile {p!r} (shipped: {', '.join(shipped)}; "
+                              "or give a path to a .yaml file)")
 
 
 def config_from_dict(d: dict) -> ExperimentConfig:

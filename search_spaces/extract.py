@@ -46,7 +46,7 @@ def copy_sliced(src: nnx.Module, dst: nnx.Module) -> None:
     nnx.update(dst, dst_state)
 
 
-def extract_subnet(supernet: "Supernet", arch: Arch, *, backend: str | None = None) -> StaticNet:
+def extract_subnet(supernet: Supernet, arch: Arch, *, backend: str | None = None) -> StaticNet:
     """The static network of ``arch`` with weights and BN statistics sliced from ``supernet``.
 
     Args:

@@ -51,7 +51,9 @@ class FBNetSpace(SearchSpace):
         """Human-level summary: non-skip depth, mean kernel and expansion, grouped layers."""
         self._check_space(arch)
         used = [OP_DEFS[o] for o in arch.genes[:-1] if o != SKIP]
-        mean = (lambda xs: round(sum(xs) / len(xs), 2) if xs else 0.0)
+        def mean(xs):
+            return round(sum(xs) / len(xs), 2) if xs else 0.0
+
         return {"depth": len(used), "mean_kernel": mean([u[0] for u in used]),
                 "mean_expand": mean([u[1] for u in used]), "grouped": sum(u[2] > 1 for u in used),
                 "resolution": arch.genes[-1]}

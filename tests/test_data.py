@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from nas.config import DataConfig
-from nas.data import (augment, eval_batches, load_dataset, make_dataset, normalize, read_idx,
-                      train_batches)
+from nas.data import augment, eval_batches, load_dataset, make_dataset, normalize, read_idx, train_batches
 from search_spaces.arch import InputError
 from tests.conftest import synthetic_images
 

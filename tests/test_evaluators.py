@@ -5,8 +5,14 @@ import jax
 import numpy as np
 import pytest
 
-from evaluators import (AnalyticCostEvaluator, CachedEvaluator, CompositeEvaluator, EvaluatorSpec,
-                        PredictedLatencyEvaluator, make_evaluator)
+from evaluators import (
+    AnalyticCostEvaluator,
+    CachedEvaluator,
+    CompositeEvaluator,
+    EvaluatorSpec,
+    PredictedLatencyEvaluator,
+    make_evaluator,
+)
 from search_spaces import Arch, arch_stats, get_space
 from search_spaces.arch import InputError
 
@@ -36,7 +42,7 @@ def test_analytic_matches_cost_model():
 
 
 def test_predicted_latency_from_shipped_profile():
-    from hardware_profiles import list_profiles, load_profile
+    from nas.latency.profile_io import list_profiles, load_profile
 
     name = list_profiles()[0]
     archs = SPACE.sample(jax.random.key(1), 4)

@@ -33,7 +33,7 @@ def test_accuracy_matches_evaluate_subnet(tiny_dataset):
 @pytest.mark.slow
 def test_stage2_on_trained_supernet(tiny_dataset, tmp_path):
     from nas.config import ExperimentConfig, SearchConfig, SupernetConfig
-    from nas.search.stage import run_stage
+    from nas.pipeline.search import run_stage
     from nas.train import train_supernet
     from search_spaces.arch import InputError
 

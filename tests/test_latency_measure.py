@@ -4,14 +4,14 @@ import json
 import pytest
 
 from nas.cli.main import main
-from nas.latency.measure import ROUND, measure_arch
+from nas.latency.measure import ROUND, measure_archs
 from search_spaces import get_space
 
 
 @pytest.mark.parametrize("runtime", ["xla", "onnxruntime"])
 def test_measure_tiny_subnet(tmp_path, runtime):
     sp = get_space("fashion_mnist")
-    m = measure_arch(sp, sp.smallest(), runtime, warmup=2, repeats=2 * ROUND, passes=2, workdir=tmp_path)
+    (m,) = measure_archs(sp, [sp.smallest()], runtime, warmup=2, repeats=2 * ROUND, passes=2, workdir=tmp_path)
     assert m.runtime == runtime and m.repeats == 2 * 2 * ROUND and m.batch_size == 1
     assert 0 < m.p10_ms <= m.median_ms <= m.p90_ms and 0 < m.latency_ms <= m.p90_ms
     assert m.threads

@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from nas.errors import InputError
-from nas.latency import (FEATURE_NAMES, Hardware, arch_features, fit_flops_baseline, fit_weights, flops,
-                         predict, prediction_metrics, prior_from_profiles)
+from nas.latency import (
+    FEATURE_NAMES,
+    Hardware,
+    arch_features,
+    fit_flops_baseline,
+    fit_weights,
+    flops,
+    predict,
+    prediction_metrics,
+    prior_from_profiles,
+)
 from nas.latency.model import MIN_MEASUREMENTS, MIN_MEASUREMENTS_NO_PRIOR
 from search_spaces import get_space
 
@@ -74,7 +83,7 @@ def test_too_few_measurements_is_a_clear_error():
     ("xeon_gold6226", "fbnet", 0.90), ("rtx2080ti_b64", "ofa_mbv3", 0.95), ("rtx2080ti_b1", "fbnet", 0.93)])
 def test_calibrated_predictor_on_unseen_device_beats_flops(held_out, space, min_rho):
     """Leave the device out of the prior, calibrate with 20 of its measurements, score on 800."""
-    from hardware_profiles.build_shipped import PROFILES, hardware_of, profile_data
+    from experiments.tools.build_profiles import PROFILES, hardware_of, profile_data
 
     group = PROFILES[held_out][0]
     prior = prior_from_profiles(exclude=tuple(p for p, v in PROFILES.items() if v[0] == group))
@@ -96,7 +105,7 @@ def test_transfer_from_other_devices_beats_physics_alone_on_unseen_device():
     """v100 (every batch size) left out: fit_predictor with the other profiles' space models as
     sources, 20 calibration points; the transfer model ranks the other 800 better than the
     physics fit alone, and never uses v100 data beyond the 20 points."""
-    from hardware_profiles.build_shipped import PROFILES, hardware_of, profile_data
+    from experiments.tools.build_profiles import PROFILES, hardware_of, profile_data
     from nas.latency import fit_predictor, space_prior_from_profiles, transfer_features
 
     held = tuple(p for p, v in PROFILES.items() if v[0] == "v100")

@@ -4,14 +4,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from search_spaces.ops import (ACTIVATION_NAMES, activation, channel_shuffle, conv2d,
-                               depthwise_conv2d, pointwise, resolve_backend)
+from search_spaces.ops import (
+    ACTIVATION_NAMES,
+    activation,
+    channel_shuffle,
+    conv2d,
+    depthwise_conv2d,
+    pointwise,
+    resolve_backend,
+)
 
 # (H, W, C_in, k, stride, groups, C_out): depthwise (odd sizes, stride 2; weight gradient by
 # scanned taps when the image is large next to the kernel, else by the spatial matrix),
 # grouped and dense 1x1, strided 1x1, dense 3x3 stem
-CASES = [(7, 9, 8, 3, 2, 8, 8), (10, 10, 4, 3, 1, 4, 4), (8, 8, 6, 5, 1, 6, 6), (9, 7, 4, 7, 2, 4, 4), (6, 6, 8, 1, 1, 2, 12),
-         (7, 7, 5, 1, 2, 1, 3), (5, 5, 3, 3, 2, 1, 4), (4, 5, 6, 7, 1, 6, 6)]
+CASES = [(7, 9, 8, 3, 2, 8, 8), (10, 10, 4, 3, 1, 4, 4), (8, 8, 6, 5, 1, 6, 6), (9, 7, 4, 7, 2, 4, 4),
+         (6, 6, 8, 1, 1, 2, 12), (7, 7, 5, 1, 2, 1, 3), (5, 5, 3, 3, 2, 1, 4), (4, 5, 6, 7, 1, 6, 6)]
 
 
 @pytest.mark.parametrize("h,w,cin,k,s,g,cout", CASES)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import yaml
 
-from hardware_profiles import list_profiles, load_profile
 from nas.cli.main import main
 from nas.errors import InputError
 from nas.latency import prediction_metrics, read_measurements, write_measurements
+from nas.latency.profile_io import list_profiles, load_profile, save_profile
 from search_spaces import get_space
 
 SHIPPED = ("pixel2", "rtx2080ti_b1", "rtx2080ti_b32", "rtx2080ti_b64", "samsung_s7", "v100_b1",
@@ -75,7 +75,7 @@ def test_save_load_round_trip(tmp_path):
     prof = load_profile("pixel2")
     archs = _fm_archs(4)
     out = tmp_path / "copy.yaml"
-    prof.save(out)
+    save_profile(prof, out)
     again = load_profile(out)
     np.testing.assert_allclose(again.predict_ms(archs), prof.predict_ms(archs), rtol=1e-5)
     assert again.name == "pixel2" and again.batch_size == 1 and again.spaces == ("fbnet",)
@@ -123,7 +123,7 @@ def test_profile_without_space_models_still_loads_and_space_model_round_trips(tm
     assert plain.space_models == {}
     assert np.all(np.isfinite(plain.predict_ms(archs[:20])))
     assert not np.allclose(plain.predict_ms(archs[:20]), prof.predict_ms(archs[:20]))
-    prof.save(tmp_path / "copy.yaml")
+    save_profile(prof, tmp_path / "copy.yaml")
     np.testing.assert_allclose(load_profile(tmp_path / "copy.yaml").predict_ms(archs[:20]),
                                prof.predict_ms(archs[:20]), rtol=1e-9)
 
@@ -208,14 +208,49 @@ def test_reference_models_are_predicted_with_nonnegative_weights(name):
     profile's non-negative weights; local_cpu, calibrated on 20 points (no prior_weights of its
     own), fits them with the shipped profiles as prior instead of extrapolating its signed fit."""
     from nas.latency.model import PREDICTION_FLOOR_MS
-    from nas.run import predict_spec_ms
     from search_spaces import get_reference_model
 
     prof = load_profile(name)
     w = prof.weights_outside()
-    assert np.all(w >= 0) and w is prof.weights_outside()  # computed once
+    stored = prof.prior_weights if prof.prior_weights is not None else prof.outside_weights
+    assert stored is not None and w is stored  # fitted at fit time and stored, never on load
+    assert np.all(w >= 0) and not np.array_equal(w, prof.weights["default"])
     specs = [get_reference_model(m, resolution=28, num_classes=10, in_channels=1)
              for m in ("mobilenet_v2_0.35", "mobilenet_v2")]
-    ms = predict_spec_ms(prof, specs)
+    ms = prof.predict_specs_ms(specs)
     assert np.all(ms > 10 * PREDICTION_FLOOR_MS), ms
     assert ms[1] > ms[0]  # the wider network is slower
+
+
+def test_loading_and_predicting_never_fits(monkeypatch):
+    """Fitting happens at fit time only: a profile loads and predicts (reference models
+    included) with every fitting function disabled."""
+    import nas.latency.fit
+    import nas.latency.model
+    import nas.latency.transfer
+    from search_spaces import get_reference_model
+
+    def boom(*a, **k):
+        raise AssertionError("a profile was fitted while loading or predicting")
+
+    for mod, name in ((nas.latency.model, "fit_weights"), (nas.latency.fit, "fit_weights"),
+                      (nas.latency.fit, "fit_predictor"), (nas.latency.transfer, "fit_direct")):
+        monkeypatch.setattr(mod, name, boom)
+    spec = get_reference_model("mobilenet_v2", resolution=28, num_classes=10, in_channels=1)
+    for name in ("local_cpu", "pixel2"):
+        prof = load_profile(name)
+        assert np.all(prof.predict_ms(_fm_archs(3)) > 0) and prof.predict_specs_ms([spec])[0] > 0
+
+
+def test_refit_cli_writes_a_profile_that_predicts_like_the_original(tmp_path, capsys):
+    out = tmp_path / "refit" / "local_cpu.yaml"
+    code, stdout, err = run(capsys, "profile", "refit", "local_cpu", "--out", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["name"] == "local_cpu"
+    new, old = load_profile(out), load_profile("local_cpu")
+    assert new.outside_weights is not None and np.all(new.outside_weights >= 0)
+    archs = _fm_archs(20)
+    np.testing.assert_allclose(new.predict_ms(archs), old.predict_ms(archs), rtol=1e-3)
+    np.testing.assert_allclose(new.weights_outside(), old.weights_outside(), rtol=1e-3, atol=1e-6)
+    code, _, err = run(capsys, "profile", "refit", "local_cpu", "--out", tmp_path / "x.txt")
+    assert code == 2 and "must end in .yaml" in err and not (tmp_path / "x.txt").exists()

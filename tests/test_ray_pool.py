@@ -13,7 +13,7 @@ import pytest
 
 from evaluators import EvaluatorSpec, RayEvaluatorPool
 from nas.config import SearchConfig
-from nas.search import run_search
+from nas.pipeline.search import run_search
 from search_spaces import get_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]

@@ -2,7 +2,6 @@
 import json
 
 import jax
-import pytest
 
 from nas.cli.main import main
 from nas.report import build_report

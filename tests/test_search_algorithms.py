@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evaluators.surrogate import SurrogateEvaluator
-from nas.search import hypervolume, nsga2, random_search, regularized_evolution
+from nas.search import Budget, hypervolume, minimize, nsga2, objective_evaluator, random_search, regularized_evolution
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import non_dominated_sort, pareto_mask
 from nas.search.selection import constrained_better, survive
@@ -19,17 +19,8 @@ SPEC = ObjectiveSpec(("accuracy", "latency_ms"), (("latency_ms", 0.9),))
 
 def drive(algo, seed, generations):
     """Run an algorithm on the surrogate; returns final state and every (arch, F, cv)."""
-    state = algo.init(jax.random.key(seed))
-    archs_all, F_all, cv_all = [], [], []
-    for _ in range(generations):
-        state, archs = algo.ask(state)
-        recs = EVAL.evaluate(archs)
-        F, cv = SPEC.matrix(recs), SPEC.violations(recs)
-        state = algo.tell(state, archs, F, cv)
-        archs_all += archs
-        F_all.append(F)
-        cv_all.append(cv)
-    return state, archs_all, np.concatenate(F_all), np.concatenate(cv_all)
+    r = minimize(algo, objective_evaluator(EVAL, SPEC), Budget(generations=generations), key=jax.random.key(seed))
+    return r.state, r.archs, r.F, r.cv
 
 
 @pytest.mark.parametrize("make", [lambda: nsga2(SPACE, 12), lambda: regularized_evolution(SPACE, 12),
@@ -101,19 +92,59 @@ def test_regularized_evolution_improves_single_objective_under_budget():
     assert np.mean(cv[-16:] == 0) >= np.mean(cv[:16] == 0)
 
 
-def test_tell_checks_shapes():
+@pytest.mark.parametrize("make", [lambda: nsga2(SPACE, 4), lambda: regularized_evolution(SPACE, 4),
+                                  lambda: random_search(SPACE, 4)])
+def test_tell_checks_shapes_and_violations(make):
+    algo = make()
+    s, archs = algo.ask(algo.init(jax.random.key(0)))
+    assert algo.tell(s, archs, np.zeros((4, 2)), np.zeros(4)).generation == 1  # well-formed: accepted
+    with pytest.raises(ValueError, match="violations must be >= 0"):
+        algo.tell(s, archs, np.zeros((4, 2)), -np.ones(4))
+    with pytest.raises(ValueError):  # 5 rows of objectives for 4 architectures
+        algo.tell(s, archs, np.zeros((5, 2)), np.zeros(4))
+
+
+def test_nsga2_tell_refuses_a_changed_number_of_objectives():
     algo = nsga2(SPACE, 4)
     s, archs = algo.ask(algo.init(jax.random.key(0)))
-    with pytest.raises(ValueError):
-        algo.tell(s, archs, np.zeros((4, 2)), -np.ones(4))
+    s, archs = algo.ask(algo.tell(s, archs, np.zeros((4, 2)), np.zeros(4)))
+    with pytest.raises(ValueError, match="expected 2 objectives per architecture, got 3"):
+        algo.tell(s, archs, np.zeros((len(archs), 3)), np.zeros(len(archs)))
 
 
-def test_small_space_exhaustion_returns_fewer():
+def _tiny_space():
+    """Two canonical subnets: one stage of depth 1 whose only choice is kernel 3 or 5."""
+    from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
+
+    return ElasticMBConvSpace("fashion_mnist", ElasticConfig(
+        in_channels=1, num_classes=10, stem_width=8, stem_stride=2, first_width=8,
+        stages=(StageDef(8, 2, "relu", False),), final_width=16, feature_width=0,
+        kernels=(3, 5), expands=(3,), depths=(1,), resolutions=(28,)))
+
+
+def test_small_space_exhaustion_returns_fewer_and_ends_the_search():
     from nas.search.variation import sample_unique
 
-    rng = np.random.default_rng(0)
-    tiny = get_space("fbnet")
-    seen = frozenset()
-    got = sample_unique(tiny, rng, 5, seen)
-    assert len(got) == 5
-    assert sample_unique(tiny, rng, 3, frozenset(got)) != got
+    tiny, rng = _tiny_space(), np.random.default_rng(0)
+    got = sample_unique(tiny, rng, 5)
+    assert len(got) == 2 and len(set(got)) == 2  # every subnet once, no more
+    assert sample_unique(tiny, rng, 3, frozenset(got[:1])) == got[1:]  # only the unseen one
+    assert sample_unique(tiny, rng, 3, frozenset(got)) == []
+    r = minimize(random_search(tiny, 5), lambda a: (np.zeros((len(a), 1)), np.zeros(len(a)), [{}] * len(a)),
+                 Budget(generations=10), key=jax.random.key(0))
+    assert sorted(r.archs) == sorted(got) and r.state.generation == 1  # stopped when nothing was left
+
+
+def test_minimize_budget_and_resume():
+    """An evaluation budget stops after the generation that reaches it; a run resumed from a
+    saved state ends where an uninterrupted run ends."""
+    algo, ev = nsga2(SPACE, 6), objective_evaluator(EVAL, SPEC)
+    r = minimize(algo, ev, Budget(evaluations=10), key=jax.random.key(1))
+    assert len(r.archs) == 12 and r.state.generation == 2
+    straight = minimize(algo, ev, Budget(generations=5), key=jax.random.key(1))
+    saved = []
+    minimize(algo, ev, Budget(generations=2), key=jax.random.key(1), on_generation=lambda s, g: saved.append(s))
+    resumed = minimize(algo, ev, Budget(generations=5), state=saved[-1])
+    assert resumed.archs == straight.archs[12:] and np.array_equal(resumed.F, straight.F[12:])
+    with pytest.raises(ValueError):
+        minimize(algo, ev, Budget())

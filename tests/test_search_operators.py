@@ -21,7 +21,7 @@ def test_ordinal_mutate_valid_changed_and_deterministic(space, a, b):
     child = ordinal_mutate(space, key, parent)
     assert space.validate(child) == child and child != parent
     assert ordinal_mutate(space, key, parent) == child
-    ip, ic = space.to_indices(parent), space.to_indices(child)
+    ic = space.to_indices(child)
     assert np.all((ic >= 0) & (ic < space.cardinalities))
 
 
@@ -41,7 +41,9 @@ def test_stratified_sample_spreads_cost():
     uni = sample_unique(space, np.random.default_rng(0), 40)
     strat = stratified_sample(space, np.random.default_rng(0), 40)
     assert len(set(strat)) == 40 and all(space.canonical(a) == a for a in strat)
-    spread = lambda archs: np.ptp(np.log([arch_stats(a).macs for a in archs]))
+    def spread(archs):
+        return np.ptp(np.log([arch_stats(a).macs for a in archs]))
+
     assert spread(strat) > 1.5 * spread(uni)
     assert not set(stratified_sample(space, np.random.default_rng(1), 10, frozenset(strat))) & set(strat)
 

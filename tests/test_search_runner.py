@@ -15,7 +15,7 @@ import pytest
 
 from evaluators.surrogate import SurrogateEvaluator
 from nas.config import SearchConfig
-from nas.search import run_search
+from nas.pipeline.search import run_search
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import pareto_mask
 from search_spaces import get_space
@@ -110,7 +110,7 @@ SCRIPT = textwrap.dedent("""
     import sys, time
     from evaluators.surrogate import SurrogateEvaluator
     from nas.config import SearchConfig
-    from nas.search import run_search
+    from nas.pipeline.search import run_search
     from search_spaces import get_space
 
     class Slow(SurrogateEvaluator):

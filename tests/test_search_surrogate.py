@@ -7,7 +7,7 @@ import jax
 import numpy as np
 
 from evaluators.surrogate import SurrogateEvaluator
-from nas.search import hypervolume, nsga2
+from nas.search import Budget, hypervolume, minimize, nsga2
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import pareto_mask
 from nas.search.surrogate import LAMBDAS, Ridge, encode, prescreen
@@ -67,15 +67,11 @@ def test_prescreen_prefers_predicted_front_and_is_deterministic():
 
 
 def drive(algo, seed, generations):
-    state = algo.init(jax.random.key(seed))
-    archs_all, F_all = [], []
-    for _ in range(generations):
-        state, archs = algo.ask(state)
-        F = SPEC.matrix(EVAL.evaluate(archs))
-        state = algo.tell(state, archs, F, np.zeros(len(archs)))
-        archs_all += archs
-        F_all.append(F)
-    return state, archs_all, np.concatenate(F_all)
+    def evaluate(archs):
+        return SPEC.matrix(EVAL.evaluate(archs)), np.zeros(len(archs)), [None] * len(archs)
+
+    r = minimize(algo, evaluate, Budget(generations=generations), key=jax.random.key(seed))
+    return r.state, r.archs, r.F
 
 
 def test_prescreen_search_deterministic_unique_and_resumable():

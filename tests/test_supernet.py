@@ -110,8 +110,11 @@ def test_cpu_and_native_ops_give_same_outputs_and_gradients():
     out = {}
     for b, net in nets.items():
         a = net.arch_arrays(arch)
-        loss = lambda m: jnp.sum(jnp.sin(m(x, a, train=True)))  # noqa: E731
-        out[b] = nnx.jit(lambda m: nnx.value_and_grad(loss)(m))(net)
+
+        def loss(m, a=a):
+            return jnp.sum(jnp.sin(m(x, a, train=True)))
+
+        out[b] = nnx.jit(lambda m, f=loss: nnx.value_and_grad(f)(m))(net)
     for u, v in zip(jax.tree.leaves(out["cpu"]), jax.tree.leaves(out["native"])):
         np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-4)
     for u, v in zip(jax.tree.leaves(nnx.state(nets["cpu"], nnx.BatchStat)),

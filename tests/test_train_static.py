@@ -40,7 +40,7 @@ def test_train_static_divergence_stops_with_clear_error(tiny_dataset, tmp_path):
 
 def test_reference_models_train_for_baseline_epochs():
     from nas.config import load_experiment
-    from nas.final import Candidate, training_config
+    from nas.pipeline.final import Candidate, training_config
 
     cfg = load_experiment("fashion_mnist_long")
     ref = Candidate("mobilenet_v2_0.5", "reference", model="mobilenet_v2_0.5")
@@ -54,7 +54,7 @@ def test_reference_models_train_for_baseline_epochs():
 
 def test_final_stage_augmentation_follows_data_unless_set():
     from nas.config import load_experiment
-    from nas.final import Candidate, _static_options, final_augment
+    from nas.pipeline.final import Candidate, _static_options, final_augment
 
     cfg = load_experiment("fashion_mnist")
     cand = Candidate("searched_0", "searched", get_space("fashion_mnist").largest().to_json())

@@ -50,7 +50,7 @@ def test_sandwich_step_matches_hand_written_distillation(tiny_dataset):
     (l0, (r1, probs)), g = jax.value_and_grad(teacher_loss, has_aux=True)(params, rest)
     losses, grads, r = [l0], g, r1
     for i in (1, 2):
-        def student_loss(p, r):
+        def student_loss(p, r, i=i):
             logits, r = run(p, r, {k: v[i] for k, v in archs.items()})
             return optax.softmax_cross_entropy(logits, probs).mean(), r  # probs: a constant
         (li, r), gi = jax.value_and_grad(student_loss, has_aux=True)(params, r)

@@ -29,13 +29,20 @@ from pathlib import Path
 
 import numpy as np
 
-from hardware_profiles.build_shipped import PROFILES, hardware_of, profile_data
-from nas.latency import (arch_features, fit_flops_baseline, fit_weights, flops, predict,
-                         prediction_metrics, prior_from_profiles)
+from experiments.tools.build_profiles import PROFILES, hardware_of, profile_data
+from nas.latency import (
+    arch_features,
+    fit_flops_baseline,
+    fit_weights,
+    flops,
+    predict,
+    prediction_metrics,
+    prior_from_profiles,
+)
+from nas.latency.encodings import transfer_features
 from nas.latency.fit import space_prior_from_profiles
 from nas.latency.model import MIN_MEASUREMENTS_NO_PRIOR
 from nas.latency.transfer import cv_log_physics, fit_transfer
-from nas.latency.encodings import transfer_features
 
 SIZES = (5, 10, 20, 50, 100)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "latency.md"
@@ -101,7 +108,7 @@ def _summary_table(res: dict) -> list[str]:
 
 
 def _task_table(res: dict, n: int) -> list[str]:
-    from hardware_profiles import load_profile
+    from nas.latency.profile_io import load_profile
 
     lines = [f"Per task, n = {n} calibration measurements (last columns: the shipped profile fitted on all "
              "~5,000 measurements, in-sample -- what the features can express on that data):", "",
@@ -116,7 +123,8 @@ def _task_table(res: dict, n: int) -> list[str]:
                      f"{100 * x['model']['mape']:.1f}% | {100 * x['model']['within_10pct']:.1f}% | "
                      f"{x['physics']['spearman']:.3f} | {100 * x['physics']['within_10pct']:.1f}% | "
                      f"{x['flops']['spearman']:.3f} | {100 * x['flops']['mape']:.1f}% | "
-                     f"{full.get('spearman', float('nan')):.3f} | {100 * full.get('within_10pct', float('nan')):.1f}% |")
+                     f"{full.get('spearman', float('nan')):.3f} | "
+                     f"{100 * full.get('within_10pct', float('nan')):.1f}% |")
     return lines
 
 
@@ -137,9 +145,9 @@ def render(res: dict, draws: int) -> str:
 
 def local_report(holdout_csv: str) -> str:
     """Markdown block: local_cpu on held-out local measurements, and XLA memory vs analytic."""
-    from hardware_profiles import load_profile
     from nas.latency import read_measurements
     from nas.latency.measure import build_net, pin_xla_threads, prepare_xla
+    from nas.latency.profile_io import load_profile
     from search_spaces import get_space
 
     pin_xla_threads(1)

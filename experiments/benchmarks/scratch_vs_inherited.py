@@ -17,9 +17,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from nas.config import config_from_dict
 from nas.errors import InputError
-from nas.final import Candidate, train_candidate, training_config
+from nas.pipeline.final import Candidate, train_candidate, training_config
+from nas.pipeline.run import load_finished_run
+from nas.rundir import RunDir
 
 
 def main(argv=None) -> None:
@@ -29,9 +30,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     wd = Path(args.workdir)
     try:
-        cfg = config_from_dict(json.loads((wd / "config.json").read_text()))
-        summary = {a["name"]: a for a in json.loads((wd / "summary.json").read_text())["architectures"]}
-        chosen = {c["name"]: c for c in json.loads((wd / "chosen.json").read_text())}
+        cfg, cands = load_finished_run(wd)
+        chosen = {c.name: c for c in cands}
+        summary = {a["name"]: a for a in json.loads(RunDir(wd).summary.read_text())["architectures"]}
     except (OSError, ValueError, KeyError, TypeError, InputError) as e:
         ap.error(f"{wd}: not a finished run's work directory ({type(e).__name__}: {e})")
     reference_final = training_config(cfg, Candidate(name="", kind="reference"))  # the references' budget
@@ -40,12 +41,13 @@ def main(argv=None) -> None:
     rows = ["| network | MACs (M) | test acc., run's final training | test acc., from scratch "
             f"{epochs:g} epochs |", "|---|---:|---:|---:|"]
     for name in args.names:
-        if chosen.get(name, {}).get("kind") != "searched":
+        if name not in chosen or chosen[name].kind != "searched":
             ap.error(f"{name}: not a searched candidate of {wd}")
-        info = train_candidate(scratch_cfg, Candidate(**chosen[name]), wd / "scratch_check", progress=True)
+        info = train_candidate(scratch_cfg, chosen[name], wd / "scratch_check", progress=True)
         a = summary[name]
         rows.append(f"| {name} | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "
-                    f"({a['training']['epochs']:g} epochs from {a['training']['init']}) | {100 * info['test_acc']:.2f}% |")
+                    f"({a['training']['epochs']:g} epochs from {a['training']['init']}) | "
+                    f"{100 * info['test_acc']:.2f}% |")
     for a in summary.values():
         if a["kind"] == "reference":
             rows.append(f"| {a['name']} (reference) | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "

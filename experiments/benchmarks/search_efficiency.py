@@ -30,7 +30,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from evaluators.surrogate import SurrogateEvaluator  # noqa: E402
-from nas.search import hypervolume, nsga2, pareto_mask, random_search  # noqa: E402
+from nas.search import Budget, hypervolume, minimize, nsga2, pareto_mask, random_search  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 
 BUDGETS = (100, 200, 300, 1000)
@@ -43,7 +43,7 @@ class Problem:
     canonical architecture (memoisation saves compute only; every call is still counted)."""
 
     def __init__(self, space_name: str, profile: str):
-        from hardware_profiles import load_profile
+        from nas.latency.profile_io import load_profile
 
         self.space = get_space(space_name)
         self.acc = SurrogateEvaluator(self.space, seed=0)
@@ -78,10 +78,10 @@ class Problem:
 def run_algorithm(algo, problem: Problem, seed: int, n: int):
     import jax
 
-    state = algo.init(jax.random.key(seed))
-    while len(problem.calls) < n:
-        state, archs = algo.ask(state)
-        state = algo.tell(state, archs, problem.archs_F(archs), np.zeros(len(archs)))
+    def evaluate(archs):
+        return problem.archs_F(archs), np.zeros(len(archs)), [None] * len(archs)
+
+    minimize(algo, evaluate, Budget(evaluations=n), key=jax.random.key(seed))
 
 
 def run_pymoo(problem: Problem, seed: int, n: int, pop: int):
@@ -91,7 +91,7 @@ def run_pymoo(problem: Problem, seed: int, n: int, pop: int):
     from pymoo.operators.mutation.pm import PM
     from pymoo.operators.repair.rounding import RoundingRepair
     from pymoo.operators.sampling.rnd import IntegerRandomSampling
-    from pymoo.optimize import minimize
+    from pymoo.optimize import minimize as pymoo_minimize
 
     card = problem.space.cardinalities
 
@@ -106,7 +106,7 @@ def run_pymoo(problem: Problem, seed: int, n: int, pop: int):
                  crossover=SBX(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
                  mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
                  eliminate_duplicates=True)
-    minimize(P(), algo, ("n_eval", n), seed=seed, verbose=False)
+    pymoo_minimize(P(), algo, ("n_eval", n), seed=seed, verbose=False)
 
 
 def run_optuna(problem: Problem, seed: int, n: int, pop: int):
@@ -172,7 +172,8 @@ def throughput(n_archs: int = 24, workers=(1, 2)) -> dict:
     rng = np.random.default_rng(0)
     data = make_dataset("synthetic", (rng.integers(0, 255, (512, 28, 28, 1), dtype=np.uint8),
                                       rng.integers(0, 10, 512).astype(np.int32)),
-                        (rng.integers(0, 255, (64, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, 64).astype(np.int32)),
+                        (rng.integers(0, 255, (64, 28, 28, 1), dtype=np.uint8),
+                         rng.integers(0, 10, 64).astype(np.int32)),
                         num_classes=10, val_size=256, seed=0)
     graphdef, state = nnx.split(build_supernet("fashion_mnist", 0))
     bundle = SupernetBundle.from_state(graphdef, state, data, bn_batches=2, batch_size=128)
@@ -203,7 +204,8 @@ def write_report(path, table, timing, distinct, budgets, ref, tput, args):
     best = max(float(table[n][:, -1].mean()) for n in names)
     lines = ["# Search efficiency", "",
              "Produced by `python -m experiments.benchmarks.search_efficiency "
-             f"--seeds {args.seeds} --seed-offset {args.seed_offset} --population {args.population}` on {platform.machine()} "
+             f"--seeds {args.seeds} --seed-offset {args.seed_offset} --population {args.population}` "
+             f"on {platform.machine()} "
              f"({os.cpu_count()} cores, shared with other jobs).", "",
              f"Problem (stand-in, see the module docstring): space `{args.space}`, objectives surrogate "
              f"accuracy (max) and latency predicted by profile `{args.profile}` (min); population "
@@ -227,8 +229,9 @@ def write_report(path, table, timing, distinct, budgets, ref, tput, args):
     if 300 in budgets and 1000 in budgets:
         i3, i10 = budgets.index(300), budgets.index(1000)
         beaten = [n for n, o in others.items() if ours[i3] >= o[i10]]
+        missed = ", ".join(n for n in others if n not in beaten)
         lines.append(f"- Ours at 300 evaluations >= theirs at 1000: {', '.join(beaten) or 'none'}"
-                     f"{'' if len(beaten) == len(others) else ' (not: ' + ', '.join(n for n in others if n not in beaten) + ')'}.")
+                     f"{'' if len(beaten) == len(others) else ' (not: ' + missed + ')'}.")
     if tput:
         lines += ["", "## Evaluation throughput", "",
                   "Supernet accuracy evaluations (BN recalibration on 2 batches of 128 + 2 validation "

@@ -75,7 +75,6 @@ def run(batch: int = 256, reps: int = 3) -> str:
     a = supernet.arch_arrays(arch)
     x = jax.random.normal(jax.random.key(2), (batch, 28, 28, 1))
     y = jax.random.randint(jax.random.key(3), (batch,), 0, 10)
-    rows = []
     ref = matmul_gflops()
     cases = [("masked supernet (cpu ops)", supernet, lambda m, x, t: m(x, a, train=t))]
     for backend in ("cpu", "native"):

@@ -12,7 +12,8 @@ def register(sub) -> None:
     st = asub.add_parser("stats", help="MACs, FLOPs, params and peak activation bytes")
     st.add_argument("space", nargs="?", help="search space of --arch")
     st.add_argument("--arch", help="architecture JSON in the space's encoding")
-    st.add_argument("--model", help="reference model name (mobilenet_v2, mobilenet_v2_0.35|0.5|0.75|1.4, mobilenet_v3_large, efficientnet_b0)")
+    st.add_argument("--model", help="reference model name (mobilenet_v2, mobilenet_v2_0.35|0.5|0.75|1.4, "
+                    "mobilenet_v3_large, efficientnet_b0)")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_stats)
 

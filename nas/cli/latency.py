@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from nas.cli.output import emit_json, read_arch_jsonl
 from nas.errors import InputError
+from nas.latency.measure import RUNTIMES
 
 
 def register(sub) -> None:
@@ -10,7 +11,7 @@ def register(sub) -> None:
     lsub = p.add_subparsers(dest="latency_command", required=True, metavar="SUBCOMMAND")
     me = lsub.add_parser("measure", help="measure architectures on this machine (CPU)")
     me.add_argument("space")
-    me.add_argument("--runtime", required=True, choices=("xla", "onnxruntime"))
+    me.add_argument("--runtime", required=True, choices=RUNTIMES)
     me.add_argument("--archs", required=True, metavar="FILE.jsonl")
     me.add_argument("--threads", type=int, default=1)
     me.add_argument("--warmup", type=int, default=10)
@@ -49,7 +50,7 @@ def cmd_measure(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from hardware_profiles import load_profile
+    from nas.latency.profile_io import load_profile
 
     prof = load_profile(args.profile)
     archs = read_arch_jsonl(args.archs, args.space)

@@ -1,4 +1,4 @@
-"""``nas profile list | fit | calibrate``: hardware profiles and their latency predictors."""
+"""``nas profile list | fit | calibrate | refit``: hardware profiles and their latency predictors."""
 from __future__ import annotations
 
 import platform
@@ -6,10 +6,11 @@ import time
 
 from nas.cli.output import emit_json
 from nas.errors import InputError
+from nas.latency.measure import RUNTIMES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("profile", help="hardware profiles: list, fit, calibrate")
+    p = sub.add_parser("profile", help="hardware profiles: list, fit, calibrate, refit")
     psub = p.add_subparsers(dest="profile_command", required=True, metavar="SUBCOMMAND")
     ls = psub.add_parser("list", help="list the shipped profiles")
     ls.add_argument("--json", action="store_true")
@@ -35,7 +36,7 @@ def register(sub) -> None:
 
     cal = psub.add_parser("calibrate", help="measure N random subnets here, then fit a profile")
     common(cal)
-    cal.add_argument("--runtime", required=True, choices=("xla", "onnxruntime"))
+    cal.add_argument("--runtime", required=True, choices=RUNTIMES)
     cal.add_argument("--n", type=int, required=True)
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--threads", type=int, default=1)
@@ -43,6 +44,12 @@ def register(sub) -> None:
     cal.add_argument("--repeats", type=int, default=50)
     cal.add_argument("--passes", type=int, default=3, help="timing passes over all subnets (min is kept)")
     cal.set_defaults(func=cmd_calibrate)
+
+    ref = psub.add_parser("refit", help="re-fit a profile's predictor from its own measurements")
+    ref.add_argument("profile", metavar="NAME|PROFILE.yaml")
+    ref.add_argument("--out", metavar="PROFILE.yaml", help="where to write it (default: over the profile)")
+    ref.add_argument("--json", action="store_true")
+    ref.set_defaults(func=cmd_refit)
 
 
 def _summary(prof, args) -> int:
@@ -57,7 +64,7 @@ def _summary(prof, args) -> int:
 
 
 def cmd_list(args) -> int:
-    from hardware_profiles import list_profiles, load_profile
+    from nas.latency.profile_io import list_profiles, load_profile
 
     for name in list_profiles():
         p = load_profile(name)
@@ -119,6 +126,14 @@ def cmd_calibrate(args) -> int:
                          batch_size=args.batch_size, peak_gflops=args.peak_gflops,
                          bandwidth_gbs=args.bandwidth_gbs, memory_gb=args.memory_gb, extra=extra)
     return _summary(prof, args)
+
+
+def cmd_refit(args) -> int:
+    from nas.latency.calibrate import refit_profile
+
+    if args.out and not str(args.out).endswith((".yaml", ".yml")):
+        raise InputError(f"--out {args.out}: a profile file must end in .yaml")
+    return _summary(refit_profile(args.profile, args.out), args)
 
 
 def _memory_summary(mems: list[dict]) -> dict:

@@ -1,13 +1,12 @@
 """``nas run EXPERIMENT``: the whole pipeline (resumable) and ``nas export WORKDIR``."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-from nas.errors import InputError
 
 
 def register(sub) -> None:
+    from nas.export import FORMATS
+
     p = sub.add_parser("run", help="supernet -> search -> final training -> export -> report (resumable)")
     p.add_argument("experiment", help="experiment name (experiments/NAME.py) or path to a config file")
     p.add_argument("--workdir", help="work directory (default: runs/EXPERIMENT)")
@@ -17,31 +16,21 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_run)
     e = sub.add_parser("export", help="export the chosen architectures of a finished run")
     e.add_argument("workdir")
-    e.add_argument("--format", default="json,flax,onnx", help="comma-separated subset of json,flax,onnx")
+    e.add_argument("--format", default=",".join(FORMATS), help=f"comma-separated subset of {','.join(FORMATS)}")
     e.set_defaults(func=cmd_export)
 
 
 def cmd_run(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from nas.cli.progress import search_progress
     from nas.config import apply_overrides, load_experiment
-    from nas.run import run_experiment
+    from nas.pipeline import run_experiment
 
     cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
     workdir = Path(args.workdir or Path("runs") / cfg.name)
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} gen"),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                  TimeRemainingColumn(), console=console, transient=False) as progress:
-        tasks = {}
-
-        def on_generation(profile, m):
-            if profile not in tasks:
-                tasks[profile] = progress.add_task(f"  search {profile}", total=m["generations"], info="")
-            best = " ".join(f"{k}={v:.4g}" for k, v in m["best"].items()) or "no feasible yet"
-            progress.update(tasks[profile], completed=m["generation"] + 1, info=f"HV={m['hypervolume']:.4g} {best}")
-
+    with search_progress(console, indent="  ") as on_generation:
         result = run_experiment(cfg, workdir, console=console, on_generation=on_generation)
     print(f"report:  {result.report}")
     print(f"summary: {result.summary}")
@@ -49,27 +38,17 @@ def cmd_run(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from nas.config import config_from_dict
-    from nas.final import Candidate
-    from nas.run import export_all
+    from nas.export import check_formats
+    from nas.pipeline.export import export_all
+    from nas.pipeline.run import load_finished_run
+    from nas.pipeline.supernet import data_shape
+    from nas.rundir import RunDir
 
-    workdir = Path(args.workdir)
-    formats = [f for f in args.format.split(",") if f]
-    bad = [f for f in formats if f not in ("json", "flax", "onnx")]
-    if bad or not formats:
-        raise InputError(f"--format: unknown format {bad[0] if bad else '(empty)'!r} (known: json, flax, onnx)")
-    for name in ("config.json", "chosen.json"):
-        if not (workdir / name).is_file():
-            raise InputError(f"{workdir}: no {name} (run `nas run` first)")
-    try:
-        cfg = config_from_dict(json.loads((workdir / "config.json").read_text()))
-        cands = [Candidate(**c) for c in json.loads((workdir / "chosen.json").read_text())]
-    except (json.JSONDecodeError, TypeError) as e:
-        raise InputError(f"{workdir}: config.json or chosen.json is malformed ({e})") from None
-    from nas.run import data_shape
-
-    records = export_all(cfg, workdir, cands, *data_shape(cfg, workdir), formats=formats)
+    formats = check_formats([f for f in args.format.split(",") if f], field="--format")
+    run = RunDir(args.workdir)
+    cfg, cands = load_finished_run(run.root)
+    records = export_all(cfg, run.root, cands, *data_shape(cfg, run.root), formats=formats)
     for name, rec in records.items():
         extra = f"  onnx max|diff|={rec['onnx_max_abs_diff']:.2e}" if "onnx_max_abs_diff" in rec else ""
-        print(f"{name}: {workdir / 'export' / name}{extra}")
+        print(f"{name}: {run.export(name)}{extra}")
     return 0

@@ -22,31 +22,15 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_search)
 
 
-def _fmt(name: str, v: float) -> str:
-    return f"{name}={v:.4f}" if name == "accuracy" else f"{name}={v:.4g}"
-
-
 def cmd_search(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from nas.search.stage import run_stage
+    from nas.cli.progress import search_progress
+    from nas.pipeline.search import run_stage
 
     cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
-    err = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} gen"),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                  TimeRemainingColumn(), console=err) as progress:
-        tasks = {}
-
-        def on_generation(profile, m):
-            if profile not in tasks:
-                tasks[profile] = progress.add_task(f"search {profile}", total=m["generations"], info="")
-            best = " ".join(_fmt(k, v) for k, v in m["best"].items()) or "no feasible yet"
-            progress.update(tasks[profile], completed=m["generation"] + 1,
-                            info=f"HV={m['hypervolume']:.4g} {best}")
-
+    with search_progress(Console(stderr=True)) as on_generation:
         results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation)
     names = list(cfg.search.objectives)
     for profile, res in results.items():

@@ -1,5 +1,5 @@
 """Datasets (Fashion-MNIST, IDX folders, TFDS data sources), batching, augmentation in JAX."""
-from nas.data.dataset import Dataset, Split, channel_stats, load_dataset, make_dataset
+from nas.data.dataset import SOURCES, Dataset, Split, channel_stats, check_source, load_dataset, make_dataset
 from nas.data.idx import load_fashion_mnist, load_idx_folder, read_idx
 from nas.data.pipeline import (
     augment,
@@ -13,7 +13,7 @@ from nas.data.pipeline import (
 from nas.data.tfds_source import load_tfds
 
 __all__ = [
-    "Dataset", "Split", "augment", "augment_images", "channel_stats", "epoch_permutation",
+    "SOURCES", "Dataset", "Split", "augment", "check_source", "augment_images", "channel_stats", "epoch_permutation",
     "eval_batches", "load_dataset", "load_fashion_mnist", "load_idx_folder", "load_tfds",
     "make_dataset", "normalize", "read_idx", "steps_per_epoch", "train_batches",
 ]

@@ -23,7 +23,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def take(self, n: int) -> "Split":
+    def take(self, n: int) -> Split:
         """The first ``n`` examples (all when ``n <= 0``)."""
         return self if n <= 0 else Split(self.images[:n], self.labels[:n])
 
@@ -75,29 +75,47 @@ def make_dataset(name: str, train: tuple, test: tuple, *, num_classes: int | Non
     return Dataset(name, tr, va, te, int(num_classes), tuple(int(s) for s in x.shape[1:]), mean, std)
 
 
+def _fashion_mnist(cfg):
+    from nas.data import idx
+
+    return idx.load_fashion_mnist(cfg.path or idx.FASHION_MNIST_DIR), "fashion_mnist", 10
+
+
+def _idx(cfg):
+    from nas.data import idx
+
+    if not cfg.path:
+        raise InputError("data.path: a folder of IDX files is required for data.source 'idx'")
+    return idx.load_idx_folder(cfg.path), f"idx:{cfg.path}", None
+
+
+def _tfds(cfg):
+    from nas.data import tfds_source
+
+    splits, num_classes = tfds_source.load_tfds(cfg.name, cfg.path)
+    return splits, f"tfds:{cfg.name}", num_classes
+
+
+# data.source -> loader(DataConfig) -> (splits {"train", "test": (images, labels)}, name, num_classes | None)
+SOURCES = {"fashion_mnist": _fashion_mnist, "idx": _idx, "tfds": _tfds}
+
+
+def check_source(name: str) -> str:
+    """``name`` if it is a registered data source, else InputError naming the known ones."""
+    if name not in SOURCES:
+        raise InputError(f"data.source: unknown source {name!r} (known: {', '.join(SOURCES)})")
+    return name
+
+
 def load_dataset(cfg) -> Dataset:
     """Load the dataset a :class:`nas.config.DataConfig` names.
 
-    Sources: ``"fashion_mnist"`` (Debian files under /usr/share/datasets/fashion-mnist,
-    ``cfg.path`` overrides the folder), ``"idx"`` (a folder of IDX files, ``cfg.path``),
-    ``"tfds"`` (TFDS dataset ``cfg.name`` prepared as array_record in ``cfg.path``).
-    Errors (missing/corrupt files, unknown source, bad sizes) raise InputError.
+    Sources (:data:`SOURCES`): ``"fashion_mnist"`` (Debian files under
+    /usr/share/datasets/fashion-mnist, ``cfg.path`` overrides the folder), ``"idx"`` (a folder
+    of IDX files, ``cfg.path``), ``"tfds"`` (TFDS dataset ``cfg.name`` prepared as array_record
+    in ``cfg.path``). Errors (missing/corrupt files, unknown source, bad sizes) raise InputError.
     """
-    from nas.data import idx, tfds_source
-
-    num_classes = None
-    if cfg.source == "fashion_mnist":
-        splits, name = idx.load_fashion_mnist(cfg.path or idx.FASHION_MNIST_DIR), "fashion_mnist"
-        num_classes = 10
-    elif cfg.source == "idx":
-        if not cfg.path:
-            raise InputError("data.path: a folder of IDX files is required for data.source 'idx'")
-        splits, name = idx.load_idx_folder(cfg.path), f"idx:{cfg.path}"
-    elif cfg.source == "tfds":
-        splits, num_classes = tfds_source.load_tfds(cfg.name, cfg.path)
-        name = f"tfds:{cfg.name}"
-    else:
-        raise InputError(f"data.source: must be fashion_mnist, idx or tfds, got {cfg.source!r}")
+    splits, name, num_classes = SOURCES[check_source(cfg.source)](cfg)
     return make_dataset(name, splits["train"], splits["test"], num_classes=num_classes,
                         val_size=cfg.val_size, seed=cfg.seed, limit_train=cfg.limit_train,
                         limit_eval=cfg.limit_eval)

@@ -7,8 +7,8 @@ keep the split's order; the last one is padded and comes with a 0/1 mask.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
-from typing import Iterator
 
 import jax
 import jax.numpy as jnp

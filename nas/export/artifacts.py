@@ -12,7 +12,6 @@ a difference above the tolerance raises :class:`ExportError` (the run fails loud
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import jax
 import numpy as np
 from flax import nnx
 
+from nas.export.formats import FORMATS
+from nas.files import atomic_write_json
 from search_spaces import InputError, NetSpec, net_stats
 from search_spaces.static_net import StaticNet
 
@@ -65,7 +66,7 @@ def load_weights(spec: NetSpec, path: Path, backend: str | None = None) -> Stati
 
 
 def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: str, arch_json: dict | None,
-                        space: str | None, formats=("json", "flax", "onnx"), tolerance: float = 1e-4,
+                        space: str | None, formats=FORMATS, tolerance: float = 1e-4,
                         seed: int = 0) -> dict:
     """Write the requested formats for one network; return the record stored in arch.json."""
     out_dir = Path(out_dir)
@@ -82,12 +83,12 @@ def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: s
         onnx_path = export_onnx(native, spec.input_shape, out_dir / "model.onnx")
         x = np.random.default_rng(seed).normal(size=(2, *spec.input_shape)).astype(np.float32)
         diff = float(check_onnx(onnx_path, native, x))
-        (out_dir / "onnx_check.json").write_text(json.dumps(
-            {"max_abs_diff": diff, "tolerance": tolerance, "inputs": list(x.shape)}))
+        atomic_write_json(out_dir / "onnx_check.json",
+                          {"max_abs_diff": diff, "tolerance": tolerance, "inputs": list(x.shape)}, indent=None)
         record["onnx"] = "model.onnx"
         record["onnx_max_abs_diff"] = diff
         if not diff <= tolerance:
             raise ExportError(f"{name}: ONNX output differs from JAX by {diff:.3g} > {tolerance:g}")
     if "json" in formats:
-        (out_dir / "arch.json").write_text(json.dumps(record, indent=2))
+        atomic_write_json(out_dir / "arch.json", record, indent=2)
     return record

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.files import atomic_write_bytes
+
 INPUT_NAME = "x"
 OUTPUT_NAME = "logits"
 
@@ -30,10 +32,7 @@ def export_onnx(model, input_shape, path, *, dynamic_batch: bool = True, opset: 
 
     proto = to_onnx(forward, [("B" if dynamic_batch else 1, h, w, c)], model_name="static_net",
                     opset=opset, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME])
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    tmp.write_bytes(proto.SerializeToString())
-    tmp.replace(p)
-    return p
+    return atomic_write_bytes(p, proto.SerializeToString())
 
 
 def ort_session(path, *, threads: int = 1):

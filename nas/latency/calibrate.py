@@ -1,6 +1,7 @@
-"""Build a profile from measurements: ``fit`` (a CSV) and ``calibrate`` (measure here, then fit).
+"""Build a profile from measurements: ``fit`` (a CSV), ``calibrate`` (measure here, then fit)
+and ``refit`` (a profile's own measurements again, after a predictor change).
 
-Both fit the predictor with the shipped profiles as prior (see :mod:`nas.latency.model`), copy
+All fit the predictor with the shipped profiles as prior (see :mod:`nas.latency.model`), copy
 the measurements to ``<out dir>/data/<name>.csv`` and write the profile YAML atomically; bad
 input raises InputError before anything is written.
 """
@@ -13,8 +14,10 @@ import numpy as np
 from nas.errors import InputError
 from nas.latency.features import Hardware
 from nas.latency.fit import fit_predictor, prior_from_profiles, space_prior_from_profiles
-from nas.latency.measurements import write_measurements
+from nas.latency.measurements import read_measurements, write_measurements
 from nas.latency.model import MIN_MEASUREMENTS
+from nas.latency.profile import MeasurementRef, Profile
+from nas.latency.profile_io import load_profile, save_profile
 
 # assumed when a device's peak rate / bandwidth are not given (one modern CPU core)
 DEFAULT_PEAK_GFLOPS = 80.0
@@ -31,8 +34,6 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
                   bandwidth_gbs: float | None = None, memory_gb: float | None = None,
                   extra: dict | None = None):
     """Fit and save a profile measured on one space; returns the saved Profile."""
-    from hardware_profiles import MeasurementRef, Profile
-
     _check_name(name)
     out = Path(out)
     if out.suffix not in (".yaml", ".yml"):
@@ -56,8 +57,8 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
     prof = Profile(name, device, runtime, batch_size, source, (space,),
                    (MeasurementRef(space, csv.resolve()),), hw, fitted.weights, peak_gflops,
                    bandwidth_gbs, memory_gb, fitted.prior_weights, extra,
-                   space_models=fitted.space_models)
-    prof.save(out)
+                   space_models=fitted.space_models, outside_weights=fitted.outside_weights)
+    save_profile(prof, out)
     return prof
 
 
@@ -78,12 +79,10 @@ def sample_distinct(space, n: int, seed: int) -> list:
     return out
 
 
-def refit_profile(name_or_path):
+def refit_profile(name_or_path, out=None):
     """Re-fit a profile's predictor from its own measurement files (e.g. after a predictor
-    change), keeping its metadata; returns the saved Profile."""
-    from hardware_profiles import load_profile
-    from nas.latency.measurements import read_measurements
-
+    change), keeping its metadata; saves it to ``out`` (default: over the profile's own file)
+    and returns it."""
     prof = load_profile(name_or_path)
     data = {}
     for ref in prof.measurements:
@@ -93,7 +92,7 @@ def refit_profile(name_or_path):
     fitted = fit_predictor(data, prof.hardware, prior_from_profiles(exclude=(prof.name,)),
                            space_prior_from_profiles(exclude=(prof.name,)))
     prof.weights, prof.prior_weights = fitted.weights, fitted.prior_weights
-    prof.space_models = fitted.space_models
+    prof.space_models, prof.outside_weights = fitted.space_models, fitted.outside_weights
     prof.extra["fit"] = fitted.fit
-    prof.save(prof.path)
+    save_profile(prof, out or prof.path)
     return prof

@@ -3,7 +3,9 @@
 ``fit_predictor`` returns the weight vectors a profile stores: one per measured space, a
 ``default`` fitted on all spaces together (used for spaces never measured), and, when there
 are enough measurements, a non-negative ``prior_weights`` fit that other profiles may use as a
-prior. For spaces with an encoding (:mod:`nas.latency.encodings`) it also returns a log-linear
+prior; with fewer measurements than that, ``outside_weights``: the same non-negative fit with
+the prior (what predicts networks outside the measured spaces). For spaces with an encoding
+(:mod:`nas.latency.encodings`) it also returns a log-linear
 :class:`~nas.latency.transfer.SpaceModel`: a direct fit when there are ``DIRECT_MIN`` or more
 measurements, else a transfer fit from the other profiles' direct space models
 (:func:`space_prior_from_profiles`) mixed with the physics prediction.
@@ -18,8 +20,7 @@ from nas.latency.encodings import enc_dim, transfer_features
 from nas.latency.features import Hardware, arch_features
 from nas.latency.metrics import prediction_metrics
 from nas.latency.model import MIN_MEASUREMENTS_NO_PRIOR, fit_weights, predict
-from nas.latency.transfer import (DIRECT_MIN, SpaceModel, cv_log_physics, fit_direct,
-                                  fit_transfer)
+from nas.latency.transfer import DIRECT_MIN, SpaceModel, cv_log_physics, fit_direct, fit_transfer
 
 
 @dataclass
@@ -28,12 +29,13 @@ class FittedPredictor:
     prior_weights: np.ndarray | None
     fit: dict[str, dict]  # per space: n and in-sample metrics
     space_models: dict[str, SpaceModel] = field(default_factory=dict)
+    outside_weights: np.ndarray | None = None  # when prior_weights is None (too few points)
 
 
 def prior_from_profiles(exclude: tuple[str, ...] = ()) -> np.ndarray:
     """``[k, d]`` prior: the non-negative fits of the shipped profiles not named in ``exclude``
     (None when there are none)."""
-    from hardware_profiles import list_profiles, load_profile
+    from nas.latency.profile_io import list_profiles, load_profile
 
     rows = []
     for name in list_profiles():
@@ -47,7 +49,7 @@ def prior_from_profiles(exclude: tuple[str, ...] = ()) -> np.ndarray:
 
 def space_prior_from_profiles(exclude: tuple[str, ...] = ()) -> dict[str, list[SpaceModel]]:
     """``{space: [direct SpaceModel, ...]}`` of the shipped profiles not named in ``exclude``."""
-    from hardware_profiles import list_profiles, load_profile
+    from nas.latency.profile_io import list_profiles, load_profile
 
     out: dict[str, list[SpaceModel]] = {}
     for name in list_profiles():
@@ -94,6 +96,7 @@ def fit_predictor(data: dict, hw: Hardware, prior: np.ndarray | None,
         weights = {"default": weights["default"]}
     prior_w = fit_weights(f_all, y_all, None, nonneg=True) if len(y_all) >= MIN_MEASUREMENTS_NO_PRIOR \
         else None
+    outside_w = fit_weights(f_all, y_all, prior, nonneg=True) if prior_w is None and prior is not None else None
     space_models = {}
     for s, (archs, _) in data.items():
         sm = fit_space_model(list(archs), lat[s], feats[s], prior, (space_prior or {}).get(s))
@@ -105,4 +108,4 @@ def fit_predictor(data: dict, hw: Hardware, prior: np.ndarray | None,
             pred = space_models[s].predict_ms(transfer_features(list(archs)), pred)
         m = prediction_metrics(pred, lat[s])
         fit[s] = {"n": int(len(lat[s])), **{k: round(v, 4) for k, v in m.items()}}
-    return FittedPredictor(weights, prior_w, fit, space_models)
+    return FittedPredictor(weights, prior_w, fit, space_models, outside_w)

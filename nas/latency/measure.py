@@ -152,25 +152,6 @@ def prepare_onnxruntime(onnx_path, input_shape, *, batch_size: int = 1, threads:
                     batch_size, {})
 
 
-def time_prepared(prep: Prepared, *, warmup: int = 10, repeats: int = 50) -> Measurement:
-    return _result(_time_calls(prep.call, warmup, repeats), prep.runtime, prep.threads, prep.batch_size,
-                   warmup, dict(prep.memory))
-
-
-def measure_xla(net, input_shape, *, batch_size: int = 1, warmup: int = 10, repeats: int = 50,
-                threads: str | None = None) -> Measurement:
-    """Latency of the jitted forward pass of ``net`` (see the module docstring)."""
-    return time_prepared(prepare_xla(net, input_shape, batch_size=batch_size, threads=threads),
-                         warmup=warmup, repeats=repeats)
-
-
-def measure_onnxruntime(onnx_path, input_shape, *, batch_size: int = 1, warmup: int = 10,
-                        repeats: int = 50, threads: int = 1) -> Measurement:
-    """Latency of an ONNX model in ONNX Runtime (see the module docstring)."""
-    return time_prepared(prepare_onnxruntime(onnx_path, input_shape, batch_size=batch_size, threads=threads),
-                         warmup=warmup, repeats=repeats)
-
-
 def _prepare_spec(spec, runtime, batch_size, threads, tmpdir) -> Prepared:
     shape = spec.input_shape
     if runtime == "xla":
@@ -223,7 +204,3 @@ def measure_specs(specs, runtime: str, *, batch_size: int = 1, warmup: int = 10,
         out.append(m)
     return out
 
-
-def measure_arch(space, arch, runtime: str, **kwargs) -> Measurement:
-    """:func:`measure_archs` for one architecture."""
-    return measure_archs(space, [arch], runtime, **kwargs)[0]

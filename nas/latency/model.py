@@ -11,8 +11,8 @@ function ``f . w_j`` evaluated with *this* device's batch, peak rate and bandwid
 found by non-negative least squares and ``delta`` is a ridge-shrunk correction whose penalty
 falls as ``1/n``: with few measurements the model is a non-negative mix of known devices,
 with many it becomes a free fit. ``nonneg=True`` constrains ``delta >= 0`` with a tiny
-penalty (the fit a profile offers as prior to others: physical, so it transfers). Columns are scaled by their mean magnitude on the
-measurements, so penalties are unitless.
+penalty (the fit a profile offers as prior to others: physical, so it transfers). Columns are
+scaled by their mean magnitude on the measurements, so penalties are unitless.
 """
 from __future__ import annotations
 

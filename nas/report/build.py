@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 from nas.errors import InputError
+from nas.files import atomic_write_text
 from nas.report import figures
+from nas.rundir import RunDir
 from search_spaces import get_space
 
 
@@ -29,7 +31,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_summary(workdir: Path) -> dict:
-    p = Path(workdir) / "summary.json"
+    p = RunDir(workdir).summary
     if not p.is_file():
         raise InputError(f"{workdir}: no summary.json (run `nas run` to completion first)")
     try:
@@ -43,16 +45,20 @@ def load_summary(workdir: Path) -> dict:
 
 
 def _profile_data(workdir: Path, profile: str, summary: dict) -> dict:
-    d = Path(workdir) / "search" / profile
+    d = RunDir(workdir).search(profile)
     evaluated = []
-    for g in sorted(d.glob("gen_*.jsonl")):
+    for g in d.generations():
         evaluated += read_jsonl(g)
     marked = [{"name": a["name"], "kind": a["kind"], "accuracy": a.get("supernet_accuracy"),
                "latency_ms": a.get("latency_ms", {}).get(profile)}
               for a in summary["architectures"] + summary.get("untrained", [])
               if a["kind"] != "searched" or profile in a.get("chosen_for", [])]
-    return {"evaluated": evaluated, "front": read_jsonl(d / "front.jsonl"), "marked": marked,
-            "history": read_jsonl(d / "metrics.jsonl")}
+    return {"evaluated": evaluated, "front": read_jsonl(d.front), "marked": marked,
+            "history": read_jsonl(d.metrics)}
+
+
+def _arch_text(a: dict) -> str:
+    return json.dumps(a["arch"], separators=(",", ":")) if a.get("arch") else a["name"]
 
 
 def _fmt(v, scale=1.0, digits=2, pct=False):
@@ -69,7 +75,8 @@ def _training(t: dict | None) -> str:
 
 def _arch_table(summary: dict) -> str:
     profiles = summary["profiles"]
-    head = ("<tr><th>name</th><th>kind</th><th>test acc.</th><th>final training</th><th>supernet acc.</th><th>MACs (M)</th>"
+    head = ("<tr><th>name</th><th>kind</th><th>test acc.</th><th>final training</th><th>supernet acc.</th>"
+            "<th>MACs (M)</th>"
             "<th>params (K)</th><th>peak act. (KiB)</th>"
             + "".join(f"<th>latency {html.escape(p)} (ms)</th>" for p in profiles) + "<th>architecture</th></tr>")
     rows = []
@@ -81,7 +88,7 @@ def _arch_table(summary: dict) -> str:
             f"<td>{_fmt(a.get('supernet_accuracy'), pct=True)}</td>"
             f"<td>{_fmt(a['macs'], 1e6)}</td><td>{_fmt(a['params'], 1e3, 1)}</td>"
             f"<td>{_fmt(a['peak_activation_bytes'], 1024, 1)}</td>{lat}"
-            f"<td><code>{html.escape(json.dumps(a['arch'], separators=(',', ':')) if a.get('arch') else a['name'])}</code></td></tr>")
+            f"<td><code>{html.escape(_arch_text(a))}</code></td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -96,7 +103,8 @@ def _design_table(summary: dict) -> str:
                 cells = "".join(f"<td>{html.escape(str(desc.get(k, '–')))}</td>"
                                 for k in ("depth", "mean_kernel", "mean_expand", "resolution"))
                 rows.append(f"<tr><td>{html.escape(p)}</td><td>{html.escape(a['name'])}</td>{cells}"
-                            f"<td>{_fmt(a['macs'], 1e6)}</td><td>{_fmt(a.get('latency_ms', {}).get(p), digits=3)}</td></tr>")
+                            f"<td>{_fmt(a['macs'], 1e6)}</td>"
+                            f"<td>{_fmt(a.get('latency_ms', {}).get(p), digits=3)}</td></tr>")
     head = ("<tr><th>profile</th><th>chosen</th><th>depth</th><th>mean kernel</th><th>mean expansion</th>"
             "<th>resolution</th><th>MACs (M)</th><th>latency there (ms)</th></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
@@ -151,9 +159,9 @@ img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.note{color:#555;font-si
 
 def build_report(workdir) -> Path:
     """Write ``<workdir>/report/index.html`` and its figures; return the HTML path."""
-    workdir = Path(workdir)
+    run = RunDir(workdir)
     summary = load_summary(workdir)
-    out = workdir / "report"
+    out = run.report
     out.mkdir(parents=True, exist_ok=True)
     pdata = {p: _profile_data(workdir, p, summary) for p in summary["profiles"]}
     figs = [("Pareto fronts per hardware profile", figures.fronts_figure(pdata, out / "fronts.png")),
@@ -161,7 +169,7 @@ def build_report(workdir) -> Path:
              figures.hypervolume_figure({p: d["history"] for p, d in pdata.items()}, out / "hypervolume.png")),
             ("Test accuracy against MACs after final training",
              figures.macs_accuracy_figure(summary["architectures"], out / "macs_accuracy.png"))]
-    check = workdir / "latency_check.json"
+    check = run.latency_check
     if check.is_file():
         lc = json.loads(check.read_text())
         figs.append(("Predicted against measured latency on this machine",
@@ -177,6 +185,4 @@ def build_report(workdir) -> Path:
         body.append(f"<h2>{html.escape(title)}</h2><img src='{path.name}' alt='{html.escape(title)}'>")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>NAS report</title>"
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
-    index = out / "index.html"
-    index.write_text(page)
-    return index
+    return atomic_write_text(out / "index.html", page)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nas.search.base import SearchAlgorithm, check_told, generation_rng, raw_key
+from nas.search.algorithm import SearchAlgorithm, check_told, generation_rng, raw_key
 from nas.search.selection import aging_tournament
 from nas.search.variation import make_offspring, sample_unique
 from search_spaces import SearchSpace

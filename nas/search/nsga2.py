@@ -18,12 +18,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nas.search.base import SearchAlgorithm, check_told, generation_rng, raw_key
+from nas.search.algorithm import SearchAlgorithm, check_told, generation_rng, raw_key
 from nas.search.selection import binary_tournament, rank_and_crowding, survive
 from nas.search.surrogate import Ridge, encode, prescreen
 from nas.search.variation import make_offspring, ordinal_mutate, sample_unique, stratified_sample
 from search_spaces import Arch, SearchSpace
-
 
 _NONE = np.zeros((0, 0))
 

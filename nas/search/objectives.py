@@ -24,7 +24,7 @@ class ObjectiveSpec(NamedTuple):
     budgets: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def from_config(cls, search_cfg) -> "ObjectiveSpec":
+    def from_config(cls, search_cfg) -> ObjectiveSpec:
         """Build from a :class:`nas.config.SearchConfig` (``objectives`` and ``budgets``)."""
         return cls(tuple(search_cfg.objectives),
                    tuple(sorted((k, float(v)) for k, v in search_cfg.budgets.items())))
@@ -59,7 +59,3 @@ class ObjectiveSpec(NamedTuple):
         for name, bound in self.budgets:
             cv += np.maximum(0.0, self._column(records, name) / bound - 1.0)
         return cv
-
-    def to_natural(self, F) -> np.ndarray:
-        """Inverse of :meth:`matrix`: natural units and directions (accuracy positive)."""
-        return np.asarray(F, dtype=np.float64) * self.signs

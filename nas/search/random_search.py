@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nas.search.base import SearchAlgorithm, check_told, generation_rng, raw_key
+from nas.search.algorithm import SearchAlgorithm, check_told, generation_rng, raw_key
 from nas.search.variation import sample_unique
 from search_spaces import SearchSpace
 

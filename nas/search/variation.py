@@ -6,7 +6,7 @@ bounded: when a space is nearly exhausted fewer architectures come back instead 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -9,8 +9,7 @@ from nas.train.optim import make_optimizer, make_schedule
 from nas.train.sharding import make_mesh, replicate, shard_batch
 from nas.train.static import train_static
 from nas.train.step import make_train_step, split_model, train_step
-from nas.train.supernet import (evaluate_subnet, load_supernet, subnet_sampler, supernet_fingerprint,
-                                train_supernet)
+from nas.train.supernet import evaluate_subnet, load_supernet, subnet_sampler, supernet_fingerprint, train_supernet
 
 __all__ = [
     "Checkpointer", "RunSpec", "TrainingDiverged", "evaluate_accuracy", "evaluate_subnet", "fit",

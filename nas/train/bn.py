@@ -31,3 +31,9 @@ def recalibrate_bn(graphdef, state, arch_arrays, batches, *, mean, std):
         state = _bn_update(state, jnp.asarray(images), arch_arrays, jnp.float32(i / (i + 1)),
                            graphdef=graphdef, mean=tuple(mean), std=tuple(std))
     return state
+
+
+def calibration_batches(images, batch_size: int, n: int) -> tuple:
+    """The first ``n`` non-empty batches of ``images`` (uint8 ``[N, H, W, C]``), unaugmented:
+    what :func:`recalibrate_bn` re-estimates a subnet's statistics on."""
+    return tuple(images[i * batch_size:(i + 1) * batch_size] for i in range(n) if i * batch_size < len(images))

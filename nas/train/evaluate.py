@@ -1,4 +1,5 @@
-"""Accuracy of a supernet subnet (arch arrays given) or of a static network on a data split."""
+"""Accuracy of a supernet subnet (arch arrays given) or of a static network on a data split, and
+the one scoring of a subnet with inherited weights (:func:`subnet_accuracy`)."""
 from __future__ import annotations
 
 from functools import partial
@@ -8,6 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from nas.data.pipeline import eval_batches, normalize
+from nas.train.bn import recalibrate_bn
 from nas.train.forward import static_forward, supernet_forward
 from nas.train.sharding import make_mesh, replicate, shard_batch
 
@@ -39,6 +41,17 @@ def evaluate_accuracy(graphdef, state, split, *, mean, std, arch_arrays=None, ba
                                   mean=tuple(mean), std=tuple(std)))
         total += float(mask.sum())
     return correct / max(total, 1.0)
+
+
+def subnet_accuracy(graphdef, state, arch_arrays, split, calibration, *, mean, std, batch_size: int = 256,
+                    max_batches: int = 0) -> float:
+    """Top-1 accuracy of the subnet ``arch_arrays`` with the supernet's inherited weights
+    ``state``: BatchNorm recalibrated on the ``calibration`` batches
+    (:func:`nas.train.bn.calibration_batches`), then evaluated on ``split`` (first
+    ``max_batches`` batches when > 0). Used by supernet training and the accuracy evaluator alike."""
+    state = recalibrate_bn(graphdef, state, arch_arrays, calibration, mean=mean, std=std)
+    return evaluate_accuracy(graphdef, state, split, mean=mean, std=std, arch_arrays=arch_arrays,
+                             batch_size=batch_size, max_batches=max_batches)
 
 
 def full_state(params, rest):

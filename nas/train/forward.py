@@ -6,7 +6,6 @@ a static network ignores ``arch`` (``StaticNet.__call__(x, train=)``).
 """
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -28,6 +27,3 @@ def stack_archs(arch_arrays: list[dict]) -> dict:
     """List of per-subnet ``{name: array}`` -> ``{name: array[K, ...]}`` (host NumPy)."""
     return {k: np.stack([np.asarray(a[k]) for a in arch_arrays]) for k in arch_arrays[0]}
 
-
-def index_arch(stacked: dict, i: int) -> dict:
-    return {k: jnp.asarray(v[i]) for k, v in stacked.items()}

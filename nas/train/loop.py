@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import jax
 import numpy as np
 
 from nas.data.pipeline import steps_per_epoch, train_batches
+from nas.files import atomic_write_json
+from nas.rundir import TrainDir
 from nas.train.checkpoint import Checkpointer
 from nas.train.monitor import Monitor
 from nas.train.optim import make_optimizer, make_schedule
@@ -74,9 +76,7 @@ def stored_result(path: Path, fingerprint: dict) -> dict | None:
 
 def store_result(path: Path, fingerprint: dict, result: dict) -> None:
     """Write ``{"fingerprint", "result"}`` atomically (the marker of a finished run)."""
-    tmp = Path(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint, "result": result}, indent=1))
-    tmp.replace(path)
+    atomic_write_json(path, {"fingerprint": fingerprint, "result": result})
 
 
 def diverged(loss: float, grad_norm: float, params_finite: bool, num_classes: int) -> bool:
@@ -99,7 +99,7 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     optimizer = make_optimizer(spec.weight_decay)
     # a copy: the step donates its state buffers, the caller's model must stay usable
     train_state = jax.tree.map(lambda a: a.copy(), replicate((params, rest, optimizer.init(params)), mesh))
-    ckpt = Checkpointer(Path(spec.directory) / "checkpoints", spec.fingerprint)
+    ckpt = Checkpointer(TrainDir(spec.directory).checkpoints, spec.fingerprint)
     start, restored = ckpt.restore(train_state)
     if restored is not None:
         train_state = restored

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from nas.files import atomic_write_text
+from nas.rundir import TrainDir
+
 
 def _truncate_jsonl(path: Path, last_step: int) -> None:
     if not path.exists():
@@ -25,7 +28,7 @@ def _truncate_jsonl(path: Path, last_step: int) -> None:
                 keep.append(line)
         except (json.JSONDecodeError, AttributeError):
             continue  # a line cut by a killed process
-    path.write_text("".join(k + "\n" for k in keep))
+    atomic_write_text(path, "".join(k + "\n" for k in keep))
 
 
 class Monitor:
@@ -39,13 +42,13 @@ class Monitor:
                  batch_size: int, log_every: int = 10, progress: bool = True):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.jsonl = self.directory / "metrics.jsonl"
+        self.jsonl = TrainDir(self.directory).metrics
         _truncate_jsonl(self.jsonl, start_step)
         self.total, self.batch_size, self.log_every = total_steps, batch_size, max(1, log_every)
         self.start_step, self.t0, self.images_per_s = start_step, None, float("nan")
         from tensorboardX import SummaryWriter
 
-        self.tb = SummaryWriter(str(self.directory / "tb"), purge_step=start_step)
+        self.tb = SummaryWriter(str(TrainDir(self.directory).tensorboard), purge_step=start_step)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[ips]} img/s"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import jax
 from flax import nnx
 
+from nas.rundir import TrainDir
 from nas.train.evaluate import evaluate_accuracy, full_state
 from nas.train.forward import no_arch, static_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_result
@@ -59,7 +60,7 @@ def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: 
                    **static_fingerprint(final_cfg, len(dataset.train), seed=seed, weight_decay=weight_decay,
                                         label_smoothing=label_smoothing, augment=augment,
                                         fingerprint_extra=fingerprint_extra)}
-    result_path = workdir / "result.json"
+    result_path = TrainDir(workdir).result
     done = stored_result(result_path, fingerprint)
     if done is not None:
         return done

@@ -17,13 +17,14 @@ from pathlib import Path
 import jax
 from flax import nnx
 
-from nas.train.bn import recalibrate_bn
+from nas.rundir import RunDir
+from nas.train.bn import calibration_batches
 from nas.train.checkpoint import Checkpointer
-from nas.train.evaluate import evaluate_accuracy, full_state
+from nas.train.evaluate import full_state, subnet_accuracy
 from nas.train.forward import stack_archs, supernet_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_result
 from nas.train.optim import make_optimizer
-from nas.train.sharding import replicate, make_mesh
+from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
 from search_spaces.arch import InputError
 from search_spaces.registry import get_space
@@ -86,13 +87,11 @@ def subnet_sampler(model, space, num_random: int, seed: int):
 
 def evaluate_subnet(graphdef, state, model, arch, dataset, *, batch_size: int, bn_batches: int,
                     split: str = "val") -> float:
-    """Accuracy of ``arch`` with inherited weights after BN recalibration on training batches."""
-    arrays = model.arch_arrays(arch)
-    calib = [dataset.train.images[i * batch_size:(i + 1) * batch_size] for i in range(bn_batches)]
-    calib = [b for b in calib if len(b)]
-    state = recalibrate_bn(graphdef, state, arrays, calib, mean=dataset.mean, std=dataset.std)
-    return evaluate_accuracy(graphdef, state, getattr(dataset, split), mean=dataset.mean, std=dataset.std,
-                             arch_arrays=arrays, batch_size=batch_size)
+    """Accuracy of ``arch`` with inherited weights after BN recalibration on the first
+    ``bn_batches`` training batches (:func:`nas.train.evaluate.subnet_accuracy`)."""
+    return subnet_accuracy(graphdef, state, model.arch_arrays(arch), getattr(dataset, split),
+                           calibration_batches(dataset.train.images, batch_size, bn_batches),
+                           mean=dataset.mean, std=dataset.std, batch_size=batch_size)
 
 
 def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = True, mesh=None) -> dict:
@@ -106,17 +105,16 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     """
     maybe_initialize_distributed(cfg)
     dataset = _dataset(cfg, dataset)
-    directory = Path(workdir) / "supernet"
+    directory = RunDir(workdir).supernet
     fingerprint = supernet_fingerprint(cfg, dataset)
-    result_path = directory / "result.json"
-    done = stored_result(result_path, fingerprint)
+    done = stored_result(directory.result, fingerprint)
     if done is not None:
         return done
     s = cfg.supernet
     total, warmup = supernet_schedule(cfg, dataset)
     space = get_space(cfg.space)
     model = build_supernet(cfg.space, s.seed)
-    spec = RunSpec(directory, "supernet", s.batch_size, s.learning_rate, total, warmup, s.weight_decay,
+    spec = RunSpec(directory.path, "supernet", s.batch_size, s.learning_rate, total, warmup, s.weight_decay,
                    s.label_smoothing, s.seed, distill=s.distill, augment=cfg.data.augment,
                    checkpoint_every=max(1, s.checkpoint_every_steps), fingerprint=fingerprint,
                    field_prefix="supernet.")
@@ -129,7 +127,7 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     for name, arch in (("largest", space.largest()), ("smallest", space.smallest())):
         info[f"val_acc_{name}"] = evaluate_subnet(graphdef, state, model, arch, dataset,
                                                   batch_size=s.batch_size, bn_batches=s.bn_recalibration_batches)
-    store_result(result_path, fingerprint, info)
+    store_result(directory.result, fingerprint, info)
     return info
 
 
@@ -141,7 +139,7 @@ def load_supernet(workdir: str | Path, cfg, dataset=None):
     checkpoint or it belongs to another configuration.
     """
     dataset = _dataset(cfg, dataset)
-    directory = Path(workdir) / "supernet" / "checkpoints"
+    directory = RunDir(workdir).supernet.checkpoints
     if not directory.is_dir():
         raise InputError(f"{directory}: no supernet checkpoint (train the supernet first)")
     model = build_supernet(cfg.space, cfg.supernet.seed)

@@ -3,7 +3,7 @@
 Each candidate is one trial: its network is trained from scratch (``final.from_scratch``) or
 fine-tuned from the supernet's inherited weights (reference models: always from scratch, for
 ``final.baseline_epochs`` when set), with Orbax checkpoints in
-``<workdir>/final/<name>/`` so an interrupted trial resumes where it stopped; the checkpoint is
+``final/<name>/`` (:class:`nas.rundir.RunDir`) so an interrupted trial resumes where it stopped; the checkpoint is
 also reported to Tune. The test split is evaluated here and nowhere before. A finished trial
 leaves ``result.json`` and is skipped on the next run.
 """
@@ -11,39 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from nas.config import ExperimentConfig, config_from_dict
 from nas.errors import InputError
-from search_spaces import NetSpec, get_reference_model, get_space
-
-
-@dataclass
-class Candidate:
-    """A network to train: searched (``arch`` JSON), hand-designed baseline, or reference model."""
-
-    name: str
-    kind: str  # "searched" | "baseline" | "reference"
-    arch: dict | None = None  # JSON encoding in the experiment's space (searched, baseline)
-    model: str = ""  # reference model name (kind "reference")
-    chosen_for: list = field(default_factory=list)
-    supernet_accuracy: float | None = None
-
-    def spec(self, cfg: ExperimentConfig, input_shape, num_classes: int) -> NetSpec:
-        if self.arch is not None:
-            space = get_space(cfg.space)
-            return space.net_spec(space.from_json(self.arch))
-        h, _, c = input_shape
-        return get_reference_model(self.model, resolution=h, num_classes=num_classes, in_channels=c)
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def result_path(workdir, name: str) -> Path:
-    return Path(workdir) / "final" / name / "result.json"
+from nas.pipeline.candidates import Candidate
+from nas.rundir import RunDir
+from search_spaces import get_space
 
 
 def init_of(cfg: ExperimentConfig, cand: Candidate) -> str:
@@ -53,8 +27,9 @@ def init_of(cfg: ExperimentConfig, cand: Candidate) -> str:
 
 def _stored(workdir, name: str) -> dict | None:
     """``{"fingerprint", "result"}`` of a finished candidate (result.json and weights both exist)."""
-    p = result_path(workdir, name)
-    if not p.is_file() or not (p.parent / "weights").is_dir():
+    d = RunDir(workdir).final(name)
+    p = d.result
+    if not p.is_file() or not d.weights.is_dir():
         return None
     try:
         done = json.loads(p.read_text())
@@ -81,7 +56,7 @@ def check_not_stale(cfg: ExperimentConfig, cand: Candidate, workdir) -> None:
     want = static_fingerprint(training_config(cfg, cand), fp["num_train"], **_static_options(cfg, cand))
     for k, v in want.items():
         if k in fp and fp[k] != v:
-            raise InputError(f"{result_path(workdir, cand.name).parent}: trained with {k}={fp[k]!r}, the config "
+            raise InputError(f"{RunDir(workdir).final(cand.name).path}: trained with {k}={fp[k]!r}, the config "
                              f"now asks for {v!r}; use another work directory or remove that folder")
 
 
@@ -114,9 +89,9 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
 
     dataset = load_dataset(cfg.data)
     spec = cand.spec(cfg, dataset.input_shape, dataset.num_classes)
-    out = Path(workdir) / "final" / cand.name
-    if (out / "result.json").is_file() and not (out / "weights").is_dir():
-        (out / "result.json").unlink()  # stopped before the weights were saved: restore and save them
+    d = RunDir(workdir).final(cand.name)
+    if d.result.is_file() and not d.weights.is_dir():
+        d.result.unlink()  # stopped before the weights were saved: restore and save them
     net = build_static(spec, cfg.seed)
     if not cfg.final.from_scratch and cand.arch is not None:
         from flax import nnx
@@ -124,12 +99,12 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
         from nas.train import load_supernet
         from search_spaces.supernet import extract_subnet
 
-        model = nnx.merge(*load_supernet(Path(workdir), cfg, dataset))
+        model = nnx.merge(*load_supernet(workdir, cfg, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
-    info = train_static(net, training_config(cfg, cand), dataset, out, progress=progress, name=cand.name,
+    info = train_static(net, training_config(cfg, cand), dataset, d.path, progress=progress, name=cand.name,
                         **_static_options(cfg, cand))
-    if not (out / "weights").is_dir():
-        save_weights(net, out / "weights")
+    if not d.weights.is_dir():
+        save_weights(net, d.weights)
     return info
 
 
@@ -140,42 +115,31 @@ def _trial(config: dict) -> None:
     cfg = config_from_dict(config["experiment"])
     cand = Candidate(**config["candidate"])
     info = train_candidate(cfg, cand, config["workdir"])
-    ckpt = Path(config["workdir"]) / "final" / cand.name / "checkpoints"
+    ckpt = RunDir(config["workdir"]).final(cand.name).checkpoints
     metrics = {"test_accuracy": info["test_acc"], "val_accuracy": info["val_acc"], "steps": info["steps"]}
     tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(ckpt)) if ckpt.is_dir() else None)
 
 
-def init_ray(address: str = "", num_cpus: int | None = None) -> None:
-    """Join ``address`` (a cluster) or start a local Ray instance, once per process."""
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-
-    if ray.is_initialized():
-        return
-    if address:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
-
-
 def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidate]) -> dict[str, dict]:
     """Train every candidate without a finished result as a Ray Tune trial; return name -> metrics."""
-    workdir = Path(workdir).resolve()
+    run = RunDir(Path(workdir).resolve())
+    workdir = run.root
     for c in candidates:
         check_not_stale(cfg, c, workdir)
     todo = [c for c in candidates if read_result(workdir, c.name) is None]
     if todo:
         from ray import tune
 
-        init_ray(cfg.search.ray_address)
+        from nas.raycluster import ensure_ray
+
+        ensure_ray(cfg.search.ray_address)
         trainable = tune.with_resources(_trial, {"cpu": 1, "gpu": cfg.final.gpus_per_trial})
         tuner = tune.Tuner(
             trainable,
             param_space={"experiment": cfg.to_dict(), "workdir": str(workdir),
                          "candidate": tune.grid_search([c.to_dict() for c in todo])},
             tune_config=tune.TuneConfig(max_concurrent_trials=max(1, cfg.final.num_workers)),
-            run_config=tune.RunConfig(name="final", storage_path=str(workdir / "final" / "_tune"), verbose=0,
+            run_config=tune.RunConfig(name="final", storage_path=str(run.tune_storage), verbose=0,
                                       failure_config=tune.FailureConfig(max_failures=1)),
         )
         results = tuner.fit()
@@ -186,6 +150,6 @@ def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidat
     for c in candidates:
         res = read_result(workdir, c.name)
         if res is None:
-            raise RuntimeError(f"final training of {c.name} left no result in {result_path(workdir, c.name)}")
+            raise RuntimeError(f"final training of {c.name} left no result in {run.final(c.name).result}")
         out[c.name] = res
     return out

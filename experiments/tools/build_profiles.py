@@ -1,6 +1,6 @@
 """Rebuild the shipped profiles from the measured data in ``hardware_profiles/data``.
 
-``python -m hardware_profiles.build_shipped`` writes one YAML per device column of
+``python -m experiments.tools.build_profiles`` writes one YAML per device column of
 ``data/ofa_mbv3.csv`` and ``data/fbnet_cifar100.csv`` (latencies measured by the HELP authors,
 some columns collected by them from HW-NAS-Bench and BRP-NAS; see data/LICENSE-HELP). Each
 profile is fitted on all of its device's data, with the other devices' non-negative fits as
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hardware_profiles import PROFILE_DIR, Profile
-from hardware_profiles.profile import MeasurementRef
 from nas.latency.features import Hardware
 from nas.latency.fit import fit_predictor
 from nas.latency.measurements import read_measurements
+from nas.latency.profile import MeasurementRef, Profile
+from nas.latency.profile_io import PROFILE_DIR, save_profile
 
 SOURCE = ("Measured by the authors of HELP (Lee et al., 'HELP: Hardware-Adaptive Efficient Latency "
           "Prediction for NAS via Meta-Learning', NeurIPS 2021; github.com/HayeonLee/HELP, MIT licence, "
@@ -109,7 +109,7 @@ def main() -> None:
         group = PROFILES[name][0]
         prior = np.stack([w for n, w in nonneg.items() if PROFILES[n][0] != group])
         prof = build(name, prior)
-        prof.save(PROFILE_DIR / f"{name}.yaml")
+        save_profile(prof, PROFILE_DIR / f"{name}.yaml")
         print(name, {s: (m["spearman"], m["within_10pct"]) for s, m in prof.extra["fit"].items()})
 
 

@@ -1,4 +1,10 @@
-"""Hardware profile files: one YAML per device (+ runtime, batch size).
+"""Profile YAML files: schema, validation, reading and writing, and the shipped profiles.
+
+The shipped profiles are the data package :mod:`hardware_profiles` (YAML, CSV, licences; no
+code): ``load_profile(name_or_path)`` accepts a shipped name (``pixel2``) or a path to a YAML
+file, ``list_profiles()`` names the shipped ones.
+
+One YAML per device (+ runtime, batch size).
 
 Schema (``?`` = optional; paths relative to the YAML file)::
 
@@ -20,158 +26,32 @@ Schema (``?`` = optional; paths relative to the YAML file)::
       weights: {default: [floats], <space>?: [floats]}   # per-space weights win over default
       prior_weights?: [floats]  # non-negative fit offered as a prior to other profiles; also
                                 # the weights for spaces the device was never measured in
+      outside_weights?: [floats]  # non-negative fit with the shipped profiles as prior, for
+                                # profiles without prior_weights (too few measurements)
       space_models?:            # log-linear models for encodable spaces (nas.latency.transfer)
         <space>: {encoding: physics_ref+onehot_v1, kind: direct|transfer, intercept: float,
                   physics_coef: float, weights: [NUM_FEATURES + enc_dim(space) floats]}
     notes?: str ; threads?: int ; runtime_memory?: mapping ; fit?: mapping  (free-form records)
 
-Any violation raises :class:`search_spaces.arch.InputError` with one line naming the file and
+Any violation raises :class:`nas.errors.InputError` with one line naming the file and
 field.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from nas.errors import InputError
-from nas.latency.encodings import ENCODING_NAME, enc_dim, transfer_features
-from nas.latency.features import FEATURE_NAMES, Hardware, arch_features
-from nas.latency.model import predict
+from nas.files import atomic_write_text
+from nas.latency.encodings import ENCODING_NAME, enc_dim
+from nas.latency.features import FEATURE_NAMES, Hardware
+from nas.latency.profile import MeasurementRef, Profile
 from nas.latency.transfer import SpaceModel
 
 MODEL_NAME = "linear_physics_v1"
-
-
-@dataclass(frozen=True)
-class MeasurementRef:
-    space: str
-    csv: Path
-    column: str = "latency_ms"
-
-
-@dataclass
-class Profile:
-    """A loaded profile. ``weights`` maps a space name or ``"default"`` to a weight vector;
-    ``space_models`` maps encodable spaces to log-linear models that refine the physics
-    prediction for that space (spaces without one use the physics weights alone)."""
-
-    name: str
-    device: str
-    runtime: str
-    batch_size: int
-    source: str
-    spaces: tuple[str, ...]
-    measurements: tuple[MeasurementRef, ...]
-    hardware: Hardware
-    weights: dict[str, np.ndarray]
-    peak_gflops: float | None = None
-    bandwidth_gbs: float | None = None
-    memory_gb: float | None = None
-    prior_weights: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
-    path: Path | None = None
-    space_models: dict[str, SpaceModel] = field(default_factory=dict)
-    _outside: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
-
-    def weights_for(self, space: str) -> np.ndarray:
-        """Physics weights for ``space``: its own fit where the device was measured in it; in a
-        space it was never measured in, :meth:`weights_outside` (a signed fit's corrections do
-        not carry over to other spaces and can go below zero there:
-        ``python -m experiments.benchmarks.latency_predictor --cross-space``)."""
-        if space in self.weights:
-            return self.weights[space]
-        if space not in self.spaces:
-            return self.weights_outside()
-        return self.weights["default"]
-
-    def weights_outside(self) -> np.ndarray:
-        """Non-negative physics weights for networks outside the measured spaces (other spaces,
-        reference models): ``prior_weights`` when the profile has them, else a non-negative fit
-        of its own measurements with the shipped profiles' non-negative fits as prior (profiles
-        calibrated on too few points for ``prior_weights``), else the ``default`` fit."""
-        if self.prior_weights is not None:
-            return self.prior_weights
-        if self._outside is None:
-            self._outside = self.weights["default"]
-            try:
-                from nas.latency.fit import prior_from_profiles
-                from nas.latency.measurements import read_measurements
-                from nas.latency.model import fit_weights
-
-                data = [read_measurements(m.csv, m.space, m.column) for m in self.measurements]
-                prior = prior_from_profiles(exclude=(self.name,))
-                if data and prior is not None:
-                    f = np.concatenate([arch_features(archs, self.hardware) for archs, _ in data])
-                    y = np.concatenate([lat for _, lat in data])
-                    self._outside = fit_weights(f, y, prior, nonneg=True)
-            except InputError:  # measurements missing or unreadable: keep the default fit
-                pass
-        return self._outside
-
-    def predict_ms(self, archs) -> np.ndarray:
-        """Predicted latency (ms) per architecture, input order; archs may mix spaces."""
-        archs = list(archs)
-        out = np.empty(len(archs))
-        for space in {a.space for a in archs}:
-            idx = [i for i, a in enumerate(archs) if a.space == space]
-            sel = [archs[i] for i in idx]
-            out[idx] = predict(arch_features(sel, self.hardware), self.weights_for(space))
-            if space in self.space_models:
-                out[idx] = self.space_models[space].predict_ms(transfer_features(sel), out[idx])
-        return out
-
-    def to_dict(self) -> dict:
-        base = self.path.parent if self.path else None
-
-        def rel(p: Path) -> str:
-            try:
-                return str(p.relative_to(base)) if base else str(p)
-            except ValueError:
-                return str(p)
-
-        d = {"name": self.name, "device": self.device, "runtime": self.runtime,
-             "batch_size": self.batch_size}
-        for k in ("peak_gflops", "bandwidth_gbs", "memory_gb"):
-            if getattr(self, k) is not None:
-                d[k] = getattr(self, k)
-        d["source"] = self.source
-        d["spaces"] = list(self.spaces)
-        d["measurements"] = [{"space": m.space, "csv": rel(m.csv), "column": m.column}
-                             for m in self.measurements]
-        d["predictor"] = {
-            "model": MODEL_NAME, "batch_size": self.hardware.batch_size,
-            "peak_gflops": float(self.hardware.peak_gflops),
-            "bandwidth_gbs": float(self.hardware.bandwidth_gbs),
-            "features": list(FEATURE_NAMES),
-            "weights": {k: _floats(v) for k, v in self.weights.items()},
-        }
-        if self.prior_weights is not None:
-            d["predictor"]["prior_weights"] = _floats(self.prior_weights)
-        if self.space_models:
-            d["predictor"]["space_models"] = {
-                s: {"encoding": ENCODING_NAME, "kind": m.kind, "intercept": float(m.intercept),
-                    "physics_coef": float(m.physics_coef), "weights": [float(x) for x in m.weights]}
-                for s, m in self.space_models.items()}
-        d.update(self.extra)
-        return d
-
-    def save(self, path) -> Path:
-        """Write the YAML (measurement paths relative to it when possible)."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        old, self.path = self.path, p.resolve()
-        try:
-            text = yaml.safe_dump(self.to_dict(), sort_keys=False, width=120)
-        finally:
-            self.path = old
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(p)
-        self.path = p.resolve()
-        return p
 
 
 def _floats(v) -> list[float]:
@@ -248,14 +128,14 @@ def parse_profile(obj, path: Path) -> Profile:
         weights[str(k)] = _weight_list(v, f"{pw}: weights[{k!r}]")
     if "default" not in weights:
         raise InputError(f"{pw}: field 'weights' needs a 'default' entry")
-    prior_w = (_weight_list(pr["prior_weights"], f"{pw}: prior_weights")
-               if pr.get("prior_weights") is not None else None)
+    prior_w, outside_w = (_weight_list(pr[k], f"{pw}: {k}") if pr.get(k) is not None else None
+                          for k in ("prior_weights", "outside_weights"))
     space_models = _space_models(pr.get("space_models"), pw)
     known = set(_REQUIRED) | set(_OPTIONAL_NUM)
     extra = {k: v for k, v in obj.items() if k not in known}
     return Profile(vals["name"], vals["device"], vals["runtime"], vals["batch_size"], vals["source"],
                    tuple(vals["spaces"]), tuple(refs), hw, weights, opt["peak_gflops"],
-                   opt["bandwidth_gbs"], opt["memory_gb"], prior_w, extra, path.resolve(), space_models)
+                   opt["bandwidth_gbs"], opt["memory_gb"], prior_w, extra, path.resolve(), space_models, outside_w)
 
 
 def _space_models(obj, pw: str) -> dict[str, SpaceModel]:
@@ -295,3 +175,70 @@ def read_profile_file(path) -> Profile:
         first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise InputError(f"{path}: not valid YAML ({first})") from None
     return parse_profile(obj, p)
+
+
+def profile_to_dict(prof: Profile, base: Path | None = None) -> dict:
+    """The YAML mapping of ``prof``; measurement paths relative to ``base`` when possible."""
+    def rel(p: Path) -> str:
+        try:
+            return str(p.relative_to(base)) if base else str(p)
+        except ValueError:
+            return str(p)
+
+    d = {"name": prof.name, "device": prof.device, "runtime": prof.runtime, "batch_size": prof.batch_size}
+    for k in _OPTIONAL_NUM:
+        if getattr(prof, k) is not None:
+            d[k] = getattr(prof, k)
+    d["source"] = prof.source
+    d["spaces"] = list(prof.spaces)
+    d["measurements"] = [{"space": m.space, "csv": rel(m.csv), "column": m.column} for m in prof.measurements]
+    d["predictor"] = {
+        "model": MODEL_NAME, "batch_size": prof.hardware.batch_size,
+        "peak_gflops": float(prof.hardware.peak_gflops), "bandwidth_gbs": float(prof.hardware.bandwidth_gbs),
+        "features": list(FEATURE_NAMES), "weights": {k: _floats(v) for k, v in prof.weights.items()},
+    }
+    for k in ("prior_weights", "outside_weights"):
+        if getattr(prof, k) is not None:
+            d["predictor"][k] = _floats(getattr(prof, k))
+    if prof.space_models:
+        d["predictor"]["space_models"] = {
+            s: {"encoding": ENCODING_NAME, "kind": m.kind, "intercept": float(m.intercept),
+                "physics_coef": float(m.physics_coef), "weights": [float(x) for x in m.weights]}
+            for s, m in prof.space_models.items()}
+    d.update(prof.extra)
+    return d
+
+
+def save_profile(prof: Profile, path) -> Path:
+    """Write ``prof`` as YAML to ``path`` atomically (measurement paths relative to it when
+    possible) and set ``prof.path``; returns the path."""
+    p = Path(path)
+    text = yaml.safe_dump(profile_to_dict(prof, p.resolve().parent), sort_keys=False, width=120)
+    atomic_write_text(p, text)
+    prof.path = p.resolve()
+    return p
+
+
+PROFILE_DIR = Path(importlib.util.find_spec("hardware_profiles").submodule_search_locations[0])
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped profiles, sorted."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def profile_path(name: str) -> Path:
+    """Where the shipped profile ``name`` lives (whether or not it exists)."""
+    return PROFILE_DIR / f"{name}.yaml"
+
+
+def load_profile(name_or_path) -> Profile:
+    """A shipped profile by name, or a profile YAML by path; InputError (one line) if bad."""
+    s = str(name_or_path)
+    if s.endswith((".yaml", ".yml")) or "/" in s or Path(s).is_file():
+        return read_profile_file(s)
+    p = profile_path(s)
+    if not p.is_file():
+        raise InputError(f"unknown profile {s!r} (shipped: {', '.join(list_profiles())}; "
+                         "or give a path to a .yaml file)")
+    return read_profile_file(p)

@@ -13,7 +13,8 @@ States hold only NumPy arrays, tuples of :class:`Arch` and ints, so they pickle.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -1,0 +1,59 @@
+"""The networks that go to final training: chosen from the search's fronts, plus baselines."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nas.config import ExperimentConfig
+from search_spaces import Arch, NetSpec, get_reference_model, get_space
+
+
+@dataclass
+class Candidate:
+    """A network to train: searched (``arch`` JSON), hand-designed baseline, or reference model."""
+
+    name: str
+    kind: str  # "searched" | "baseline" | "reference"
+    arch: dict | None = None  # JSON encoding in the experiment's space (searched, baseline)
+    model: str = ""  # reference model name (kind "reference")
+    chosen_for: list = field(default_factory=list)
+    supernet_accuracy: float | None = None
+
+    def spec(self, cfg: ExperimentConfig, input_shape, num_classes: int) -> NetSpec:
+        if self.arch is not None:
+            space = get_space(cfg.space)
+            return space.net_spec(space.from_json(self.arch))
+        h, _, c = input_shape
+        return get_reference_model(self.model, resolution=h, num_classes=num_classes, in_channels=c)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def hand_designed(cfg: ExperimentConfig) -> Candidate:
+    return Candidate("hand_designed", "baseline", get_space(cfg.space).hand_designed().to_json())
+
+
+def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -> list[Candidate]:
+    """``final.top_k`` architectures per profile spread along its front (always its most
+    accurate), merged across profiles, plus the space's hand-designed baseline (unless
+    ``final.train_hand_designed`` is off) and the reference models of ``final.baselines``."""
+    space = get_space(cfg.space)
+    chosen: dict[Arch, Candidate] = {}
+    for profile, front in fronts.items():
+        rows = sorted(front, key=lambda r: r.get("latency_ms", 0.0))
+        if not rows:
+            continue
+        picks = sorted({int(round(i)) for i in np.linspace(len(rows) - 1, 0, min(cfg.final.top_k, len(rows)))})
+        for i in picks:
+            arch = space.canonical(space.from_json(rows[i]["arch"]))
+            if arch not in chosen:
+                chosen[arch] = Candidate(f"searched_{len(chosen)}", "searched", arch.to_json(),
+                                         supernet_accuracy=rows[i].get("accuracy"))
+            chosen[arch].chosen_for.append(profile)
+    cands = list(chosen.values())
+    if cfg.final.train_hand_designed:
+        cands.append(hand_designed(cfg))
+    cands += [Candidate(m, "reference", model=m) for m in cfg.final.baselines]
+    return cands

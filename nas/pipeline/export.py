@@ -1,0 +1,94 @@
+"""Stage 4: export every trained candidate, check predicted latency against this machine,
+write ``summary.json``; the report (:func:`nas.report.build_report`) reads what this writes."""
+from __future__ import annotations
+
+import json
+
+from nas.files import atomic_write_json
+from nas.pipeline.candidates import Candidate
+from nas.pipeline.final import final_augment, init_of, training_config
+from nas.rundir import RunDir
+from search_spaces import get_space, net_stats
+
+
+def export_all(cfg, workdir, cands: list[Candidate], dataset_shape, num_classes: int,
+               formats=None) -> dict[str, dict]:
+    """Export every trained candidate into ``export/<name>/`` (skips finished exports)."""
+    from nas.export.artifacts import export_architecture, load_weights
+
+    run = RunDir(workdir)
+    formats = tuple(formats or cfg.export.formats)
+    records = {}
+    for c in cands:
+        out = run.export(c.name)
+        done = out / "arch.json"
+        if done.is_file() and all(json.loads(done.read_text()).get(f) for f in formats if f != "json"):
+            records[c.name] = json.loads(done.read_text())
+            continue
+        spec = c.spec(cfg, dataset_shape, num_classes)
+        net = load_weights(spec, run.final(c.name).weights)
+        records[c.name] = export_architecture(net, spec, out, name=c.name, arch_json=c.arch, space=cfg.space,
+                                              formats=formats, tolerance=cfg.export.onnx_tolerance)
+    return records
+
+
+def latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
+    """Predicted latency (ms) of ``cand`` on each loaded profile (reference models through
+    :meth:`~nas.latency.profile.Profile.predict_specs_ms`)."""
+    if cand.arch is not None:
+        arch = get_space(cfg.space).from_json(cand.arch)
+        return {p: float(prof.predict_ms([arch])[0]) for p, prof in profiles.items()}
+    return {p: float(prof.predict_specs_ms([spec])[0]) for p, prof in profiles.items()}
+
+
+def latency_check(cfg, workdir, cands: list[Candidate], profile: str = "local_cpu"):
+    """Measure every candidate here (XLA) and compare with ``profile``'s predictions (reference
+    models too: they test the prediction outside the measured space, ``in_space`` false);
+    returns the written ``latency_check.json``, or None when ``profile`` does not cover the space."""
+    from nas.latency.measure import measure_specs
+    from nas.latency.profiles import list_profiles, load_profile
+    from nas.pipeline.supernet import data_shape
+
+    if profile not in list_profiles():
+        return None
+    prof = load_profile(profile)
+    if cfg.space not in prof.spaces:
+        return None
+    input_shape, num_classes = data_shape(cfg, workdir)
+    specs = [c.spec(cfg, input_shape, num_classes) for c in cands]
+    measured = measure_specs(specs, "xla", warmup=5, repeats=30)
+    rows = [{"name": c.name, "measured_ms": m.latency_ms,
+             "predicted_ms": latencies(cfg, c, spec, {profile: prof})[profile], "in_space": c.arch is not None}
+            for c, spec, m in zip(cands, specs, measured)]
+    return atomic_write_json(RunDir(workdir).latency_check, {"profile": profile, "runtime": "xla", "rows": rows})
+
+
+def training_record(cfg, cand: Candidate, result: dict) -> dict:
+    """How a candidate was finally trained: its budget, for comparisons at equal budgets."""
+    return {"epochs": training_config(cfg, cand).epochs, "steps": result.get("steps"), "init": init_of(cfg, cand),
+            "augment": final_augment(cfg)}
+
+
+def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, untrained: list[Candidate] = ()):
+    """``summary.json``: the trained candidates under ``architectures`` (with ``training``: epochs,
+    steps, init from ``scratch`` or ``supernet``, augment); ``untrained`` ones
+    (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
+    with supernet accuracy, costs and latencies but no test accuracy."""
+    from nas.latency.profiles import load_profile
+
+    profiles = {p: load_profile(p) for p in cfg.search.profiles}  # each YAML read once
+
+    def entry(c: Candidate) -> dict:
+        spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
+        return {"name": c.name, "kind": c.kind, "arch": c.arch, "model": c.model or None,
+                "chosen_for": c.chosen_for, "supernet_accuracy": c.supernet_accuracy,
+                **net_stats(spec).to_dict(), "latency_ms": latencies(cfg, c, spec, profiles)}
+
+    entries = [{**entry(c), "test_accuracy": finals[c.name]["test_acc"],
+                "val_accuracy": finals[c.name]["val_acc"], "export": f"export/{c.name}",
+                "training": training_record(cfg, c, finals[c.name])} for c in cands]
+    summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
+               "dataset": dataset.name, "architectures": entries}
+    if untrained:
+        summary["untrained"] = [entry(c) for c in untrained]
+    return atomic_write_json(RunDir(workdir).summary, summary)

@@ -1,0 +1,264 @@
+"""Stage 2: one checkpointed search per hardware profile on the trained supernet.
+
+Cheap values (analytic costs, predicted latency) are computed in process; supernet accuracy,
+the expensive and profile-independent part, goes to a Ray actor pool when
+``search.num_workers > 0`` (in process otherwise) behind one cache shared by every profile and
+by the scoring of baselines after the search (:func:`accuracy_evaluator`), so no subnet is
+evaluated twice. Each profile's search drives the core's :func:`nas.search.minimize` and is
+checkpointed after every generation in ``search/<profile>/`` (:class:`nas.rundir.SearchDir`):
+running the same command again resumes from ``state.pkl``, and a run killed at any point ends
+with the same front as an uninterrupted one (algorithms are pure in their state and key,
+evaluators are deterministic and cached). A state written under a different search config, or
+a corrupt one, raises :class:`InputError` and is left as it is.
+
+Row format of ``gen_*.jsonl`` and ``front.jsonl``: ``{"generation", "arch": <JSON encoding>,
+<objective and budget values>, "violation", "feasible"}``; the front is the feasible
+non-dominated set of everything evaluated so far, sorted by the first objective.
+"""
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from nas.errors import InputError
+from nas.files import atomic_write_bytes, atomic_write_json, write_jsonl
+from nas.rundir import RunDir, SearchDir
+from nas.search import AlgorithmOptions, Budget, ObjectiveSpec, hypervolume, make_algorithm, minimize, pareto_mask
+from nas.search.minimize import objective_evaluator
+from nas.search.objectives import MAXIMISED
+from search_spaces import SearchSpace, get_space
+
+STATE_FORMAT = 1
+
+
+class SearchResult(NamedTuple):
+    front: list  # feasible non-dominated rows (see module doc), best first objective first
+    history: list  # every evaluated row, in evaluation order
+    hypervolume: float  # of the front in minimisation form w.r.t. reference_point
+    reference_point: tuple  # minimisation form, one value per objective
+    generations: int
+    evaluations: int
+    directory: object  # pathlib.Path of search/<profile>/
+
+
+def algorithm_options(search_cfg) -> AlgorithmOptions:
+    return AlgorithmOptions(search_cfg.population, search_cfg.mutation_rate or None, search_cfg.prescreen_factor)
+
+
+def fingerprint(space: SearchSpace, search_cfg) -> dict:
+    """What fixes a search's trajectory (``generations`` excluded so a search can be extended)."""
+    return {"space": space.name, "algorithm": search_cfg.algorithm, "population": search_cfg.population,
+            "objectives": list(search_cfg.objectives), "budgets": dict(sorted(search_cfg.budgets.items())),
+            "mutation_rate": search_cfg.mutation_rate, "seed": search_cfg.seed,
+            "prescreen_factor": search_cfg.prescreen_factor}
+
+
+def reference_point(spec: ObjectiveSpec, rows: list) -> np.ndarray:
+    """Hypervolume reference (minimisation form): 0 for accuracy (maximised), the budget for a budgeted
+    objective, else 1.1 x the worst value among ``rows`` (fixed after generation 0)."""
+    budgets = dict(spec.budgets)
+    ref = []
+    for name in spec.names:
+        if name in MAXIMISED:
+            ref.append(0.0)
+        elif name in budgets:
+            ref.append(budgets[name])
+        else:
+            worst = max((float(r[name]) for r in rows), default=1.0)
+            ref.append(1.1 * worst if worst > 0 else 1.0)
+    return np.array(ref) * spec.signs + 0.0  # no negative zero
+
+
+def front_rows(spec: ObjectiveSpec, rows: list) -> list:
+    """The feasible non-dominated rows, sorted by the first objective (best first)."""
+    if not rows:
+        return []
+    F = spec.matrix(rows)
+    cv = np.array([r["violation"] for r in rows])
+    idx = np.flatnonzero(pareto_mask(F, cv))
+    idx = idx[np.lexsort((idx, F[idx, 0]))]
+    return [rows[i] for i in idx]
+
+
+def save_state(d: SearchDir, payload: dict) -> None:
+    atomic_write_bytes(d.state, pickle.dumps({"format": STATE_FORMAT, **payload}, protocol=4))
+
+
+def load_state(d: SearchDir) -> dict | None:
+    """The saved payload, or None when there is none; InputError (file untouched) if unreadable."""
+    if not d.state.exists():
+        return None
+    try:
+        payload = pickle.loads(d.state.read_bytes())
+    except Exception as e:  # any unpickling failure means a corrupt or foreign file
+        raise InputError(f"{d.state}: corrupt search state ({type(e).__name__}); "
+                         "move it away to start the search over") from None
+    if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
+        raise InputError(f"{d.state}: not a search state of format {STATE_FORMAT}; "
+                         "move it away to start the search over")
+    return payload
+
+
+def run_search(space: SearchSpace, evaluator, search_cfg, workdir, *, profile: str = "local_cpu",
+               algorithm=None, cache: bool = True, fingerprint_extra: dict | None = None,
+               on_generation: Callable[[dict], None] | None = None) -> SearchResult:
+    """Run (or resume) ``search_cfg.generations`` generations of ``search_cfg.algorithm`` in
+    ``<workdir>/search/<profile>/``.
+
+    ``evaluator.evaluate(archs) -> list[dict]`` must provide every objective and budgeted value.
+    ``on_generation`` gets each generation's metrics dict (also appended to ``metrics.jsonl``).
+    ``fingerprint_extra`` (e.g. the supernet's identity) joins the config fingerprint, so a
+    state computed with other objective values is refused instead of silently resumed.
+    """
+    import jax
+
+    from evaluators import CachedEvaluator
+
+    d = RunDir(workdir).search(profile)
+    spec = ObjectiveSpec.from_config(search_cfg)
+    algo = algorithm or make_algorithm(search_cfg.algorithm, space, algorithm_options(search_cfg))
+    fp = {**fingerprint(space, search_cfg), **(fingerprint_extra or {})}
+    saved = load_state(d)
+    if saved is None:
+        state, history, metrics, ref = None, [], [], None
+    else:
+        if saved["fingerprint"] != fp:
+            diff = sorted(k for k in {**fp, **saved["fingerprint"]} if saved["fingerprint"].get(k) != fp.get(k))
+            raise InputError(f"{d.state}: written by a search with different {', '.join(diff)}; "
+                             "use another workdir or move the state away")
+        state, history, metrics, ref = saved["state"], saved["history"], saved["metrics"], saved["ref"]
+    if cache:
+        evaluator = CachedEvaluator(evaluator, space, d.evaluations)
+    t_start = t0 = time.perf_counter()
+
+    def record(state, gen) -> None:
+        nonlocal history, metrics, ref, t0
+        rows = [{"generation": gen.index, "arch": space.to_json(a), **r, "violation": float(v),
+                 "feasible": bool(v <= 0)} for a, r, v in zip(gen.archs, gen.records, gen.cv)]
+        history = history + rows
+        if ref is None:
+            ref = reference_point(spec, rows)
+        front = front_rows(spec, history)
+        hv = hypervolume(spec.matrix(front), ref) if front else 0.0
+        best = {n: (max if n in MAXIMISED else min)(float(r[n]) for r in front) for n in spec.names} if front else {}
+        metrics = metrics + [{"generation": gen.index, "evaluations": len(history), "hypervolume": hv,
+                              "front_size": len(front), "feasible": int(sum(r["feasible"] for r in rows)),
+                              "best": best, "seconds": time.perf_counter() - t0,
+                              "generations": search_cfg.generations}]
+        write_jsonl(d.generation(gen.index), rows)
+        write_jsonl(d.front, front)
+        write_jsonl(d.metrics, metrics)
+        save_state(d, {"fingerprint": fp, "state": state, "history": history, "metrics": metrics, "ref": ref})
+        if on_generation is not None:
+            on_generation(dict(metrics[-1], elapsed_s=time.perf_counter() - t_start))
+        t0 = time.perf_counter()
+
+    result = minimize(algo, objective_evaluator(evaluator, spec), Budget(generations=search_cfg.generations),
+                      key=jax.random.key(search_cfg.seed), state=state, on_generation=record)
+    front = front_rows(spec, history)
+    ref = ref if ref is not None else reference_point(spec, history)
+    return SearchResult(front, history, hypervolume(spec.matrix(front), ref) if front else 0.0,
+                        tuple(float(x) for x in ref), result.state.generation, len(history), d.path)
+
+
+class _LazySupernetAccuracy:
+    """Supernet accuracy, in process, loading the trained supernet only when first needed."""
+
+    provides = ("accuracy",)
+
+    def __init__(self, cfg, run: RunDir, dataset):
+        self.cfg, self.run, self.dataset, self.inner = cfg, run, dataset, None
+
+    def evaluate(self, archs):
+        if self.inner is None:
+            self.inner = accuracy_spec(self.cfg)(supernet_bundle(self.cfg, self.run, self.dataset))
+        return self.inner.evaluate(archs)
+
+
+def accuracy_spec(cfg):
+    from evaluators import EvaluatorSpec
+
+    return EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=cfg.search.eval_batches,
+                         batch_size=cfg.supernet.batch_size)
+
+
+def supernet_bundle(cfg, run: RunDir, dataset=None):
+    """The :class:`evaluators.SupernetBundle` of the run's trained supernet; InputError when
+    stage 1 has not completed there."""
+    from evaluators import SupernetBundle
+    from nas.train import load_supernet
+
+    if not run.supernet.result.is_file():
+        raise InputError(f"{run.supernet.path}: no trained supernet (run `nas run {cfg.name} --workdir "
+                         f"{run.root}` to train it first)")
+    if dataset is None:
+        from nas.data import load_dataset
+
+        dataset = load_dataset(cfg.data)
+    graphdef, state = load_supernet(run.root, cfg, dataset)
+    return SupernetBundle.from_state(graphdef, state, dataset, bn_batches=cfg.supernet.bn_recalibration_batches,
+                                     batch_size=cfg.supernet.batch_size)
+
+
+def accuracy_evaluator(cfg, run: RunDir, dataset=None, *, num_workers: int = 0):
+    """Supernet accuracy behind the run's shared cache (``search/accuracy_<supernet id>.jsonl``):
+    a Ray pool of ``num_workers`` actors (``search.ray_address``), or in process (the supernet
+    is then loaded only on the first cache miss). Close it when done."""
+    from evaluators import CachedEvaluator, make_evaluator
+
+    if not run.supernet.result.is_file():
+        supernet_bundle(cfg, run, dataset)  # raises the one-line error
+    if num_workers > 0:
+        inner = make_evaluator(accuracy_spec(cfg), supernet_bundle(cfg, run, dataset), num_workers=num_workers,
+                               address=cfg.search.ray_address)
+    else:
+        inner = _LazySupernetAccuracy(cfg, run, dataset)
+    return CachedEvaluator(inner, get_space(cfg.space), run.accuracy_cache())
+
+
+def supernet_accuracy(cfg, workdir, archs, dataset=None) -> list[float]:
+    """Supernet accuracy of ``archs`` from the shared cache (the supernet loads only for misses)."""
+    ev = accuracy_evaluator(cfg, RunDir(workdir), dataset)
+    try:
+        return [r["accuracy"] for r in ev.evaluate(list(archs))]
+    finally:
+        ev.close()
+
+
+def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
+              on_generation: Callable[[str, dict], None] | None = None) -> dict[str, SearchResult]:
+    """Search every profile of ``cfg.search.profiles`` (or ``profiles``); returns results by
+    profile. InputError when accuracy is an objective and the supernet is not trained yet, or a
+    profile cannot be loaded."""
+    from evaluators import CompositeEvaluator, EvaluatorSpec
+
+    s, run = cfg.search, RunDir(workdir)
+    space = get_space(cfg.space)
+    needs = ObjectiveSpec.from_config(s).required
+    accuracy, extra = None, {}
+    if "accuracy" in needs:
+        accuracy = accuracy_evaluator(cfg, run, dataset, num_workers=s.num_workers)
+        extra = {"supernet": run.supernet_id(), "eval_batches": s.eval_batches}
+    results = {}
+    try:
+        for profile in list(profiles or s.profiles):
+            local = tuple(n for n in needs if n != "accuracy")
+            parts = [EvaluatorSpec(cfg.space, local, profile=profile)()] if local else []
+            evaluator = CompositeEvaluator(parts + ([accuracy] if accuracy else []))
+            cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
+            res = run_search(space, evaluator, s, workdir, profile=profile,
+                             fingerprint_extra={**extra, "profile": profile}, on_generation=cb)
+            results[profile] = res
+            atomic_write_json(run.search(profile).result, {
+                "profile": profile, "evaluations": res.evaluations, "hypervolume": res.hypervolume,
+                "front_size": len(res.front)})
+        if accuracy is not None:  # the hand-designed baseline, scored while the evaluator is up
+            accuracy.evaluate([space.hand_designed()])
+    finally:
+        if accuracy is not None:
+            accuracy.close()
+    return results

@@ -1,0 +1,47 @@
+"""Stage 1: the run's trained supernet, trained here (:func:`nas.train.train_supernet`, resumes
+from Orbax checkpoints) or reused from another work directory (``supernet_from``)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from nas.errors import InputError
+from nas.rundir import RunDir
+
+
+def link_supernet(source, workdir) -> dict:
+    """Reuse the trained supernet of another work directory (design studies): its result is
+    copied and its checkpoints are linked into ``workdir``'s ``supernet/``; returns its result."""
+    src, dst = RunDir(Path(source).resolve()).supernet, RunDir(workdir).supernet
+    if not src.result.is_file() or not src.checkpoints.is_dir():
+        raise InputError(f"supernet_from: {source} holds no trained supernet")
+    dst.path.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src.result, dst.result)
+    link = dst.checkpoints
+    if link.is_symlink() or not link.exists():
+        link.unlink(missing_ok=True)
+        link.symlink_to(src.checkpoints, target_is_directory=True)
+    return json.loads(src.result.read_text())["result"]
+
+
+def run_supernet_stage(cfg, workdir, dataset) -> dict:
+    """The supernet's training record (``val_acc_largest``, ``val_acc_smallest``, ...)."""
+    if cfg.supernet_from:
+        return link_supernet(cfg.supernet_from, workdir)
+    from nas.train import train_supernet
+
+    return train_supernet(cfg, workdir, dataset)
+
+
+def data_shape(cfg, workdir) -> tuple[tuple[int, ...], int]:
+    """``(input_shape, num_classes)`` of the run's dataset, from the trained supernet's record
+    (no dataset load); the dataset is loaded only when that record is missing."""
+    try:
+        fp = json.loads(RunDir(workdir).supernet.result.read_text())["fingerprint"]
+        return tuple(int(v) for v in fp["input_shape"]), int(fp["num_classes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        from nas.data import load_dataset
+
+        ds = load_dataset(cfg.data)
+        return ds.input_shape, ds.num_classes

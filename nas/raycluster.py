@@ -1,0 +1,31 @@
+"""Joining or starting Ray: the one place that calls ``ray.init``.
+
+``address=""`` starts a local instance (no dashboard, ``RAY_AUTH_MODE=disabled`` unless set);
+anything else joins that cluster (``"auto"``, ``"ray://host:10001"``, ``"HOST:6379"``).
+"""
+from __future__ import annotations
+
+import os
+
+
+def ensure_ray(address: str = "", *, num_cpus: int | None = None, field: str = "search.ray_address") -> bool:
+    """Initialise Ray in this process unless it already is; returns whether this call started
+    it (the caller then owns ``ray.shutdown()``). A cluster that cannot be joined raises
+    InputError naming ``field`` and the address."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            from nas.errors import InputError
+
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(f"{field}: cannot join Ray at {address!r}: {first}") from None
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    return True

@@ -1,0 +1,122 @@
+"""The work directory of a run: every path under it is named here and nowhere else.
+
+::
+
+    config.json, config.prev.json     the resolved experiment config (and the one it replaced)
+    supernet/                         stage 1: checkpoints/ (Orbax), metrics.jsonl, tb/, result.json
+    search/accuracy_<id>.jsonl        supernet accuracy cache shared by all profiles (id: supernet_id)
+    search/<profile>/                 stage 2 per profile (see :class:`SearchDir`)
+    chosen.json                       the architectures chosen for final training
+    final/<name>/                     stage 3: checkpoints/, weights/, metrics.jsonl, result.json
+    final/_tune/                      Ray Tune's own records
+    export/<name>/                    stage 4: arch.json, flax/, model.onnx, onnx_check.json
+    latency_check.json, summary.json  stage 4
+    report/                           index.html and its PNG figures
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SearchDir:
+    """``search/<profile>/``: ``state.pkl`` (algorithm state + history + fingerprint),
+    ``gen_0003.jsonl`` (generation 3's evaluated rows), ``front.jsonl``, ``metrics.jsonl``,
+    ``evaluations.jsonl`` (evaluation cache), ``result.json`` (summary when finished)."""
+
+    path: Path
+
+    @property
+    def state(self) -> Path:
+        return self.path / "state.pkl"
+
+    def generation(self, g: int) -> Path:
+        return self.path / f"gen_{g:04d}.jsonl"
+
+    def generations(self) -> list[Path]:
+        return sorted(self.path.glob("gen_*.jsonl"))
+
+    @property
+    def front(self) -> Path:
+        return self.path / "front.jsonl"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def evaluations(self) -> Path:
+        return self.path / "evaluations.jsonl"
+
+    @property
+    def result(self) -> Path:
+        return self.path / "result.json"
+
+
+@dataclass(frozen=True)
+class TrainDir:
+    """A training run's folder (``supernet/`` or ``final/<name>/``)."""
+
+    path: Path
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def result(self) -> Path:
+        return self.path / "result.json"
+
+    @property
+    def weights(self) -> Path:
+        return self.path / "weights"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tb"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths of one run's work directory (see module doc); creates nothing."""
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike):
+        object.__setattr__(self, "root", Path(root))
+
+    config = property(lambda self: self.root / "config.json")
+    config_prev = property(lambda self: self.root / "config.prev.json")
+    chosen = property(lambda self: self.root / "chosen.json")
+    summary = property(lambda self: self.root / "summary.json")
+    latency_check = property(lambda self: self.root / "latency_check.json")
+    report = property(lambda self: self.root / "report")
+    supernet = property(lambda self: TrainDir(self.root / "supernet"))
+    tune_storage = property(lambda self: self.root / "final" / "_tune")
+
+    def search(self, profile: str) -> SearchDir:
+        """Stage 2's folder for ``profile`` (a YAML path is stored under its file stem)."""
+        label = Path(profile).stem if str(profile).endswith((".yaml", ".yml")) else str(profile)
+        return SearchDir(self.root / "search" / label)
+
+    def supernet_id(self) -> str:
+        """Short hash of the trained supernet's ``result.json`` (changes when it is retrained);
+        OSError when there is none."""
+        return hashlib.sha256(self.supernet.result.read_bytes()).hexdigest()[:12]
+
+    def accuracy_cache(self) -> Path:
+        """The supernet accuracy cache of the current supernet (see :meth:`supernet_id`)."""
+        return self.root / "search" / f"accuracy_{self.supernet_id()}.jsonl"
+
+    def final(self, name: str) -> TrainDir:
+        return TrainDir(self.root / "final" / name)
+
+    def export(self, name: str) -> Path:
+        return self.root / "export" / name
