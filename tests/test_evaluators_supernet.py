@@ -14,6 +14,7 @@ from search_spaces import get_space
 SPACE = get_space("fashion_mnist")
 
 
+@pytest.mark.slow
 def test_accuracy_matches_evaluate_subnet(tiny_dataset):
     from nas.train.supernet import build_supernet, evaluate_subnet
 

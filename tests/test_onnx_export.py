@@ -22,6 +22,8 @@ def test_export_matches_jax(tmp_path, tiny_net, dynamic):
     onnx.checker.check_model(model)
     ops = {n.op_type for n in model.graph.node}
     assert "Conv" in ops  # standard convolutions in the exported graph
+    dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["B" if dynamic else 1, 28, 28, 1]  # a symbolic batch, or batch 1
     x = np.random.default_rng(0).normal(size=(3, 28, 28, 1)).astype(np.float32)
     diff = check_onnx(path, tiny_net, x)
     assert 0 <= diff < 1e-4

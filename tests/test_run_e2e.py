@@ -94,7 +94,8 @@ def test_smoke_run_end_to_end(tmp_path):
 def test_run_bad_override_is_one_line(tmp_path):
     proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(tmp_path / "x"), "--set", "search.nope=1")
     assert proc.returncode == 2
-    assert "unknown field 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "unknown field 'nope'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x").exists()
     proc = nas("run", "no_such_experiment")
     assert proc.returncode == 2 and "experiment 'no_such_experiment' not found" in proc.stderr

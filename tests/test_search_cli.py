@@ -55,4 +55,5 @@ def test_analytic_objectives_json_and_resume(experiment, tmp_path, capsys):
 
 def test_bad_override_is_one_line(experiment, tmp_path, capsys):
     assert main(["search", experiment, "--workdir", str(tmp_path), "--set", "search.objectives=[\"speed\"]"]) == 2
-    assert "search.objectives" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "search.objectives" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

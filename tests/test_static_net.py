@@ -35,6 +35,7 @@ def test_param_count_equals_cost_model(spec):
     assert num_params(net) == net_stats(spec).params
 
 
+@pytest.mark.slow
 def test_train_mode_updates_running_stats_and_eval_uses_them():
     net = StaticNet(ALL_BLOCKS, rngs=nnx.Rngs(0))
     x = jax.random.normal(jax.random.key(1), (4, 12, 12, 3))
@@ -44,6 +45,11 @@ def test_train_mode_updates_running_stats_and_eval_uses_them():
     changed = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(after))]
     assert all(changed)
     assert y_train.shape == (4, 5) and net(x).shape == (4, 5)
+    # eval normalises with the running statistics, not the batch's: they differ after one step
+    # (momentum 0.9), and once set to this batch's (momentum 0) eval reproduces train mode
+    assert not np.allclose(net(x), y_train, rtol=1e-3, atol=1e-3)
+    y0 = net(x, train=True, bn_momentum=0.0)
+    np.testing.assert_allclose(net(x), y0, rtol=1e-4, atol=1e-4)
 
 
 # --------------------------------------------------------------------------- XLA cost check

@@ -48,6 +48,7 @@ def _eval(model, x, a):
     return model(x, a)
 
 
+@pytest.mark.slow
 def test_extracted_subnets_match_masked_supernet(supernet):
     x = jax.random.normal(jax.random.key(2), (2, 28, 28, 1))
     archs = [FM.largest(), FM.smallest()] + FM.sample(jax.random.key(3), 3)
@@ -59,6 +60,7 @@ def test_extracted_subnets_match_masked_supernet(supernet):
         assert static.spec == FM.net_spec(arch)
 
 
+@pytest.mark.slow
 def test_ofa_extracted_subnet_matches_at_small_resolution():
     ofa = get_space("ofa_mbv3")
     net = Supernet(ofa, rngs=nnx.Rngs(0))
@@ -71,6 +73,7 @@ def test_ofa_extracted_subnet_matches_at_small_resolution():
     np.testing.assert_allclose(y_static, y_super, rtol=1e-4, atol=1e-4 * float(jnp.abs(y_super).max()))
 
 
+@pytest.mark.slow
 def test_twenty_subnets_trace_train_and_eval_steps_once():
     model = Supernet(TINY, rngs=nnx.Rngs(1))
     opt = nnx.Optimizer(model, optax.sgd(0.01), wrt=nnx.Param)
@@ -103,6 +106,7 @@ def test_twenty_subnets_trace_train_and_eval_steps_once():
     assert traces == {"train": 1, "eval": 1}
 
 
+@pytest.mark.slow
 def test_cpu_and_native_ops_give_same_outputs_and_gradients():
     arch = TINY.sample(jax.random.key(11))
     nets = {b: Supernet(TINY, rngs=nnx.Rngs(2), backend=b) for b in ("cpu", "native")}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 
 from nas.config import load_experiment
 from nas.train import load_supernet, train_supernet
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {"max_steps": 8, "checkpoint_every_steps": 2}
 SCRIPT = """
 import sys
+import pytest
 from nas.config import load_experiment
 from nas.train import train_supernet
 cfg = load_experiment("fashion_mnist", smoke=True)
@@ -30,6 +32,7 @@ def run_cmd(workdir):
     return [sys.executable, "-c", SCRIPT, str(workdir)]
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_matches_uninterrupted_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed = tmp_path / "killed"

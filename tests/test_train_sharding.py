@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = r"""
 import json, sys
 from pathlib import Path
 import jax, numpy as np
+import pytest
 from flax import nnx
 from nas.config import load_experiment
 from nas.data import load_dataset
@@ -40,6 +43,7 @@ print(json.dumps({"loss1": out[1]["loss"], "loss2": out[2]["loss"], "devices1": 
 """
 
 
+@pytest.mark.slow
 def test_two_devices_match_one_device(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
            "JAX_PLATFORMS": "cpu"}

@@ -13,6 +13,7 @@ from search_spaces import get_space
 SPACE = get_space("fashion_mnist")
 
 
+@pytest.mark.slow
 def test_train_static_learns_and_reuses_its_result(tiny_dataset, tmp_path):
     spec = SPACE.net_spec(SPACE.smallest())
     cfg = FinalConfig(epochs=8, batch_size=32, learning_rate=0.1)

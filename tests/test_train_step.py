@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import nnx
 
 from nas.train import make_optimizer, make_train_step, split_model, subnet_sampler
@@ -17,6 +18,7 @@ SPACE = get_space("fashion_mnist")
 WD, LR, MOMENTUM, LS = 3e-5, 0.1, 0.9, 0.1
 
 
+@pytest.mark.slow
 def test_sandwich_step_matches_hand_written_distillation(tiny_dataset):
     ds = tiny_dataset
     model = Supernet(SPACE, rngs=nnx.Rngs(0))

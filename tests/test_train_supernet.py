@@ -17,6 +17,8 @@ from nas.train import TrainingDiverged, evaluate_subnet, load_supernet, train_su
 from search_spaces import get_space
 from search_spaces.arch import InputError
 
+pytestmark = pytest.mark.slow  # every test here uses a supernet trained by a module fixture
+
 SPACE = get_space("fashion_mnist")
 
 
