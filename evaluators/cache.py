@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from nas.files import atomic_write_text
 from search_spaces import Arch, SearchSpace
 from search_spaces.arch import InputError
 
@@ -50,9 +51,7 @@ class CachedEvaluator:
                 raise InputError(f"{self.path}:{i}: corrupt evaluation cache line ({type(e).__name__})") from None
             self.store[arch] = obj
         if torn:  # drop the torn tail so later appends start on a fresh line
-            good = text[: text.rfind("\n") + 1]
-            with open(self.path, "w") as f:
-                f.write(good)
+            atomic_write_text(self.path, text[: text.rfind("\n") + 1])
 
     def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
         keys = [self.space.canonical(a) for a in archs]

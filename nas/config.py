@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from nas.export.formats import FORMATS
 from search_spaces.arch import InputError
 
 
@@ -87,7 +88,7 @@ class FinalConfig:
 
 @dataclass
 class ExportConfig:
-    formats: list[str] = field(default_factory=lambda: ["json", "flax", "onnx"])  # nas.export.FORMATS
+    formats: list[str] = field(default_factory=lambda: list(FORMATS))  # a subset of nas.export.FORMATS
     onnx_tolerance: float = 1e-4
 
 
@@ -137,6 +138,8 @@ def _coerce(value, tp, key: str):
     """``value`` (parsed JSON or a raw string) checked and converted to the field type ``tp``:
     bool, int, float, str, ``Literal[...]``, ``list[str]`` (also ``a,b``), ``dict[str, float]``."""
     origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        raise ConfigError(f"--set {key}: {key} is a section; set one of its fields ({key}.FIELD=VALUE)")
     if origin is Literal:
         if value in args:
             return value
@@ -183,25 +186,23 @@ def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentCo
             value = raw
         obj, parts = cfg, key.split(".")
         for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if isinstance(obj, dict):
-                if last:
-                    obj[part] = value
-                else:
-                    obj = obj.setdefault(part, {})
-                continue
             fields = {f.name: f for f in dataclasses.fields(obj)}
             if part not in fields:
                 raise ConfigError(f"--set {key}: unknown field {part!r} (known: {', '.join(fields)})")
-            hints = typing.get_type_hints(type(obj))
-            if last:
-                setattr(obj, part, _coerce(value, hints[part], key))
-            elif typing.get_origin(hints[part]) is dict and len(parts) == i + 2:  # budgets.flops=1e7
-                value_type = typing.get_args(hints[part])[1]
-                getattr(obj, part)[parts[-1]] = _coerce(value, value_type, key)
+            tp = typing.get_type_hints(type(obj))[part]
+            rest = parts[i + 1:]
+            if not rest:
+                setattr(obj, part, _coerce(value, tp, key))
                 break
-            else:
-                obj = getattr(obj, part)
+            if typing.get_origin(tp) is dict:  # budgets.flops=1e7: one entry of a mapping
+                if len(rest) != 1:
+                    raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} takes one level of keys "
+                                      f"(e.g. {'.'.join(parts[:i + 1])}.NAME=VALUE)")
+                getattr(obj, part)[rest[0]] = _coerce(value, typing.get_args(tp)[1], key)
+                break
+            obj = getattr(obj, part)
+            if not dataclasses.is_dataclass(obj):
+                raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} has no fields")
     validate(cfg)
     return cfg
 
@@ -213,23 +214,27 @@ def validate(cfg: ExperimentConfig) -> None:
     from evaluators.factory import VALUES, check_values
     from nas.data import check_source
     from nas.export import check_formats
+    from nas.latency.profile_io import check_profiles
     from nas.search import check_algorithm
     from nas.search.objectives import MAXIMISED
     from search_spaces.registry import REFERENCE_MODELS, SPACES
 
     if cfg.space not in SPACES:
         raise ConfigError(f"space: unknown search space {cfg.space!r} (known: {', '.join(SPACES)})")
-    check_source(cfg.data.source)
-    check_algorithm(cfg.search.algorithm)
-    check_values(cfg.search.objectives)
+    try:
+        check_source(cfg.data.source)
+        check_algorithm(cfg.search.algorithm)
+        check_values(cfg.search.objectives)
+        check_formats(cfg.export.formats)
+        check_profiles(cfg.search.profiles)
+    except InputError as e:  # the registry's own one-line message, as a config error
+        raise ConfigError(str(e)) from None
     budgetable = [v for v in VALUES if v not in MAXIMISED]
     for b, v in cfg.search.budgets.items():
         if b not in budgetable:
             raise ConfigError(f"search.budgets: unknown budget {b!r} (known: {', '.join(budgetable)})")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
             raise ConfigError(f"search.budgets.{b}: must be a positive number, got {v!r}")
-    if "latency_ms" in list(cfg.search.objectives) + list(cfg.search.budgets):
-        _check_profiles(cfg.search.profiles)
     positive = {
         "supernet.batch_size": cfg.supernet.batch_size, "supernet.learning_rate": cfg.supernet.learning_rate,
         "search.population": cfg.search.population, "search.generations": cfg.search.generations,
@@ -249,18 +254,6 @@ def validate(cfg: ExperimentConfig) -> None:
         if v < 0:
             raise ConfigError(f"{k}: must be non-negative, got {v!r}")
     _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
-    check_formats(cfg.export.formats)
-
-
-def _check_profiles(profiles) -> None:
-    """Shipped profile names must exist (YAML paths are checked when loaded)."""
-    from nas.latency.profile_io import list_profiles
-
-    shipped = list_profiles()
-    for p in profiles:
-        if not str(p).endswith((".yaml", ".yml")) and "/" not in str(p) and p not in shipped:
-            raise ConfigError(f"search.profiles: unknown profile {p!r} (shipped: {', '.join(shipped)}; "
-                              "or give a path to a .yaml file)")
 
 
 def config_from_dict(d: dict) -> ExperimentConfig:

@@ -12,6 +12,7 @@
     export/<name>/                    stage 4: arch.json, flax/, model.onnx, onnx_check.json
     latency_check.json, summary.json  stage 4
     report/                           index.html and its PNG figures
+    scratch_check/                    a nested run dir (benchmarks.scratch_vs_inherited)
 """
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def is_profile_path(profile: str) -> bool:
+    """Whether a profile reference (``search.profiles``, ``--profile``) is a YAML path rather
+    than the name of a shipped profile."""
+    s = str(profile)
+    return s.endswith((".yaml", ".yml")) or "/" in s or os.sep in s
+
+
+def profile_label(profile: str) -> str:
+    """The folder name of a profile's search: its name, or a YAML path's file stem."""
+    return Path(profile).stem if is_profile_path(profile) else str(profile)
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,19 @@ class TrainDir:
 
 
 @dataclass(frozen=True)
+class ExportDir:
+    """``export/<name>/``: ``arch.json`` (written last: the export's record), ``flax/`` (Orbax
+    weights), ``model.onnx``, ``onnx_check.json``."""
+
+    path: Path
+
+    arch_json = property(lambda self: self.path / "arch.json")
+    flax = property(lambda self: self.path / "flax")
+    onnx = property(lambda self: self.path / "model.onnx")
+    onnx_check = property(lambda self: self.path / "onnx_check.json")
+
+
+@dataclass(frozen=True)
 class RunDir:
     """Paths of one run's work directory (see module doc); creates nothing."""
 
@@ -103,8 +129,7 @@ class RunDir:
 
     def search(self, profile: str) -> SearchDir:
         """Stage 2's folder for ``profile`` (a YAML path is stored under its file stem)."""
-        label = Path(profile).stem if str(profile).endswith((".yaml", ".yml")) else str(profile)
-        return SearchDir(self.root / "search" / label)
+        return SearchDir(self.root / "search" / profile_label(profile))
 
     def supernet_id(self) -> str:
         """Short hash of the trained supernet's ``result.json`` (changes when it is retrained);
@@ -118,5 +143,11 @@ class RunDir:
     def final(self, name: str) -> TrainDir:
         return TrainDir(self.root / "final" / name)
 
-    def export(self, name: str) -> Path:
-        return self.root / "export" / name
+    def export(self, name: str) -> ExportDir:
+        return ExportDir(self.root / "export" / name)
+
+    @property
+    def scratch_check(self) -> Path:
+        """A nested run directory where ``experiments.benchmarks.scratch_vs_inherited`` retrains
+        chosen networks from scratch."""
+        return self.root / "scratch_check"

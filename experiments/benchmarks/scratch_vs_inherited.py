@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 
 from nas.errors import InputError
-from nas.pipeline.final import Candidate, train_candidate, training_config
+from nas.pipeline.candidates import Candidate
+from nas.pipeline.final import train_candidate, training_config
 from nas.pipeline.run import load_finished_run
 from nas.rundir import RunDir
 
@@ -43,7 +44,7 @@ def main(argv=None) -> None:
     for name in args.names:
         if name not in chosen or chosen[name].kind != "searched":
             ap.error(f"{name}: not a searched candidate of {wd}")
-        info = train_candidate(scratch_cfg, chosen[name], wd / "scratch_check", progress=True)
+        info = train_candidate(scratch_cfg, chosen[name], RunDir(wd).scratch_check, progress=True)
         a = summary[name]
         rows.append(f"| {name} | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "
                     f"({a['training']['epochs']:g} epochs from {a['training']['init']}) | "

@@ -256,7 +256,6 @@ def main(argv=None):
     p.add_argument("--skip-ray", action="store_true")
     p.add_argument("--out", default="docs/benchmarks/search.md")
     args = p.parse_args(argv)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     table, timing, distinct, budgets, ref = compare(args.seeds, args.population, args.space, args.profile,
                                                     args.max_evals, args.seed_offset)
     tput = {} if args.skip_ray else throughput()

@@ -89,7 +89,8 @@ def build(name: str, prior) -> Profile:
     refs = tuple(MeasurementRef(s, PROFILE_DIR / DATA[s], col) for s in data)
     return Profile(name, d.device, RUNTIME, batch, SOURCE, tuple(data), refs, hardware_of(name),
                    fitted.weights, d.peak_gflops, d.bandwidth_gbs, d.memory_gb, fitted.prior_weights,
-                   {"notes": d.note, "fit": fitted.fit}, space_models=fitted.space_models)
+                   {"notes": d.note, "fit": fitted.fit}, space_models=fitted.space_models,
+                   outside_weights=fitted.outside_weights)
 
 
 def main() -> None:

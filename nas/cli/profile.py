@@ -7,6 +7,7 @@ import time
 from nas.cli.output import emit_json
 from nas.errors import InputError
 from nas.latency.measure import RUNTIMES
+from nas.latency.profile_io import check_profile_out
 
 
 def register(sub) -> None:
@@ -102,8 +103,7 @@ def cmd_calibrate(args) -> int:
         raise InputError(f"--n {args.n} is too few: the latency model needs at least {MIN_MEASUREMENTS}")
     if min(args.threads, args.repeats, args.passes, args.batch_size) < 1 or args.warmup < 0:
         raise InputError("--threads, --repeats, --passes and --batch-size must be at least 1, --warmup at least 0")
-    if not str(args.out).endswith((".yaml", ".yml")):
-        raise InputError(f"--out {args.out}: a profile file must end in .yaml")
+    check_profile_out(args.out)
     space = get_space(args.space)
     archs = sample_distinct(space, args.n, args.seed)
     from rich.progress import Progress
@@ -131,8 +131,6 @@ def cmd_calibrate(args) -> int:
 def cmd_refit(args) -> int:
     from nas.latency.calibrate import refit_profile
 
-    if args.out and not str(args.out).endswith((".yaml", ".yml")):
-        raise InputError(f"--out {args.out}: a profile file must end in .yaml")
     return _summary(refit_profile(args.profile, args.out), args)
 
 

@@ -50,5 +50,5 @@ def cmd_export(args) -> int:
     records = export_all(cfg, run.root, cands, *data_shape(cfg, run.root), formats=formats)
     for name, rec in records.items():
         extra = f"  onnx max|diff|={rec['onnx_max_abs_diff']:.2e}" if "onnx_max_abs_diff" in rec else ""
-        print(f"{name}: {run.export(name)}{extra}")
+        print(f"{name}: {run.export(name).path}{extra}")
     return 0

@@ -21,6 +21,7 @@ from flax import nnx
 
 from nas.export.formats import FORMATS
 from nas.files import atomic_write_json
+from nas.rundir import ExportDir
 from search_spaces import InputError, NetSpec, net_stats
 from search_spaces.static_net import StaticNet
 
@@ -69,26 +70,26 @@ def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: s
                         space: str | None, formats=FORMATS, tolerance: float = 1e-4,
                         seed: int = 0) -> dict:
     """Write the requested formats for one network; return the record stored in arch.json."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out = ExportDir(Path(out_dir))
+    out.path.mkdir(parents=True, exist_ok=True)
     record = {"name": name, "space": space, "arch": arch_json, "input_shape": list(spec.input_shape),
               "stats": net_stats(spec).to_dict()}
     if "flax" in formats:
-        save_weights(net, out_dir / "flax")
-        record["flax"] = "flax"
+        save_weights(net, out.flax)
+        record["flax"] = out.flax.name
     if "onnx" in formats:
         from nas.export.onnx import check_onnx, export_onnx
 
         native = _native_copy(net, spec)
-        onnx_path = export_onnx(native, spec.input_shape, out_dir / "model.onnx")
+        onnx_path = export_onnx(native, spec.input_shape, out.onnx)
         x = np.random.default_rng(seed).normal(size=(2, *spec.input_shape)).astype(np.float32)
         diff = float(check_onnx(onnx_path, native, x))
-        atomic_write_json(out_dir / "onnx_check.json",
+        atomic_write_json(out.onnx_check,
                           {"max_abs_diff": diff, "tolerance": tolerance, "inputs": list(x.shape)}, indent=None)
-        record["onnx"] = "model.onnx"
+        record["onnx"] = out.onnx.name
         record["onnx_max_abs_diff"] = diff
         if not diff <= tolerance:
             raise ExportError(f"{name}: ONNX output differs from JAX by {diff:.3g} > {tolerance:g}")
     if "json" in formats:
-        atomic_write_json(out_dir / "arch.json", record, indent=2)
+        atomic_write_json(out.arch_json, record, indent=2)
     return record

@@ -17,7 +17,7 @@ from nas.latency.fit import fit_predictor, prior_from_profiles, space_prior_from
 from nas.latency.measurements import read_measurements, write_measurements
 from nas.latency.model import MIN_MEASUREMENTS
 from nas.latency.profile import MeasurementRef, Profile
-from nas.latency.profile_io import load_profile, save_profile
+from nas.latency.profile_io import check_profile_out, load_profile, save_profile
 
 # assumed when a device's peak rate / bandwidth are not given (one modern CPU core)
 DEFAULT_PEAK_GFLOPS = 80.0
@@ -36,8 +36,7 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
     """Fit and save a profile measured on one space; returns the saved Profile."""
     _check_name(name)
     out = Path(out)
-    if out.suffix not in (".yaml", ".yml"):
-        raise InputError(f"--out {out}: a profile file must end in .yaml")
+    check_profile_out(out)
     if len(archs) < MIN_MEASUREMENTS:
         raise InputError(f"{len(archs)} measurements are too few: the latency model needs at least "
                          f"{MIN_MEASUREMENTS}")
@@ -83,6 +82,7 @@ def refit_profile(name_or_path, out=None):
     """Re-fit a profile's predictor from its own measurement files (e.g. after a predictor
     change), keeping its metadata; saves it to ``out`` (default: over the profile's own file)
     and returns it."""
+    out = check_profile_out(out) if out else None
     prof = load_profile(name_or_path)
     data = {}
     for ref in prof.measurements:

@@ -6,12 +6,14 @@ InputError naming the file and, where it applies, the line.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 
 from nas.errors import ArchError, InputError
+from nas.files import atomic_write_text
 from search_spaces import Arch, get_space
 
 
@@ -60,11 +62,9 @@ def read_measurements(path, space: str, column: str = "latency_ms", *,
 
 def write_measurements(path, archs, latency_ms) -> Path:
     """Write ``arch,latency_ms`` rows; returns the path."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["arch", "latency_ms"])
-        for a, v in zip(archs, latency_ms):
-            w.writerow([a.dumps(), f"{float(v):.6g}"])
-    return p
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["arch", "latency_ms"])
+    for a, v in zip(archs, latency_ms):
+        w.writerow([a.dumps(), f"{float(v):.6g}"])
+    return atomic_write_text(path, buf.getvalue())

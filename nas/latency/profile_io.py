@@ -50,6 +50,7 @@ from nas.latency.encodings import ENCODING_NAME, enc_dim
 from nas.latency.features import FEATURE_NAMES, Hardware
 from nas.latency.profile import MeasurementRef, Profile
 from nas.latency.transfer import SpaceModel
+from nas.rundir import is_profile_path
 
 MODEL_NAME = "linear_physics_v1"
 
@@ -209,6 +210,14 @@ def profile_to_dict(prof: Profile, base: Path | None = None) -> dict:
     return d
 
 
+def check_profile_out(path, field: str = "--out") -> Path:
+    """``path`` as a Path when it names a profile file (``.yaml``/``.yml``); InputError otherwise."""
+    p = Path(path)
+    if p.suffix not in (".yaml", ".yml"):
+        raise InputError(f"{field} {p}: a profile file must end in .yaml")
+    return p
+
+
 def save_profile(prof: Profile, path) -> Path:
     """Write ``prof`` as YAML to ``path`` atomically (measurement paths relative to it when
     possible) and set ``prof.path``; returns the path."""
@@ -232,13 +241,20 @@ def profile_path(name: str) -> Path:
     return PROFILE_DIR / f"{name}.yaml"
 
 
+def check_profiles(profiles, field: str = "search.profiles") -> None:
+    """InputError naming ``field`` when an entry is neither a shipped profile's name nor a YAML
+    path (:func:`nas.rundir.is_profile_path`; a path's file is checked when it is loaded)."""
+    shipped = list_profiles()
+    for p in profiles:
+        if not is_profile_path(p) and p not in shipped:
+            raise InputError(f"{field}: unknown profile {p!r} (shipped: {', '.join(shipped)}; "
+                             "or give a path to a .yaml file)")
+
+
 def load_profile(name_or_path) -> Profile:
     """A shipped profile by name, or a profile YAML by path; InputError (one line) if bad."""
     s = str(name_or_path)
-    if s.endswith((".yaml", ".yml")) or "/" in s or Path(s).is_file():
+    if is_profile_path(s):
         return read_profile_file(s)
-    p = profile_path(s)
-    if not p.is_file():
-        raise InputError(f"unknown profile {s!r} (shipped: {', '.join(list_profiles())}; "
-                         "or give a path to a .yaml file)")
-    return read_profile_file(p)
+    check_profiles([s], field="profile")
+    return read_profile_file(profile_path(s))

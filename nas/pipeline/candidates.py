@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -14,10 +15,10 @@ class Candidate:
     """A network to train: searched (``arch`` JSON), hand-designed baseline, or reference model."""
 
     name: str
-    kind: str  # "searched" | "baseline" | "reference"
+    kind: Literal["searched", "baseline", "reference"]
     arch: dict | None = None  # JSON encoding in the experiment's space (searched, baseline)
     model: str = ""  # reference model name (kind "reference")
-    chosen_for: list = field(default_factory=list)
+    chosen_for: list[str] = field(default_factory=list)  # profiles whose front it was chosen from
     supernet_accuracy: float | None = None
 
     def spec(self, cfg: ExperimentConfig, input_shape, num_classes: int) -> NetSpec:

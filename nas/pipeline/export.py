@@ -21,13 +21,13 @@ def export_all(cfg, workdir, cands: list[Candidate], dataset_shape, num_classes:
     records = {}
     for c in cands:
         out = run.export(c.name)
-        done = out / "arch.json"
-        if done.is_file() and all(json.loads(done.read_text()).get(f) for f in formats if f != "json"):
-            records[c.name] = json.loads(done.read_text())
+        done = json.loads(out.arch_json.read_text()) if out.arch_json.is_file() else None
+        if done is not None and all(done.get(f) for f in formats if f != "json"):
+            records[c.name] = done
             continue
         spec = c.spec(cfg, dataset_shape, num_classes)
         net = load_weights(spec, run.final(c.name).weights)
-        records[c.name] = export_architecture(net, spec, out, name=c.name, arch_json=c.arch, space=cfg.space,
+        records[c.name] = export_architecture(net, spec, out.path, name=c.name, arch_json=c.arch, space=cfg.space,
                                               formats=formats, tolerance=cfg.export.onnx_tolerance)
     return records
 
@@ -46,7 +46,7 @@ def latency_check(cfg, workdir, cands: list[Candidate], profile: str = "local_cp
     models too: they test the prediction outside the measured space, ``in_space`` false);
     returns the written ``latency_check.json``, or None when ``profile`` does not cover the space."""
     from nas.latency.measure import measure_specs
-    from nas.latency.profiles import list_profiles, load_profile
+    from nas.latency.profile_io import list_profiles, load_profile
     from nas.pipeline.supernet import data_shape
 
     if profile not in list_profiles():
@@ -74,8 +74,9 @@ def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, u
     steps, init from ``scratch`` or ``supernet``, augment); ``untrained`` ones
     (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
     with supernet accuracy, costs and latencies but no test accuracy."""
-    from nas.latency.profiles import load_profile
+    from nas.latency.profile_io import load_profile
 
+    run = RunDir(workdir)
     profiles = {p: load_profile(p) for p in cfg.search.profiles}  # each YAML read once
 
     def entry(c: Candidate) -> dict:
@@ -85,10 +86,10 @@ def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, u
                 **net_stats(spec).to_dict(), "latency_ms": latencies(cfg, c, spec, profiles)}
 
     entries = [{**entry(c), "test_accuracy": finals[c.name]["test_acc"],
-                "val_accuracy": finals[c.name]["val_acc"], "export": f"export/{c.name}",
+                "val_accuracy": finals[c.name]["val_acc"], "export": str(run.export(c.name).path.relative_to(run.root)),
                 "training": training_record(cfg, c, finals[c.name])} for c in cands]
     summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
                "dataset": dataset.name, "architectures": entries}
     if untrained:
         summary["untrained"] = [entry(c) for c in untrained]
-    return atomic_write_json(RunDir(workdir).summary, summary)
+    return atomic_write_json(run.summary, summary)

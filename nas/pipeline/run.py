@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ def save_config(cfg: ExperimentConfig, run: RunDir) -> None:
     """Record the resolved config; keep the previous one as config.prev.json when it changed."""
     text = json.dumps(cfg.to_dict(), indent=1)
     if run.config.is_file() and run.config.read_text() != text:
-        shutil.copyfile(run.config, run.config_prev)
+        atomic_write_text(run.config_prev, run.config.read_text())
     atomic_write_text(run.config, text)
 
 

@@ -3,10 +3,10 @@ from Orbax checkpoints) or reused from another work directory (``supernet_from``
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from nas.errors import InputError
+from nas.files import atomic_write_bytes
 from nas.rundir import RunDir
 
 
@@ -17,7 +17,7 @@ def link_supernet(source, workdir) -> dict:
     if not src.result.is_file() or not src.checkpoints.is_dir():
         raise InputError(f"supernet_from: {source} holds no trained supernet")
     dst.path.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src.result, dst.result)
+    atomic_write_bytes(dst.result, src.result.read_bytes())
     link = dst.checkpoints
     if link.is_symlink() or not link.exists():
         link.unlink(missing_ok=True)
