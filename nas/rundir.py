@@ -42,9 +42,11 @@ class SearchDir:
 
     path: Path
 
-    @property
-    def state(self) -> Path:
-        return self.path / "state.pkl"
+    state = property(lambda self: self.path / "state.pkl")
+    front = property(lambda self: self.path / "front.jsonl")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    evaluations = property(lambda self: self.path / "evaluations.jsonl")
+    result = property(lambda self: self.path / "result.json")
 
     def generation(self, g: int) -> Path:
         return self.path / f"gen_{g:04d}.jsonl"
@@ -52,48 +54,20 @@ class SearchDir:
     def generations(self) -> list[Path]:
         return sorted(self.path.glob("gen_*.jsonl"))
 
-    @property
-    def front(self) -> Path:
-        return self.path / "front.jsonl"
-
-    @property
-    def metrics(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def evaluations(self) -> Path:
-        return self.path / "evaluations.jsonl"
-
-    @property
-    def result(self) -> Path:
-        return self.path / "result.json"
-
 
 @dataclass(frozen=True)
 class TrainDir:
-    """A training run's folder (``supernet/`` or ``final/<name>/``)."""
+    """A training run's folder (``supernet/`` or ``final/<name>/``): ``checkpoints/`` (Orbax),
+    ``result.json`` (written last: the run is finished), ``weights/`` (final networks),
+    ``metrics.jsonl``, ``tb/`` (TensorBoard)."""
 
     path: Path
 
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def result(self) -> Path:
-        return self.path / "result.json"
-
-    @property
-    def weights(self) -> Path:
-        return self.path / "weights"
-
-    @property
-    def metrics(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def tensorboard(self) -> Path:
-        return self.path / "tb"
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    result = property(lambda self: self.path / "result.json")
+    weights = property(lambda self: self.path / "weights")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    tensorboard = property(lambda self: self.path / "tb")
 
 
 @dataclass(frozen=True)
