@@ -137,3 +137,13 @@ def test_every_project_import_resolves():
                 except ImportError:
                     missing.append(f"{path.relative_to(ROOT)}: {module}" + (f".{name}" if name else ""))
     assert missing == []
+
+
+def test_building_the_cli_parser_stays_light():
+    """``nas --help`` and every command's start-up do not pay for SciPy, Ray, Flax, YAML, ONNX
+    or plotting: commands import those when they run."""
+    heavy = ("scipy", "ray", "flax", "optax", "orbax", "yaml", "onnx", "onnxruntime", "matplotlib", "evaluators")
+    code = ("import sys, nas.cli.main\nnas.cli.main.build_parser()\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

@@ -7,7 +7,6 @@ import time
 from nas.cli.output import emit_json
 from nas.errors import InputError
 from nas.latency.measure import RUNTIMES
-from nas.latency.profile_io import check_profile_out
 
 
 def register(sub) -> None:
@@ -95,6 +94,7 @@ def cmd_calibrate(args) -> int:
     from nas.latency.calibrate import build_profile, sample_distinct
     from nas.latency.measure import STATISTIC, measure_archs, pin_xla_threads
     from nas.latency.model import MIN_MEASUREMENTS
+    from nas.latency.profile_io import check_profile_out
     from search_spaces import get_space
 
     if args.runtime == "xla":

@@ -1,26 +1,35 @@
 """Latency prediction, in one package: physics features of op lists, a linear model calibrated
 per profile, log-linear space models, hardware profiles (:class:`Profile`, their YAML files and
 the shipped ones in the data package ``hardware_profiles``), measurement CSVs, and measurement
-on this machine (XLA, ONNX Runtime)."""
-from nas.latency.encodings import transfer_features
-from nas.latency.features import FEATURE_NAMES, Hardware, arch_features, flops
-from nas.latency.fit import (
-                            FittedPredictor,
-                            fit_predictor,
-                            fit_space_model,
-                            prior_from_profiles,
-                            space_prior_from_profiles,
-)
-from nas.latency.measurements import read_measurements, write_measurements
-from nas.latency.metrics import prediction_metrics
-from nas.latency.model import MIN_MEASUREMENTS, fit_flops_baseline, fit_weights, predict
-from nas.latency.profile import MeasurementRef, Profile
-from nas.latency.profile_io import list_profiles, load_profile, save_profile
-from nas.latency.transfer import SpaceModel
+on this machine (XLA, ONNX Runtime).
 
-__all__ = [
-    "FEATURE_NAMES", "FittedPredictor", "Hardware", "MIN_MEASUREMENTS", "MeasurementRef", "Profile",
-    "SpaceModel", "arch_features", "fit_flops_baseline", "fit_predictor", "fit_space_model", "fit_weights",
-    "flops", "list_profiles", "load_profile", "predict", "prediction_metrics", "prior_from_profiles",
-    "read_measurements", "save_profile", "space_prior_from_profiles", "transfer_features", "write_measurements",
-]
+The names below load their module on first use, so that importing one submodule (the CLI
+reads ``nas.latency.measure.RUNTIMES`` to build its parser) does not import SciPy.
+"""
+from __future__ import annotations
+
+import importlib
+
+_HOME = {
+    "transfer_features": "encodings",
+    **dict.fromkeys(("FEATURE_NAMES", "Hardware", "arch_features", "flops"), "features"),
+    **dict.fromkeys(("FittedPredictor", "fit_predictor", "fit_space_model", "prior_from_profiles",
+                     "space_prior_from_profiles"), "fit"),
+    **dict.fromkeys(("read_measurements", "write_measurements"), "measurements"),
+    "prediction_metrics": "metrics",
+    **dict.fromkeys(("MIN_MEASUREMENTS", "fit_flops_baseline", "fit_weights", "predict"), "model"),
+    **dict.fromkeys(("MeasurementRef", "Profile"), "profile"),
+    **dict.fromkeys(("check_profiles", "list_profiles", "load_profile", "save_profile"), "profile_io"),
+    "SpaceModel": "transfer",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"nas.latency.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'nas.latency' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOME))
