@@ -186,15 +186,20 @@ def accuracy_spec(cfg):
                          batch_size=cfg.supernet.batch_size)
 
 
+def _require_supernet(cfg, run: RunDir) -> None:
+    """InputError when stage 1 has not completed in ``run``."""
+    if not run.supernet.result.is_file():
+        raise InputError(f"{run.supernet.path}: no trained supernet (run `nas run {cfg.name} --workdir "
+                         f"{run.root}` to train it first)")
+
+
 def supernet_bundle(cfg, run: RunDir, dataset=None):
     """The :class:`evaluators.SupernetBundle` of the run's trained supernet; InputError when
     stage 1 has not completed there."""
     from evaluators import SupernetBundle
     from nas.train import load_supernet
 
-    if not run.supernet.result.is_file():
-        raise InputError(f"{run.supernet.path}: no trained supernet (run `nas run {cfg.name} --workdir "
-                         f"{run.root}` to train it first)")
+    _require_supernet(cfg, run)
     if dataset is None:
         from nas.data import load_dataset
 
@@ -210,8 +215,7 @@ def accuracy_evaluator(cfg, run: RunDir, dataset=None, *, num_workers: int = 0):
     is then loaded only on the first cache miss). Close it when done."""
     from evaluators import CachedEvaluator, make_evaluator
 
-    if not run.supernet.result.is_file():
-        supernet_bundle(cfg, run, dataset)  # raises the one-line error
+    _require_supernet(cfg, run)
     if num_workers > 0:
         inner = make_evaluator(accuracy_spec(cfg), supernet_bundle(cfg, run, dataset), num_workers=num_workers,
                                address=cfg.search.ray_address)
