@@ -13,9 +13,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from nas.files import atomic_write_text
+from nas.files import atomic_write_text, read_text
 from search_spaces import Arch, SearchSpace
-from search_spaces.arch import InputError
+from search_spaces.arch import InputError, loads_json
 
 
 def _plain(v):
@@ -36,19 +36,25 @@ class CachedEvaluator:
             self._load()
 
     def _load(self) -> None:
-        text = self.path.read_text()
+        text = read_text(self.path, what="evaluation cache")
         lines = text.split("\n")
         torn = not text.endswith("\n") and text != ""
         for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = loads_json(line, f"{self.path}:{i}")
+                if not isinstance(obj, dict):
+                    raise InputError(f"{self.path}:{i}: not an object")
                 arch = self.space.canonical(self.space.from_json(obj.pop("arch")))
-            except (json.JSONDecodeError, KeyError, AttributeError, InputError) as e:
+                bad = [k for k, v in obj.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
+                if bad:
+                    raise InputError(f"{self.path}:{i}: value {bad[0]!r} is not a number")
+            except (KeyError, InputError) as e:
                 if torn and i == len(lines):
                     break
-                raise InputError(f"{self.path}:{i}: corrupt evaluation cache line ({type(e).__name__})") from None
+                reason = str(e).removeprefix(f"{self.path}:{i}: ") if isinstance(e, InputError) else "no arch"
+                raise InputError(f"{self.path}:{i}: corrupt evaluation cache line ({reason})") from None
             self.store[arch] = obj
         if torn:  # drop the torn tail so later appends start on a fresh line
             atomic_write_text(self.path, text[: text.rfind("\n") + 1])

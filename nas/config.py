@@ -11,13 +11,14 @@ import dataclasses
 import importlib
 import importlib.util
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from nas.export.formats import FORMATS
-from search_spaces.arch import InputError
+from search_spaces.arch import InputError, loads_json
 
 
 class ConfigError(InputError):
@@ -114,29 +115,71 @@ EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 def load_experiment(name_or_path: str, smoke: bool = False) -> ExperimentConfig:
     """Load ``experiments/<name>.py`` (or a path to such a file) and call ``get_config``."""
     p = Path(name_or_path)
-    if p.suffix != ".py":
+    known = sorted(q.stem for q in EXPERIMENTS_DIR.glob("*.py") if not q.stem.startswith("_"))
+    if p.suffix != ".py":  # a name: only the experiments shipped in experiments/
+        if name_or_path not in known:
+            raise ConfigError(f"experiment {name_or_path!r} not found (known: {', '.join(known)}; "
+                              "or give the path of a .py file)")
         p = EXPERIMENTS_DIR / f"{name_or_path}.py"
-    if not p.is_file():
-        known = sorted(q.stem for q in EXPERIMENTS_DIR.glob("*.py") if not q.stem.startswith("_"))
-        raise ConfigError(f"experiment {name_or_path!r} not found (known: {', '.join(known)})")
+    elif not p.is_file():
+        raise ConfigError(f"experiment file {p} not found")
     spec = importlib.util.spec_from_file_location(f"_experiment_{p.stem}", p)
     mod = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(mod)
     except Exception as e:  # a broken config file is bad input, not a crash
-        raise ConfigError(f"{p}: cannot load: {type(e).__name__}: {e}") from None
-    if not hasattr(mod, "get_config"):
+        raise ConfigError(f"{p}: cannot load: {_one_line(e)}") from None
+    if not callable(getattr(mod, "get_config", None)):
         raise ConfigError(f"{p}: defines no get_config(smoke=False)")
-    cfg = mod.get_config(smoke=smoke)
+    try:
+        cfg = mod.get_config(smoke=smoke)
+    except Exception as e:  # the user's own code failed: name it, one line
+        raise ConfigError(f"{p}: get_config(smoke={smoke}) failed: {_one_line(e)}") from None
     if not isinstance(cfg, ExperimentConfig):
-        raise ConfigError(f"{p}: get_config must return an ExperimentConfig")
+        raise ConfigError(f"{p}: get_config must return an ExperimentConfig, got {type(cfg).__name__}")
+    check_types(cfg, where=f"{p}: ")
     validate(cfg)
     return cfg
 
 
-def _coerce(value, tp, key: str):
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+
+
+MAX_INT = 2**62  # every count, size and step of a config fits far below; bigger is a typo
+SEED_RANGE = 2**32  # seeds are folded into 32-bit PRNG keys
+
+
+def check_types(cfg: ExperimentConfig, where: str = "") -> None:
+    """Every field of every section has its declared type (as ``--set`` coerces it), numbers
+    finite and in range; ConfigError naming the field. Catches an experiment file whose
+    ``get_config`` sets, say, ``supernet.epochs = "3"`` or a field to ``float("nan")``."""
+    hints = typing.get_type_hints(ExperimentConfig)
+    for f in dataclasses.fields(ExperimentConfig):
+        value, tp = getattr(cfg, f.name), hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, tp):
+                raise ConfigError(f"{where}{f.name}: must be a {tp.__name__}, got {type(value).__name__}")
+            sub_hints = typing.get_type_hints(tp)
+            for g in dataclasses.fields(tp):
+                key = f"{f.name}.{g.name}"
+                try:
+                    _coerce(getattr(value, g.name), sub_hints[g.name], key, strict=True)
+                except ConfigError as e:
+                    raise ConfigError(f"{where}{str(e).removeprefix('--set ')}") from None
+        else:
+            try:
+                _coerce(value, tp, f.name, strict=True)
+            except ConfigError as e:
+                raise ConfigError(f"{where}{str(e).removeprefix('--set ')}") from None
+
+
+def _coerce(value, tp, key: str, *, strict: bool = False):
     """``value`` (parsed JSON or a raw string) checked and converted to the field type ``tp``:
-    bool, int, float, str, ``Literal[...]``, ``list[str]`` (also ``a,b``), ``dict[str, float]``."""
+    bool, int, float, str, ``Literal[...]``, ``list[str]`` (also ``a,b``), ``dict[str, float]``.
+    Numbers must be finite and in range (seeds: ``0 <= seed < 2**32``). ``strict``: a value
+    already in Python form (an experiment file's), so no comma-splitting or JSON-dumping."""
     origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
         raise ConfigError(f"--set {key}: {key} is a section; set one of its fields ({key}.FIELD=VALUE)")
@@ -150,28 +193,58 @@ def _coerce(value, tp, key: str):
             return value
         raise ConfigError(f"--set {key}: expected true/false, got {value!r}")
     if origin is int:
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and not strict:
             value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ConfigError(f"--set {key}: expected an integer, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"--set {key}: expected an integer, got {_short(value)}")
+        lo, hi = (0, SEED_RANGE - 1) if key.rsplit(".", 1)[-1] == "seed" else (-MAX_INT, MAX_INT)
+        if not lo <= value <= hi:
+            raise ConfigError(f"--set {key}: {_short(value)} is out of range ({lo} to {hi})")
+        return value
     if origin is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"--set {key}: expected a number, got {value!r}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"--set {key}: expected a number, got {_short(value)}")
+        if isinstance(value, int) and abs(value) > MAX_INT or not math.isfinite(value) or abs(value) > 1e300:
+            raise ConfigError(f"--set {key}: expected a finite number, got {_short(value)}")
+        return float(value)
     if origin is str:
+        if (strict and not isinstance(value, str)) or isinstance(value, (list, dict)):
+            raise ConfigError(f"--set {key}: expected a string, got {_short(value)}")
         return value if isinstance(value, str) else json.dumps(value)
     if origin is list:
-        if isinstance(value, str):
+        if isinstance(value, str) and not strict:
             value = [v for v in value.split(",") if v]
         if not isinstance(value, list):
             raise ConfigError(f"--set {key}: expected a list, got {value!r}")
-        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else value
+        return [_coerce(v, args[0], f"{key}[{i}]", strict=strict) for i, v in enumerate(value)] if args else value
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"--set {key}: expected a JSON object, got {value!r}")
-        return {k: _coerce(v, args[1], f"{key}.{k}") for k, v in value.items()} if args else value
+        return {k: _coerce(v, args[1], f"{key}.{k}", strict=strict) for k, v in value.items()} if args else value
     return value
+
+
+def _short(value) -> str:
+    """``repr(value)`` cut to 60 characters (a 5,000-digit number is not echoed back whole)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return "an integer of thousands of digits"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _parse_value(key: str, raw: str):
+    """An override's value: JSON when it parses as JSON (bounded: depth, digits, no NaN), else
+    the raw string (``--set data.name=mnist``)."""
+    try:
+        json.loads(raw, parse_constant=lambda c: None)
+    except (json.JSONDecodeError, RecursionError, ValueError):
+        if raw.lstrip()[:1] in ("[", "{") or raw.strip().lstrip("+-").replace(".", "", 1).isdigit():
+            return loads_json(raw, f"--set {key}")  # meant as JSON: raises the one-line reason
+        if raw.strip().lower().lstrip("+-") in ("nan", "infinity", "inf"):
+            raise ConfigError(f"--set {key}: expected a finite number, got {raw!r}") from None
+        return raw
+    return loads_json(raw, f"--set {key}")
 
 
 def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
@@ -180,10 +253,7 @@ def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentCo
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
         key, raw = item.split("=", 1)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
+        value = _parse_value(key, raw)
         obj, parts = cfg, key.split(".")
         for i, part in enumerate(parts):
             fields = {f.name: f for f in dataclasses.fields(obj)}
@@ -219,6 +289,7 @@ def validate(cfg: ExperimentConfig) -> None:
     from nas.search.objectives import MAXIMISED
     from search_spaces.registry import REFERENCE_MODELS, SPACES
 
+    check_types(cfg)
     if cfg.space not in SPACES:
         raise ConfigError(f"space: unknown search space {cfg.space!r} (known: {', '.join(SPACES)})")
     try:
@@ -261,11 +332,19 @@ def config_from_dict(d: dict) -> ExperimentConfig:
     sections = {f.name: f.type for f in dataclasses.fields(ExperimentConfig)}
     hints = typing.get_type_hints(ExperimentConfig)
     kwargs = {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"config: must be a mapping, got {type(d).__name__}")
     for name, value in d.items():
         if name not in sections:
             raise ConfigError(f"config: unknown field {name!r}")
         tp = hints[name]
-        kwargs[name] = tp(**value) if dataclasses.is_dataclass(tp) else value
+        if dataclasses.is_dataclass(tp):
+            known = {f.name for f in dataclasses.fields(tp)}
+            if not isinstance(value, dict) or set(value) - known:
+                bad = sorted(set(value) - known) if isinstance(value, dict) else type(value).__name__
+                raise ConfigError(f"config: section {name!r} is malformed ({bad})")
+            value = tp(**value)
+        kwargs[name] = value
     cfg = ExperimentConfig(**kwargs)
     validate(cfg)
     return cfg

@@ -36,13 +36,14 @@ def profile_label(profile: str) -> str:
 
 @dataclass(frozen=True)
 class SearchDir:
-    """``search/<profile>/``: ``state.pkl`` (algorithm state + history + fingerprint),
+    """``search/<profile>/``: ``state.json`` (algorithm state + history + fingerprint, :mod:`nas.search.state_codec`),
     ``gen_0003.jsonl`` (generation 3's evaluated rows), ``front.jsonl``, ``metrics.jsonl``,
     ``evaluations.jsonl`` (evaluation cache), ``result.json`` (summary when finished)."""
 
     path: Path
 
-    state = property(lambda self: self.path / "state.pkl")
+    state = property(lambda self: self.path / "state.json")
+    legacy_state = property(lambda self: self.path / "state.pkl")  # older versions' pickle: refused, never read
     front = property(lambda self: self.path / "front.jsonl")
     metrics = property(lambda self: self.path / "metrics.jsonl")
     evaluations = property(lambda self: self.path / "evaluations.jsonl")

@@ -83,7 +83,10 @@ def test_save_load_round_trip(tmp_path):
 
 def _write_bad(tmp_path, mutate) -> Path:
     obj = yaml.safe_load(Path(load_profile("pixel2").path).read_text())
-    obj["measurements"][0]["csv"] = str(Path(load_profile("pixel2").measurements[0].csv))
+    src = Path(load_profile("pixel2").measurements[0].csv)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / src.name).write_bytes(src.read_bytes())  # a profile's files lie beside it
+    obj["measurements"][0]["csv"] = f"data/{src.name}"
     mutate(obj)
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(obj))
@@ -95,6 +98,11 @@ def _write_bad(tmp_path, mutate) -> Path:
     (lambda o: o.update(batch_size="one"), "'batch_size' must be int"),
     (lambda o: o.update(batch_size=0), "'batch_size' must be positive"),
     (lambda o: o["measurements"][0].update(csv="nowhere.csv"), "not found"),
+    (lambda o: o["measurements"][0].update(csv="/etc/passwd"), "must be a relative path inside the profile's folder"),
+    (lambda o: o["measurements"][0].update(csv="../../../../etc/passwd"), "must be a relative path inside"),
+    (lambda o: o.update(peak_gflops=float("inf")), "'peak_gflops' must be a finite number"),
+    (lambda o: o["predictor"].update(peak_gflops=float("nan")), "'peak_gflops' must be a finite number"),
+    (lambda o: o["predictor"]["weights"]["default"].__setitem__(0, 1e308), "finite numbers"),
     (lambda o: o["predictor"]["weights"].update(default=[1.0, 2.0]), "weights['default'] must be a list"),
     (lambda o: o["predictor"].update(model="mlp"), "'model' must be"),
     (lambda o: o.update(spaces=["imagenet_xl"]), "unknown search space"),

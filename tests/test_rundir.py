@@ -19,7 +19,7 @@ def test_layout_is_the_documented_one(tmp_path):
         "onnx": r.export("searched_0").onnx, "tune": r.tune_storage}.items()}
     assert rel == {"config": "config.json", "chosen": "chosen.json", "summary": "summary.json",
                    "latency_check": "latency_check.json", "report": "report", "supernet": "supernet",
-                   "supernet_ckpt": "supernet/checkpoints", "state": "search/pixel2/state.pkl",
+                   "supernet_ckpt": "supernet/checkpoints", "state": "search/pixel2/state.json",
                    "gen": "search/pixel2/gen_0003.jsonl", "front": "search/pixel2/front.jsonl",
                    "final_result": "final/searched_0/result.json", "final_weights": "final/searched_0/weights",
                    "arch_json": "export/searched_0/arch.json", "onnx": "export/searched_0/model.onnx",

@@ -47,10 +47,10 @@ def test_analytic_objectives_json_and_resume(experiment, tmp_path, capsys):
     assert (d / "gen_0003.jsonl").exists()
     assert len((d / "evaluations.jsonl").read_text().splitlines()) == 32
     # a changed seed is refused, nothing overwritten
-    before = (d / "state.pkl").read_bytes()
+    before = (d / "state.json").read_bytes()
     assert main(args + ["--set", "search.seed=9"]) == 2
     assert "different seed" in capsys.readouterr().err
-    assert (d / "state.pkl").read_bytes() == before
+    assert (d / "state.json").read_bytes() == before
 
 
 def test_bad_override_is_one_line(experiment, tmp_path, capsys):

@@ -84,11 +84,42 @@ def test_bad_state_is_input_error_and_kept(tmp_path):
     run_search(SPACE, SurrogateEvaluator(SPACE), cfg(generations=1), tmp_path)
     with pytest.raises(InputError, match="different seed"):
         run_search(SPACE, SurrogateEvaluator(SPACE), cfg(seed=2), tmp_path)
-    state = tmp_path / "search" / "local_cpu" / "state.pkl"
-    state.write_bytes(b"\x80\x04garbage")
-    with pytest.raises(InputError, match="corrupt search state"):
+    state = tmp_path / "search" / "local_cpu" / "state.json"
+    good = state.read_text()
+    damaged = {
+        "truncated": good[: len(good) // 2],
+        "garbage": "\x80\x04garbage",
+        "no fields": json.dumps({"format": 2}),
+        "foreign arch": good.replace('"__arch__": [', '"__arch__": [99, ', 1),
+        "unknown type": good.replace('"__state__": "NSGA2State"', '"__state__": "Popen"', 1),
+    }
+    assert all(text != good for text in damaged.values())
+    for name, text in damaged.items():
+        state.write_text(text)
+        with pytest.raises(InputError, match="state.json") as e:
+            run_search(SPACE, SurrogateEvaluator(SPACE), cfg(), tmp_path)
+        assert "\n" not in str(e.value), name
+        assert state.read_text() == text, name  # nothing overwritten
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):  # what a crafted pickle does: run code when loaded
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_old_pickle_state_is_refused_never_loaded(tmp_path):
+    import pickle
+
+    d = tmp_path / "search" / "local_cpu"
+    d.mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    (d / "state.pkl").write_bytes(pickle.dumps({"format": 1, "x": _Payload(str(marker))}))
+    with pytest.raises(InputError, match="state.pkl: search state of an older version"):
         run_search(SPACE, SurrogateEvaluator(SPACE), cfg(), tmp_path)
-    assert state.read_bytes() == b"\x80\x04garbage"
+    assert not marker.exists()
 
 
 def test_evaluation_cache_torn_and_corrupt_lines(tmp_path):

@@ -1,7 +1,7 @@
 """Surrogate-assisted pre-screening: ridge model, candidate ranking, and NSGA-II with it."""
 from __future__ import annotations
 
-import pickle
+import json
 
 import jax
 import numpy as np
@@ -10,6 +10,7 @@ from evaluators.surrogate import SurrogateEvaluator
 from nas.search import Budget, hypervolume, minimize, nsga2
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import pareto_mask
+from nas.search.state_codec import decode_state, encode_state
 from nas.search.surrogate import LAMBDAS, Ridge, encode, prescreen
 from search_spaces import get_space
 
@@ -82,9 +83,10 @@ def test_prescreen_search_deterministic_unique_and_resumable():
     assert a1 == a2 and np.array_equal(F1, F2) and a1 != a3
     assert len(a1) == 32 and len(set(a1)) == 32 and all(SPACE.canonical(a) == a for a in a1)
     assert s1.archive_X.shape == (32, SPACE.num_genes) and s1.archive_F.shape == (32, 2)
-    # a pickled state continues exactly like the original
+    # a state saved as JSON (nas.search.state_codec) continues exactly like the original
     algo = make()
-    state = pickle.loads(pickle.dumps(s1))
+    state = decode_state(json.loads(json.dumps(encode_state(s1))), SPACE)
+    assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b for a, b in zip(state, s1))
     for s in (s1, state):
         nxt, archs = algo.ask(s)
         assert archs == algo.ask(s1)[1]

@@ -2,21 +2,38 @@
 
 Each module in ``COMMAND_MODULES`` defines ``register(subparsers)`` adding its commands, each
 with ``func(args) -> int``. Bad input raises :class:`nas.errors.InputError`: printed as one line
-on stderr, exit status 2, no traceback.
+on stderr, exit status 2, no traceback. Usage errors are one line too. Input that defeats a
+parser below the project's own checks (nesting past Python's recursion limit, bytes that are
+not UTF-8, a path the system refuses) is reported the same way, as a last line of defence.
+
+With ``--json``, stdout carries only the JSON lines of :func:`nas.cli.output.emit_json`:
+anything else printed while the command runs (Ray's and JAX's messages included) goes to
+stderr. SIGTERM is handled like Ctrl-C, and a Ray instance this process started or joined is
+shut down on the way out, so no Ray process outlives an interrupted run.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
 
+from nas.cli.output import json_stdout
 from nas.errors import InputError
 
 COMMAND_MODULES = ("space", "arch", "run", "search", "report", "latency", "profile")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (subcommand parsers inherit the class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nas", description="Hardware-aware neural architecture search on JAX.")
+    parser = _Parser(prog="nas", description="Hardware-aware neural architecture search on JAX.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"nas.cli.{name}").register(sub)
@@ -30,14 +47,51 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse already printed one usage line; usage errors are status 2
         return int(e.code or 0)
+    previous = _terminate_as_interrupt()
     try:
-        return int(args.func(args) or 0)
+        with json_stdout() if getattr(args, "json", False) else contextlib.nullcontext():
+            return int(args.func(args) or 0)
     except InputError as e:
-        print(f"nas: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
+    except RecursionError:
+        return _fail("input nested too deeply to parse")
+    except UnicodeDecodeError as e:
+        return _fail(f"input is not UTF-8 text (byte {e.start})")
+    except OSError as e:
+        if e.filename is None:
+            raise
+        return _fail(f"{e.filename}: {e.strerror or type(e).__name__}")
     except KeyboardInterrupt:
         print("nas: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _shutdown_ray()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(message: str) -> int:
+    print(f"nas: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def _terminate_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt so cleanup runs; returns the previous handler (None
+    off the main thread, where handlers cannot be set)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:
+        return None
+
+
+def _shutdown_ray() -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
+        with contextlib.suppress(Exception):
+            ray.shutdown()
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 and ``refit`` (a profile's own measurements again, after a predictor change).
 
 All fit the predictor with the shipped profiles as prior (see :mod:`nas.latency.model`), copy
-the measurements to ``<out dir>/data/<name>.csv`` and write the profile YAML atomically; bad
+the measurements to ``<out dir>/data/<out file stem>.csv`` and write the profile YAML atomically; bad
 input raises InputError before anything is written.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from nas.latency.fit import fit_predictor, prior_from_profiles, space_prior_from
 from nas.latency.measurements import read_measurements, write_measurements
 from nas.latency.model import MIN_MEASUREMENTS
 from nas.latency.profile import MeasurementRef, Profile
-from nas.latency.profile_io import check_profile_out, load_profile, save_profile
+from nas.latency.profile_io import MAX_ABS, check_profile_out, load_profile, save_profile
 
 # assumed when a device's peak rate / bandwidth are not given (one modern CPU core)
 DEFAULT_PEAK_GFLOPS = 80.0
@@ -42,8 +43,8 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
                          f"{MIN_MEASUREMENTS}")
     for k, v in (("batch size", batch_size), ("peak GFLOP/s", peak_gflops),
                  ("bandwidth GB/s", bandwidth_gbs), ("memory GB", memory_gb)):
-        if v is not None and not v > 0:
-            raise InputError(f"{k} must be positive, got {v}")
+        if v is not None and not (math.isfinite(v) and 0 < v <= MAX_ABS):
+            raise InputError(f"{k} must be a positive finite number (at most {MAX_ABS:g}), got {v}")
     hw = Hardware(batch_size, peak_gflops or DEFAULT_PEAK_GFLOPS, bandwidth_gbs or DEFAULT_BANDWIDTH_GBS)
     fitted = fit_predictor({space: (list(archs), np.asarray(latency_ms, float))}, hw,
                            prior_from_profiles(exclude=(name,)), space_prior_from_profiles(exclude=(name,)))
@@ -52,7 +53,8 @@ def build_profile(name: str, space: str, archs, latency_ms, out, *, device: str,
         extra.setdefault("notes", f"peak rate / bandwidth not given: the predictor assumes "
                                   f"{hw.peak_gflops} GFLOP/s and {hw.bandwidth_gbs} GB/s")
     extra["fit"] = fitted.fit
-    csv = write_measurements(out.parent / "data" / f"{name}.csv", archs, latency_ms)
+    # named after the profile file, so no other profile's measurements in that folder are touched
+    csv = write_measurements(out.parent / "data" / f"{out.stem}.csv", archs, latency_ms)
     prof = Profile(name, device, runtime, batch_size, source, (space,),
                    (MeasurementRef(space, csv.resolve()),), hw, fitted.weights, peak_gflops,
                    bandwidth_gbs, memory_gb, fitted.prior_weights, extra,

@@ -13,20 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from nas.errors import ArchError, InputError
-from nas.files import atomic_write_text
+from nas.files import atomic_write_text, read_text
 from search_spaces import Arch, get_space
 
 
 def read_measurements(path, space: str, column: str = "latency_ms", *,
                       min_rows: int = 1) -> tuple[list[Arch], np.ndarray]:
     """Architectures and latencies (ms, > 0) from a CSV; InputError names file and line."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such measurement file")
+    text = read_text(path, what="measurement file")
     sp = get_space(space)
     archs, lat = [], []
     try:
-        with p.open(newline="") as fh:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:
@@ -53,8 +51,8 @@ def read_measurements(path, space: str, column: str = "latency_ms", *,
                 if not math.isfinite(v) or v <= 0:
                     raise InputError(f"{path}:{line}: {column} must be a positive number, got {row[il]!r}")
                 lat.append(v)
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise InputError(f"{path}: not a readable CSV file ({e.__class__.__name__})") from None
+    except csv.Error as e:
+        raise InputError(f"{path}: not a readable CSV file ({e})") from None
     if len(archs) < min_rows:
         raise InputError(f"{path}: {len(archs)} measurements, at least {min_rows} needed")
     return archs, np.array(lat, dtype=float)

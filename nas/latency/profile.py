@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.errors import InputError
 from nas.latency.encodings import transfer_features
 from nas.latency.features import Hardware, arch_features, features_from_table, op_table
 from nas.latency.model import predict
@@ -81,7 +82,7 @@ class Profile:
             out[idx] = predict(arch_features(sel, self.hardware), self.weights_for(space))
             if space in self.space_models:
                 out[idx] = self.space_models[space].predict_ms(transfer_features(sel), out[idx])
-        return out
+        return self._finite(out)
 
     def predict_specs_ms(self, specs) -> np.ndarray:
         """Predicted latency (ms) of networks given as NetSpecs outside the search spaces
@@ -90,4 +91,13 @@ class Profile:
         from search_spaces import expand_ops
 
         f = np.stack([features_from_table(op_table(expand_ops(s)), self.hardware) for s in specs])
-        return predict(f, self.weights_outside())
+        return self._finite(predict(f, self.weights_outside()))
+
+    def _finite(self, ms: np.ndarray) -> np.ndarray:
+        """``ms`` unless a prediction is not finite (weights that overflow): InputError naming the profile."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            ok = np.isfinite(ms)
+        if not ok.all():
+            raise InputError(f"profile {self.name!r} ({self.path}): predicts a non-finite latency; "
+                             "its predictor weights are out of range (re-fit it)")
+        return ms

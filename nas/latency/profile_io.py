@@ -39,13 +39,14 @@ field.
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from nas.errors import InputError
-from nas.files import atomic_write_text
+from nas.files import atomic_write_bytes, atomic_write_text, read_bytes, read_yaml
 from nas.latency.encodings import ENCODING_NAME, enc_dim
 from nas.latency.features import FEATURE_NAMES, Hardware
 from nas.latency.profile import MeasurementRef, Profile
@@ -59,10 +60,17 @@ def _floats(v) -> list[float]:
     return [float(f"{x:.6g}") for x in v]
 
 
-def _weight_list(v, what: str) -> np.ndarray:
-    if not isinstance(v, list) or len(v) != len(FEATURE_NAMES) or not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-        raise InputError(f"{what} must be a list of {len(FEATURE_NAMES)} numbers")
+MAX_ABS = 1e12  # no fitted coefficient or hardware figure comes near; larger overflows predictions
+
+
+def _number(x) -> bool:
+    """A finite int/float (not bool) of magnitude at most :data:`MAX_ABS`."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and abs(x) <= MAX_ABS
+
+
+def _weight_list(v, what: str, n: int = len(FEATURE_NAMES)) -> np.ndarray:
+    if not isinstance(v, list) or len(v) != n or not all(_number(x) for x in v):
+        raise InputError(f"{what} must be a list of {n} finite numbers (magnitude at most {MAX_ABS:g})")
     return np.array(v, dtype=float)
 
 
@@ -80,6 +88,8 @@ def _typed(d: dict, key: str, typ, where: str):
         ok = True
     if not ok:
         raise InputError(f"{where}: field {key!r} must be {typ.__name__}, got {type(v).__name__}")
+    if typ in (int, float) and not _number(v):
+        raise InputError(f"{where}: field {key!r} must be a finite number of magnitude at most {MAX_ABS:g}, got {v}")
     return v
 
 
@@ -112,7 +122,7 @@ def parse_profile(obj, path: Path) -> Profile:
         if not isinstance(m, dict):
             raise InputError(f"{w} must be a mapping with 'space' and 'csv'")
         space, csv = _typed(m, "space", str, w), _typed(m, "csv", str, w)
-        p = (path.parent / csv) if not Path(csv).is_absolute() else Path(csv)
+        p = _beside(path, csv, w)
         if not p.is_file():
             raise InputError(f"{w}: csv file {csv!r} not found (relative to {path.parent})")
         refs.append(MeasurementRef(space, p, str(m.get("column", "latency_ms"))))
@@ -156,26 +166,26 @@ def _space_models(obj, pw: str) -> dict[str, SpaceModel]:
         kind = m.get("kind", "direct")
         if kind not in ("direct", "transfer"):
             raise InputError(f"{w}: field 'kind' must be 'direct' or 'transfer', got {kind!r}")
-        weights = m.get("weights")
-        n = len(FEATURE_NAMES) + dim
-        if not isinstance(weights, list) or len(weights) != n or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in weights):
-            raise InputError(f"{w}: field 'weights' must be a list of {n} numbers")
+        weights = _weight_list(m.get("weights"), f"{w}: field 'weights'", len(FEATURE_NAMES) + dim)
         coef = [_typed(m, k, float, w) for k in ("intercept", "physics_coef")]
-        out[str(s)] = SpaceModel(float(coef[0]), float(coef[1]), np.array(weights, float), kind)
+        out[str(s)] = SpaceModel(float(coef[0]), float(coef[1]), weights, kind)
     return out
+
+
+def _beside(profile: Path, csv: str, where: str) -> Path:
+    """The measurement file ``csv`` of ``profile``: a relative path inside the profile's folder
+    (a profile is data and may not point at other files of the machine)."""
+    p = Path(csv)
+    folder = profile.resolve().parent
+    target = (folder / p).resolve()
+    if p.is_absolute() or not target.is_relative_to(folder):
+        raise InputError(f"{where}: csv {csv!r} must be a relative path inside the profile's folder ({folder})")
+    return target
 
 
 def read_profile_file(path) -> Profile:
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such profile file")
-    try:
-        obj = yaml.safe_load(p.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise InputError(f"{path}: not valid YAML ({first})") from None
-    return parse_profile(obj, p)
+    return parse_profile(read_yaml(p, what="profile file"), p)
 
 
 def profile_to_dict(prof: Profile, base: Path | None = None) -> dict:
@@ -215,14 +225,33 @@ def check_profile_out(path, field: str = "--out") -> Path:
     p = Path(path)
     if p.suffix not in (".yaml", ".yml"):
         raise InputError(f"{field} {p}: a profile file must end in .yaml")
+    if p.is_dir():
+        raise InputError(f"{field} {p}: is a folder, expected a profile file")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{field} {p}: {parent} is a file, expected a folder")
+            break
     return p
 
 
 def save_profile(prof: Profile, path) -> Path:
     """Write ``prof`` as YAML to ``path`` atomically (measurement paths relative to it when
     possible) and set ``prof.path``; returns the path."""
-    p = Path(path)
-    text = yaml.safe_dump(profile_to_dict(prof, p.resolve().parent), sort_keys=False, width=120)
+    p = check_profile_out(path, "profile file")
+    folder = p.resolve().parent
+    refs = []
+    for m in prof.measurements:  # a profile may only reference files beside it: copy the others there
+        if not Path(m.csv).resolve().is_relative_to(folder):
+            data = read_bytes(m.csv, what="measurement file")
+            dst = folder / "data" / Path(m.csv).name
+            if dst.exists() and read_bytes(dst, what="measurement file") != data:
+                raise InputError(f"{dst}: exists with other measurements; save the profile elsewhere")
+            atomic_write_bytes(dst, data)
+            m = MeasurementRef(m.space, dst, m.column)
+        refs.append(m)
+    prof.measurements = tuple(refs)
+    text = yaml.safe_dump(profile_to_dict(prof, folder), sort_keys=False, width=120)
     atomic_write_text(p, text)
     prof.path = p.resolve()
     return p

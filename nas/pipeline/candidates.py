@@ -1,12 +1,15 @@
 """The networks that go to final training: chosen from the search's fronts, plus baselines."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import re
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import numpy as np
 
 from nas.config import ExperimentConfig
+from nas.errors import InputError
 from search_spaces import Arch, NetSpec, get_reference_model, get_space
 
 
@@ -30,6 +33,35 @@ class Candidate:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d, space: str, where: str) -> Candidate:
+        """A candidate read back from ``chosen.json``, every field checked (its name becomes a
+        folder name, its arch must decode in ``space``); InputError naming ``where``."""
+        from search_spaces.registry import REFERENCE_MODELS
+
+        if not isinstance(d, dict) or set(d) - {f.name for f in fields(cls)} or not {"name", "kind"} <= set(d):
+            raise InputError(f"{where}: a candidate must be an object with name, kind, arch or model")
+        c = cls(**d)
+        if not isinstance(c.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", c.name) or c.name[0] == ".":
+            raise InputError(f"{where}: candidate name {c.name!r} must be letters, digits, '_', '-', '.'")
+        if c.kind not in ("searched", "baseline", "reference"):
+            raise InputError(f"{where}: {c.name}: unknown kind {c.kind!r}")
+        if c.kind == "reference":
+            if c.model not in REFERENCE_MODELS:
+                raise InputError(f"{where}: {c.name}: unknown reference model {c.model!r}")
+        else:
+            try:
+                get_space(space).from_json(c.arch)
+            except InputError as e:
+                raise InputError(f"{where}: {c.name}: {e}") from None
+        if not isinstance(c.chosen_for, list) or not all(isinstance(p, str) for p in c.chosen_for):
+            raise InputError(f"{where}: {c.name}: chosen_for must be a list of profile names")
+        acc = c.supernet_accuracy
+        if acc is not None and not (isinstance(acc, (int, float)) and not isinstance(acc, bool)
+                                    and math.isfinite(acc) and 0 <= acc <= 1):
+            raise InputError(f"{where}: {c.name}: supernet_accuracy must be a number in [0, 1], got {acc!r}")
+        return c
 
 
 def hand_designed(cfg: ExperimentConfig) -> Candidate:

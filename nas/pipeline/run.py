@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.config import ExperimentConfig
-from nas.files import atomic_write_json, atomic_write_text
+from nas.files import atomic_write_json, atomic_write_text, checked_dir, read_json, read_text
 from nas.pipeline.candidates import Candidate, choose_architectures, hand_designed
 from nas.rundir import RunDir
 from search_spaces import get_space
@@ -29,8 +29,8 @@ class RunResult:
 def save_config(cfg: ExperimentConfig, run: RunDir) -> None:
     """Record the resolved config; keep the previous one as config.prev.json when it changed."""
     text = json.dumps(cfg.to_dict(), indent=1)
-    if run.config.is_file() and run.config.read_text() != text:
-        atomic_write_text(run.config_prev, run.config.read_text())
+    if run.config.is_file() and (prev := read_text(run.config, what="config.json")) != text:
+        atomic_write_text(run.config_prev, prev)
     atomic_write_text(run.config, text)
 
 
@@ -41,17 +41,19 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     from nas.pipeline.export import export_all, latency_check, write_summary
     from nas.pipeline.final import run_final_training
     from nas.pipeline.search import run_stage, supernet_accuracy
-    from nas.pipeline.supernet import run_supernet_stage
+    from nas.pipeline.supernet import check_space_fits_data, run_supernet_stage
     from nas.report import build_report
 
     def log(msg: str) -> None:
         if console is not None:
             console.print(msg)
 
-    run = RunDir(Path(workdir).resolve())
-    run.root.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run)
+    # everything that can be checked is checked before the work directory is touched
     dataset = load_dataset(cfg.data)
+    check_space_fits_data(cfg, dataset)
+    run = RunDir(Path(workdir).resolve())
+    checked_dir(run.root, "work directory")
+    save_config(cfg, run)
 
     log("[bold]stage 1/4[/] supernet training")
     info = run_supernet_stage(cfg, run.root, dataset)
@@ -91,9 +93,9 @@ def load_finished_run(workdir) -> tuple[ExperimentConfig, list[Candidate]]:
     for p in (run.config, run.chosen):
         if not p.is_file():
             raise InputError(f"{run.root}: no {p.name} (run `nas run` first)")
-    try:
-        cfg = config_from_dict(json.loads(run.config.read_text()))
-        cands = [Candidate(**c) for c in json.loads(run.chosen.read_text())]
-    except (json.JSONDecodeError, TypeError) as e:
-        raise InputError(f"{run.root}: config.json or chosen.json is malformed ({e})") from None
+    cfg = config_from_dict(read_json(run.config))
+    chosen = read_json(run.chosen)
+    if not isinstance(chosen, list) or not chosen:
+        raise InputError(f"{run.chosen}: must be a non-empty list of candidates")
+    cands = [Candidate.from_dict(c, cfg.space, str(run.chosen)) for c in chosen]
     return cfg, cands

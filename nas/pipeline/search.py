@@ -6,7 +6,7 @@ the expensive and profile-independent part, goes to a Ray actor pool when
 by the scoring of baselines after the search (:func:`accuracy_evaluator`), so no subnet is
 evaluated twice. Each profile's search drives the core's :func:`nas.search.minimize` and is
 checkpointed after every generation in ``search/<profile>/`` (:class:`nas.rundir.SearchDir`):
-running the same command again resumes from ``state.pkl``, and a run killed at any point ends
+running the same command again resumes from ``state.json``, and a run killed at any point ends
 with the same front as an uninterrupted one (algorithms are pure in their state and key,
 evaluators are deterministic and cached). A state written under a different search config, or
 a corrupt one, raises :class:`InputError` and is left as it is.
@@ -17,7 +17,6 @@ non-dominated set of everything evaluated so far, sorted by the first objective.
 """
 from __future__ import annotations
 
-import pickle
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -25,14 +24,15 @@ from typing import NamedTuple
 import numpy as np
 
 from nas.errors import InputError
-from nas.files import atomic_write_bytes, atomic_write_json, write_jsonl
+from nas.files import atomic_write_json, read_json, write_jsonl
 from nas.rundir import RunDir, SearchDir
 from nas.search import AlgorithmOptions, Budget, ObjectiveSpec, hypervolume, make_algorithm, minimize, pareto_mask
 from nas.search.minimize import objective_evaluator
 from nas.search.objectives import MAXIMISED
+from nas.search.state_codec import STATE_TYPES, decode_state, encode_state
 from search_spaces import SearchSpace, get_space
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: JSON (nas.search.state_codec); 1 was a pickle
 
 
 class SearchResult(NamedTuple):
@@ -84,22 +84,34 @@ def front_rows(spec: ObjectiveSpec, rows: list) -> list:
     return [rows[i] for i in idx]
 
 
+PAYLOAD_FIELDS = ("fingerprint", "state", "history", "metrics", "ref")
+
+
 def save_state(d: SearchDir, payload: dict) -> None:
-    atomic_write_bytes(d.state, pickle.dumps({"format": STATE_FORMAT, **payload}, protocol=4))
+    """The search's checkpoint as JSON (:mod:`nas.search.state_codec`: data only, exact)."""
+    atomic_write_json(d.state, {"format": STATE_FORMAT, **{k: encode_state(payload[k]) for k in PAYLOAD_FIELDS}},
+                      indent=None)
 
 
-def load_state(d: SearchDir) -> dict | None:
-    """The saved payload, or None when there is none; InputError (file untouched) if unreadable."""
+def load_state(d: SearchDir, space: SearchSpace) -> dict | None:
+    """The saved payload, or None when there is none; InputError (file untouched) if it is
+    unreadable, incomplete, of another format, or an old pickle state (never unpickled)."""
+    if d.legacy_state.exists() and not d.state.exists():
+        raise InputError(f"{d.legacy_state}: search state of an older version (pickle, not read: it could run "
+                         "code); move it away to start this search over")
     if not d.state.exists():
         return None
-    try:
-        payload = pickle.loads(d.state.read_bytes())
-    except Exception as e:  # any unpickling failure means a corrupt or foreign file
-        raise InputError(f"{d.state}: corrupt search state ({type(e).__name__}); "
-                         "move it away to start the search over") from None
-    if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
-        raise InputError(f"{d.state}: not a search state of format {STATE_FORMAT}; "
-                         "move it away to start the search over")
+    hint = "; move it away to start the search over"
+    raw = read_json(d.state, what="search state")
+    if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT:
+        raise InputError(f"{d.state}: not a search state of format {STATE_FORMAT}{hint}")
+    missing = [k for k in PAYLOAD_FIELDS if k not in raw]
+    if missing:
+        raise InputError(f"{d.state}: search state lacks {', '.join(missing)}{hint}")
+    payload = {k: decode_state(raw[k], space, str(d.state)) for k in PAYLOAD_FIELDS}
+    if not isinstance(payload["fingerprint"], dict) or not isinstance(payload["history"], list) \
+            or not isinstance(payload["metrics"], list) or type(payload["state"]).__name__ not in STATE_TYPES:
+        raise InputError(f"{d.state}: malformed search state{hint}")
     return payload
 
 
@@ -122,7 +134,7 @@ def run_search(space: SearchSpace, evaluator, search_cfg, workdir, *, profile: s
     spec = ObjectiveSpec.from_config(search_cfg)
     algo = algorithm or make_algorithm(search_cfg.algorithm, space, algorithm_options(search_cfg))
     fp = {**fingerprint(space, search_cfg), **(fingerprint_extra or {})}
-    saved = load_state(d)
+    saved = load_state(d, space)
     if saved is None:
         state, history, metrics, ref = None, [], [], None
     else:

@@ -25,6 +25,21 @@ def link_supernet(source, workdir) -> dict:
     return json.loads(src.result.read_text())["result"]
 
 
+def check_space_fits_data(cfg, dataset) -> None:
+    """ConfigError naming ``space`` when the dataset's images do not fit the search space's
+    networks (channels; the classifier takes the dataset's class count)."""
+    from nas.config import ConfigError
+    from search_spaces import get_space
+
+    space = get_space(cfg.space)
+    want = space.net_spec(space.smallest()).input_shape[-1]
+    have = dataset.input_shape[-1]
+    if want != have:
+        raise ConfigError(f"space: {cfg.space} takes {want}-channel images but data "
+                          f"{cfg.data.source}{':' + cfg.data.name if cfg.data.name else ''} has {have} "
+                          "(choose a space for this data)")
+
+
 def run_supernet_stage(cfg, workdir, dataset) -> dict:
     """The supernet's training record (``val_acc_largest``, ``val_acc_smallest``, ...)."""
     if cfg.supernet_from:

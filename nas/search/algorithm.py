@@ -9,7 +9,7 @@ state (optax style)::
 
 ``ask`` draws its randomness from ``fold_in(key, generation)``, ``tell`` advances the
 generation, so a state restored from a checkpoint continues exactly like the original run.
-States hold only NumPy arrays, tuples of :class:`Arch` and ints, so they pickle.
+States hold only NumPy arrays, tuples of :class:`Arch` and ints, so they save as JSON (:mod:`nas.search.state_codec`).
 """
 from __future__ import annotations
 
