@@ -92,6 +92,21 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def folder_digest(path: str | os.PathLike) -> str:
+    """Hex SHA-256 over a folder's files (relative paths and contents, sorted): the checksum
+    recorded for saved weights and checkpoints and verified before they are reused."""
+    root = Path(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + sha256_file(f).encode() + b"\n")
+    return h.hexdigest()
+
+
+def record_digest(obj) -> str:
+    """Hex SHA-256 of a JSON record in canonical form (sorted keys, compact)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def read_bytes(path: str | os.PathLike, *, what: str = "file", max_bytes: int = MAX_READ_BYTES) -> bytes:
     """The bytes of ``path``; InputError naming it when it is missing, a folder, unreadable or too large."""
     path = Path(path)
@@ -135,6 +150,8 @@ def read_yaml(path: str | os.PathLike, *, what: str = "YAML file", max_bytes: in
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise InputError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    except ValueError as e:  # a value YAML cannot build, e.g. an integer of thousands of digits
+        raise InputError(f"{path}: bad YAML value ({str(e).split(';')[0]})") from None
     if json_depth(obj) > MAX_JSON_DEPTH:
         raise InputError(f"{path}: YAML nested too deeply (limit {MAX_JSON_DEPTH})")
     return obj

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,8 @@ class SearchDir:
 @dataclass(frozen=True)
 class TrainDir:
     """A training run's folder (``supernet/`` or ``final/<name>/``): ``checkpoints/`` (Orbax),
-    ``result.json`` (written last: the run is finished), ``weights/`` (final networks),
+    ``result.json`` (written last: the run is finished), ``weights/`` (final networks) and
+    ``weights.sha256`` (their checksum, written once they are complete),
     ``metrics.jsonl``, ``tb/`` (TensorBoard)."""
 
     path: Path
@@ -67,6 +69,7 @@ class TrainDir:
     checkpoints = property(lambda self: self.path / "checkpoints")
     result = property(lambda self: self.path / "result.json")
     weights = property(lambda self: self.path / "weights")
+    weights_sha256 = property(lambda self: self.path / "weights.sha256")  # written after weights/: complete
     metrics = property(lambda self: self.path / "metrics.jsonl")
     tensorboard = property(lambda self: self.path / "tb")
 
@@ -107,9 +110,17 @@ class RunDir:
         return SearchDir(self.root / "search" / profile_label(profile))
 
     def supernet_id(self) -> str:
-        """Short hash of the trained supernet's ``result.json`` (changes when it is retrained);
+        """Short hash identifying the trained supernet: its fingerprint and the checksum of its
+        final checkpoint as recorded in ``result.json`` (so a result recomputed from the same
+        checkpoint keeps the id); for a result written before checksums, the file's bytes.
         OSError when there is none."""
-        return hashlib.sha256(self.supernet.result.read_bytes()).hexdigest()[:12]
+        data = self.supernet.result.read_bytes()
+        try:
+            rec = json.loads(data)
+            key = json.dumps([rec["fingerprint"], rec["checksums"]["checkpoint"]], sort_keys=True).encode()
+        except (ValueError, KeyError, TypeError):
+            key = data
+        return hashlib.sha256(key).hexdigest()[:12]
 
     def accuracy_cache(self) -> Path:
         """The supernet accuracy cache of the current supernet (see :meth:`supernet_id`)."""

@@ -51,7 +51,7 @@ def test_arch_stats_space(capsys):
     (["arch", "stats", "nospace", "--arch", "{}", "--json"], "unknown search space 'nospace'"),
     (["arch", "stats", "--model", "resnet", "--json"], "unknown model 'resnet'"),
     (["arch", "stats", "--json"], "give SPACE --arch JSON or --model NAME"),
-    (["space", "sample", "fbnet", "--n", "0"], "--n must be at least 1"),
+    (["space", "sample", "fbnet", "--n", "0"], "argument --n: expected an integer from 1"),
 ])
 def test_bad_input_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, *argv)

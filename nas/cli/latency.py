@@ -1,7 +1,7 @@
 """``nas latency measure | predict``: measured and predicted latency of architectures."""
 from __future__ import annotations
 
-from nas.cli.output import emit_json, read_arch_jsonl
+from nas.cli.output import count, emit_json, read_arch_jsonl
 from nas.errors import InputError
 from nas.latency.measure import RUNTIMES
 
@@ -13,11 +13,11 @@ def register(sub) -> None:
     me.add_argument("space")
     me.add_argument("--runtime", required=True, choices=RUNTIMES)
     me.add_argument("--archs", required=True, metavar="FILE.jsonl")
-    me.add_argument("--threads", type=int, default=1)
-    me.add_argument("--warmup", type=int, default=10)
-    me.add_argument("--repeats", type=int, default=50)
-    me.add_argument("--passes", type=int, default=3, help="timing passes over all archs (min is kept)")
-    me.add_argument("--batch-size", type=int, default=1)
+    me.add_argument("--threads", type=count(1, 1024), default=1)
+    me.add_argument("--warmup", type=count(0, 10**6), default=10)
+    me.add_argument("--repeats", type=count(1, 10**6), default=50)
+    me.add_argument("--passes", type=count(1, 1000), default=3, help="timing passes over all archs (min is kept)")
+    me.add_argument("--batch-size", type=count(1, 4096), default=1)
     me.add_argument("--json", action="store_true")
     me.set_defaults(func=cmd_measure)
     pr = lsub.add_parser("predict", help="predict latency (ms) on a hardware profile")

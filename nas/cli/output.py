@@ -1,8 +1,10 @@
 """Shared output helpers: JSON lines for ``--json``, reading architecture JSONL files."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
+import math
 import sys
 from contextvars import ContextVar
 
@@ -30,6 +32,34 @@ def emit_json(obj) -> None:
     out = _JSON_OUT.get() or sys.stdout
     out.write(json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
     out.flush()
+
+
+def count(lo: int = 1, hi: int = 10**7):
+    """argparse type: an integer in ``[lo, hi]`` (usage error, one line, otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text) if len(text) < 30 else None
+        except ValueError:
+            v = None
+        if v is None or not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi}, got {text[:30]!r}")
+        return v
+    parse.__name__ = "count"
+    return parse
+
+
+seed = count(0, 2**32 - 1)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number in (0, 1e12]."""
+    try:
+        v = float(text) if len(text) < 40 else math.nan
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and 0 < v <= 1e12):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text[:40]!r}")
+    return v
 
 
 def read_arch_jsonl(path: str, space: str) -> list[Arch]:

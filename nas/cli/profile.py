@@ -4,7 +4,7 @@ from __future__ import annotations
 import platform
 import time
 
-from nas.cli.output import emit_json
+from nas.cli.output import count, emit_json, positive_float, seed
 from nas.errors import InputError
 from nas.latency.measure import RUNTIMES
 
@@ -21,10 +21,10 @@ def register(sub) -> None:
         q.add_argument("--space", required=True)
         q.add_argument("--out", required=True, metavar="PROFILE.yaml")
         q.add_argument("--device", help="device description (default: NAME)")
-        q.add_argument("--batch-size", type=int, default=1)
-        q.add_argument("--peak-gflops", type=float)
-        q.add_argument("--bandwidth-gbs", type=float)
-        q.add_argument("--memory-gb", type=float)
+        q.add_argument("--batch-size", type=count(1, 4096), default=1)
+        q.add_argument("--peak-gflops", type=positive_float)
+        q.add_argument("--bandwidth-gbs", type=positive_float)
+        q.add_argument("--memory-gb", type=positive_float)
         q.add_argument("--json", action="store_true")
 
     fit = psub.add_parser("fit", help="fit a profile to a measurement CSV (arch,latency_ms)")
@@ -37,12 +37,12 @@ def register(sub) -> None:
     cal = psub.add_parser("calibrate", help="measure N random subnets here, then fit a profile")
     common(cal)
     cal.add_argument("--runtime", required=True, choices=RUNTIMES)
-    cal.add_argument("--n", type=int, required=True)
-    cal.add_argument("--seed", type=int, default=0)
-    cal.add_argument("--threads", type=int, default=1)
-    cal.add_argument("--warmup", type=int, default=10)
-    cal.add_argument("--repeats", type=int, default=50)
-    cal.add_argument("--passes", type=int, default=3, help="timing passes over all subnets (min is kept)")
+    cal.add_argument("--n", type=count(1, 100_000), required=True)
+    cal.add_argument("--seed", type=seed, default=0)
+    cal.add_argument("--threads", type=count(1, 1024), default=1)
+    cal.add_argument("--warmup", type=count(0, 10**6), default=10)
+    cal.add_argument("--repeats", type=count(1, 10**6), default=50)
+    cal.add_argument("--passes", type=count(1, 1000), default=3, help="timing passes over all subnets (min is kept)")
     cal.set_defaults(func=cmd_calibrate)
 
     ref = psub.add_parser("refit", help="re-fit a profile's predictor from its own measurements")
@@ -81,6 +81,9 @@ def cmd_fit(args) -> int:
     from nas.latency.measurements import read_measurements
     from search_spaces import get_space
 
+    from nas.latency.profile_io import check_profile_out
+
+    check_profile_out(args.out)  # before anything is read or written
     get_space(args.space)
     archs, lat = read_measurements(args.measurements, args.space)
     prof = build_profile(args.name, args.space, archs, lat, args.out, device=args.device or args.name,

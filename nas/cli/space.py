@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax
 
-from nas.cli.output import emit_json
+from nas.cli.output import count, emit_json, seed
 from nas.errors import InputError
 from search_spaces import arch_stats, get_space, list_spaces
 
@@ -16,8 +16,8 @@ def register(sub) -> None:
     ls.set_defaults(func=cmd_list)
     sm = ssub.add_parser("sample", help="uniformly sample architectures (one JSON per line)")
     sm.add_argument("space")
-    sm.add_argument("--n", type=int, default=1)
-    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--n", type=count(1, 1_000_000), default=1)
+    sm.add_argument("--seed", type=seed, default=0)
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=cmd_sample)
 

@@ -10,11 +10,11 @@ leaves ``result.json`` and is skipped on the next run.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 from nas.config import ExperimentConfig, config_from_dict
 from nas.errors import InputError
+from nas.files import atomic_write_text, folder_digest, read_text
 from nas.pipeline.candidates import Candidate
 from nas.rundir import RunDir
 from search_spaces import get_space
@@ -26,16 +26,21 @@ def init_of(cfg: ExperimentConfig, cand: Candidate) -> str:
 
 
 def _stored(workdir, name: str) -> dict | None:
-    """``{"fingerprint", "result"}`` of a finished candidate (result.json and weights both exist)."""
+    """``{"fingerprint", "result"}`` of a finished candidate: result.json verified, and its
+    weights complete (``weights.sha256`` written) and matching their checksum. Weights saved
+    only in part count as not finished (they are saved again from the last checkpoint);
+    weights that fail their checksum raise InputError naming the folder (never reused)."""
+    from nas.train.loop import stored_record
+
     d = RunDir(workdir).final(name)
-    p = d.result
-    if not p.is_file() or not d.weights.is_dir():
+    done = stored_record(d.result)
+    if done is None or not d.weights.is_dir() or not d.weights_sha256.is_file():
         return None
-    try:
-        done = json.loads(p.read_text())
-    except json.JSONDecodeError:
-        return None
-    return done if isinstance(done, dict) and "result" in done else None
+    recorded = read_text(d.weights_sha256, what="weights checksum").strip()
+    if folder_digest(d.weights) != recorded:
+        raise InputError(f"{d.weights}: damaged weights (checksum mismatch with {d.weights_sha256.name}); "
+                         f"remove {d.path} to train {name} again")
+    return done
 
 
 def read_result(workdir, name: str) -> dict | None:
@@ -90,8 +95,8 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
     dataset = load_dataset(cfg.data)
     spec = cand.spec(cfg, dataset.input_shape, dataset.num_classes)
     d = RunDir(workdir).final(cand.name)
-    if d.result.is_file() and not d.weights.is_dir():
-        d.result.unlink()  # stopped before the weights were saved: restore and save them
+    if d.result.is_file() and not d.weights_sha256.is_file():
+        d.result.unlink()  # stopped before the weights were saved whole: restore and save them
     net = build_static(spec, cfg.seed)
     if not cfg.final.from_scratch and cand.arch is not None:
         from flax import nnx
@@ -103,8 +108,9 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
     info = train_static(net, training_config(cfg, cand), dataset, d.path, progress=progress, name=cand.name,
                         **_static_options(cfg, cand))
-    if not d.weights.is_dir():
-        save_weights(net, d.weights)
+    if not d.weights_sha256.is_file():
+        save_weights(net, d.weights)  # replaces any partial weights/
+        atomic_write_text(d.weights_sha256, folder_digest(d.weights) + "\n")
     return info
 
 
@@ -113,7 +119,7 @@ def _trial(config: dict) -> None:
     from ray import tune
 
     cfg = config_from_dict(config["experiment"])
-    cand = Candidate(**config["candidate"])
+    cand = Candidate.from_dict(config["candidate"], cfg.space, "final training")
     info = train_candidate(cfg, cand, config["workdir"])
     ckpt = RunDir(config["workdir"]).final(cand.name).checkpoints
     metrics = {"test_accuracy": info["test_acc"], "val_accuracy": info["val_acc"], "steps": info["steps"]}

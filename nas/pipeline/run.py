@@ -98,4 +98,10 @@ def load_finished_run(workdir) -> tuple[ExperimentConfig, list[Candidate]]:
     if not isinstance(chosen, list) or not chosen:
         raise InputError(f"{run.chosen}: must be a non-empty list of candidates")
     cands = [Candidate.from_dict(c, cfg.space, str(run.chosen)) for c in chosen]
+    from nas.pipeline.final import read_result
+
+    for c in cands:  # verifies each network's result and weights checksums
+        if read_result(run.root, c.name) is None:
+            raise InputError(f"{run.final(c.name).path}: final training of {c.name} is not finished "
+                             f"(run `nas run {cfg.name} --workdir {run.root}`)")
     return cfg, cands

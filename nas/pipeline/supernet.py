@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from nas.errors import InputError
-from nas.files import atomic_write_bytes
+from nas.files import atomic_write_bytes, read_bytes
 from nas.rundir import RunDir
 
 
@@ -17,12 +17,14 @@ def link_supernet(source, workdir) -> dict:
     if not src.result.is_file() or not src.checkpoints.is_dir():
         raise InputError(f"supernet_from: {source} holds no trained supernet")
     dst.path.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(dst.result, src.result.read_bytes())
+    atomic_write_bytes(dst.result, read_bytes(src.result, what="supernet result"))
     link = dst.checkpoints
     if link.is_symlink() or not link.exists():
         link.unlink(missing_ok=True)
         link.symlink_to(src.checkpoints, target_is_directory=True)
-    return json.loads(src.result.read_text())["result"]
+    from nas.train.loop import stored_record
+
+    return stored_record(dst.result)["result"]
 
 
 def check_space_fits_data(cfg, dataset) -> None:

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from nas.data.pipeline import steps_per_epoch, train_batches
-from nas.files import atomic_write_json
+from nas.files import atomic_write_json, read_json, record_digest
 from nas.rundir import TrainDir
 from nas.train.checkpoint import Checkpointer
 from nas.train.monitor import Monitor
@@ -66,17 +66,41 @@ def schedule_steps(num_train: int, batch_size: int, epochs: float, max_steps: in
 
 
 def stored_result(path: Path, fingerprint: dict) -> dict | None:
-    """The result a finished run stored at ``path`` if it was made with ``fingerprint``."""
-    try:
-        done = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError):
+    """The result a finished run stored at ``path`` if it was made with ``fingerprint``; None
+    when there is none (or it belongs to other settings). A file that does not parse or fails
+    its checksum raises InputError naming it (it is never silently replaced or reused)."""
+    done = stored_record(path)
+    return done["result"] if done is not None and done["fingerprint"] == fingerprint else None
+
+
+def stored_record(path: Path) -> dict | None:
+    """``{"fingerprint", "result", "checksums"}`` of ``path`` verified against its ``sha256``
+    (records written before checksums existed have none and are read as they are)."""
+    path = Path(path)
+    if not path.exists():
         return None
-    return done.get("result") if isinstance(done, dict) and done.get("fingerprint") == fingerprint else None
+    done = read_json(path, what="training result")
+    hint = "move it away to recompute it from the checkpoints"
+    if not isinstance(done, dict) or not isinstance(done.get("result"), dict) or "fingerprint" not in done:
+        raise InputError(f"{path}: damaged training result (fields missing); {hint}")
+    body = {k: v for k, v in done.items() if k != "sha256"}
+    if "sha256" in done and done["sha256"] != record_digest(body):
+        raise InputError(f"{path}: damaged training result (checksum mismatch); {hint}")
+    done.setdefault("checksums", {})
+    return done
 
 
-def store_result(path: Path, fingerprint: dict, result: dict) -> None:
-    """Write ``{"fingerprint", "result"}`` atomically (the marker of a finished run)."""
-    atomic_write_json(path, {"fingerprint": fingerprint, "result": result})
+def store_result(path: Path, fingerprint: dict, result: dict, checksums: dict | None = None) -> None:
+    """Write ``{"fingerprint", "result", "checksums", "sha256"}`` atomically (the marker of a
+    finished run); ``checksums`` names outputs verified before reuse (e.g. the checkpoint)."""
+    body = {"fingerprint": fingerprint, "result": _finite(result), "checksums": dict(checksums or {})}
+    body = json.loads(json.dumps(body))
+    atomic_write_json(path, {**body, "sha256": record_digest(body)})
+
+
+def _finite(result: dict) -> dict:
+    """Non-finite numbers (a loss never computed on a resumed, finished run) as null: strict JSON."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
 
 
 def diverged(loss: float, grad_norm: float, params_finite: bool, num_classes: int) -> bool:

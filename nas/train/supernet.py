@@ -17,12 +17,13 @@ from pathlib import Path
 import jax
 from flax import nnx
 
+from nas.files import folder_digest
 from nas.rundir import RunDir
 from nas.train.bn import calibration_batches
 from nas.train.checkpoint import Checkpointer
 from nas.train.evaluate import full_state, subnet_accuracy
 from nas.train.forward import stack_archs, supernet_forward
-from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_result
+from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_record, stored_result
 from nas.train.optim import make_optimizer
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
@@ -127,7 +128,8 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     for name, arch in (("largest", space.largest()), ("smallest", space.smallest())):
         info[f"val_acc_{name}"] = evaluate_subnet(graphdef, state, model, arch, dataset,
                                                   batch_size=s.batch_size, bn_batches=s.bn_recalibration_batches)
-    store_result(directory.result, fingerprint, info)
+    store_result(directory.result, fingerprint, info,
+                 {"checkpoint": folder_digest(directory.checkpoints / str(total)), "checkpoint_step": total})
     return info
 
 
@@ -146,9 +148,16 @@ def load_supernet(workdir: str | Path, cfg, dataset=None):
     graphdef, params, rest = split_model(model)
     opt = make_optimizer(cfg.supernet.weight_decay)
     template = replicate((params, rest, opt.init(params)), make_mesh())
+    record = stored_record(RunDir(workdir).supernet.result)
+    sums = (record or {}).get("checksums", {})
+    if "checkpoint" in sums:  # verify the trained weights before any use
+        step_dir = directory / str(sums.get("checkpoint_step"))
+        if not step_dir.is_dir() or folder_digest(step_dir) != sums["checkpoint"]:
+            raise InputError(f"{step_dir}: damaged supernet checkpoint (checksum mismatch with "
+                             f"{RunDir(workdir).supernet.result.name}); retrain in another work directory")
     ckpt = Checkpointer(directory, supernet_fingerprint(cfg, dataset))
     try:
-        step, restored = ckpt.restore(template)
+        step, restored = ckpt.restore(template, step=sums.get("checkpoint_step"))
     finally:
         ckpt.close()
     if restored is None:
