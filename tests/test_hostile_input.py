@@ -274,6 +274,40 @@ def test_damaged_search_dir_generated(searched, tmp_path, name, how, at, junk):
         assert json_lines(out)
 
 
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    """A work directory with what ``nas report`` reads (the report unit test's fixture)."""
+    from tests.test_report import _write_workdir
+
+    work = tmp_path_factory.mktemp("reported")
+    _write_workdir(work)
+    return work
+
+
+@SETTINGS
+@given(st.data())
+def test_damaged_report_inputs_generated(reported, tmp_path, data):
+    work = tmp_path / "w"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(reported, work)
+    name = data.draw(st.sampled_from(["summary.json", "latency_check.json", "search/pa/front.jsonl",
+                                      "search/pa/metrics.jsonl", "search/pb/gen_0001.jsonl"]))
+    f = work / name
+    if name.endswith(".json") and data.draw(st.booleans()):
+        obj = json.loads(f.read_text())
+        paths = list(_paths(obj))
+        obj = _set(obj, data.draw(st.sampled_from(paths)), data.draw(yaml_values))
+        f.write_text(json.dumps(obj))
+    else:
+        f.write_bytes(_damage(f.read_bytes(), data.draw(st.sampled_from(["truncate", "flip", "insert", "replace"])),
+                              data.draw(st.integers(0, 10**6)), data.draw(st.binary(max_size=20))))
+    shutil.rmtree(work / "report", ignore_errors=True)
+    before = snapshot(work)
+    code, _, _ = cli("report", work)
+    if code == 2:
+        assert_nothing_lost(before, work)
+
+
 # ---------------------------------------------------------------- concrete regressions
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -295,6 +329,7 @@ DEEP = "[" * 100_000 + "]" * 100_000
     (["profile", "fit", "x", "--space", "fashion_mnist", "--measurements", "m.csv", "--out", "p.yaml",
       "--peak-gflops", "inf"], "peak"),
     (["nosuchcommand"], "invalid choice"),
+    (["report", "."], "no summary.json"),
 ])
 def test_concrete_bad_inputs(tmp_path, argv, needle):
     import csv
@@ -374,3 +409,63 @@ def test_json_stream_is_only_json_even_when_something_prints(tmp_path):
     finally:
         space_cli.cmd_sample = original
     assert code == 0 and len(json_lines(out)) == 2 and "worker died" in err
+
+
+def test_summary_with_wrong_types_is_one_line(reported, tmp_path):
+    work = tmp_path / "w"
+    shutil.copytree(reported, work)
+    summary = json.loads((work / "summary.json").read_text())
+    for bad in ({"profiles": 5}, {"profiles": ["../../etc"]}, {"space": 7},
+                {"architectures": [{"name": "x", "kind": "searched", "arch": None}]}):
+        (work / "summary.json").write_text(json.dumps({**summary, **bad}))
+        code, _, err = cli("report", work)
+        assert code == 2 and "summary.json" in err, bad
+
+
+def test_accuracy_cache_with_a_word_for_a_number(tmp_path):
+    from evaluators.cache import CachedEvaluator
+    from evaluators.surrogate import SurrogateEvaluator
+    from nas.errors import InputError
+    from search_spaces import get_space
+
+    space = get_space("fashion_mnist")
+    path = tmp_path / "accuracy.jsonl"
+    path.write_text(json.dumps({"arch": GOOD_ARCH, "accuracy": "high"}) + "\n")
+    with pytest.raises(InputError, match="accuracy.jsonl:1: corrupt evaluation cache line"):
+        CachedEvaluator(SurrogateEvaluator(space), space, path)
+    assert json.loads(path.read_text())["accuracy"] == "high"  # kept as it was
+
+
+def test_damaged_training_result_is_reported_not_recomputed(tmp_path):
+    from nas.errors import InputError
+    from nas.train.loop import store_result, stored_result
+
+    p = tmp_path / "result.json"
+    store_result(p, {"space": "x"}, {"val_acc_largest": 0.9, "final_loss": float("nan")}, {"checkpoint": "ab"})
+    assert stored_result(p, {"space": "x"}) == {"val_acc_largest": 0.9, "final_loss": None}
+    assert stored_result(p, {"space": "y"}) is None  # other settings: not this run's result
+    good = p.read_text()
+    for damaged in (good[: len(good) // 2], good.replace("0.9", "0.99")):
+        p.write_text(damaged)
+        with pytest.raises(InputError, match="damaged training result"):
+            stored_result(p, {"space": "x"})
+        assert p.read_text() == damaged
+
+
+def test_damaged_final_weights_are_reported_not_reused(tmp_path):
+    from nas.errors import InputError
+    from nas.files import folder_digest
+    from nas.pipeline.final import read_result
+    from nas.rundir import RunDir
+    from nas.train.loop import store_result
+
+    d = RunDir(tmp_path).final("net")
+    (d.weights / "arrays").mkdir(parents=True)
+    (d.weights / "arrays" / "w.bin").write_bytes(b"\x01" * 64)
+    store_result(d.result, {}, {"test_acc": 0.9})
+    assert read_result(tmp_path, "net") is None  # no checksum yet: the weights were not saved whole
+    d.weights_sha256.write_text(folder_digest(d.weights) + "\n")
+    assert read_result(tmp_path, "net") == {"test_acc": 0.9}
+    (d.weights / "arrays" / "w.bin").write_bytes(b"\x01" * 32)  # truncated
+    with pytest.raises(InputError, match="damaged weights"):
+        read_result(tmp_path, "net")

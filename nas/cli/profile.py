@@ -79,9 +79,8 @@ def cmd_list(args) -> int:
 def cmd_fit(args) -> int:
     from nas.latency.calibrate import build_profile
     from nas.latency.measurements import read_measurements
-    from search_spaces import get_space
-
     from nas.latency.profile_io import check_profile_out
+    from search_spaces import get_space
 
     check_profile_out(args.out)  # before anything is read or written
     get_space(args.space)

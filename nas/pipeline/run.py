@@ -38,6 +38,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
                    on_generation: Callable[[str, dict], None] | None = None) -> RunResult:
     """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary paths."""
     from nas.data import load_dataset
+    from nas.latency.profile_io import load_profile
     from nas.pipeline.export import export_all, latency_check, write_summary
     from nas.pipeline.final import run_final_training
     from nas.pipeline.search import run_stage, supernet_accuracy
@@ -51,6 +52,8 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     # everything that can be checked is checked before the work directory is touched
     dataset = load_dataset(cfg.data)
     check_space_fits_data(cfg, dataset)
+    for p in cfg.search.profiles:  # a profile file that does not load fails now, not after training
+        load_profile(p)
     run = RunDir(Path(workdir).resolve())
     checked_dir(run.root, "work directory")
     save_config(cfg, run)

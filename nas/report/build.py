@@ -8,40 +8,99 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 
 from nas.errors import InputError
-from nas.files import atomic_write_text
+from nas.files import atomic_write_text, read_json, read_text
 from nas.report import figures
 from nas.rundir import RunDir
 from search_spaces import get_space
+from search_spaces.arch import loads_json
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSONL file written by the search (absent: none); InputError naming file and
+    line for a line that is not a JSON object of finite values."""
     if not path.is_file():
         return []
     rows = []
-    for i, line in enumerate(path.read_text().splitlines(), 1):
+    for i, line in enumerate(read_text(path, what="JSONL file").splitlines(), 1):
         if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise InputError(f"{path}:{i}: not valid JSON") from None
+            row = loads_json(line, f"{path}:{i}")
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{i}: not a JSON object")
+            rows.append(row)
     return rows
+
+
+KINDS = ("searched", "baseline", "reference")
+
+
+def _num(v, where: str, *, lo: float = 0.0, hi: float = math.inf, optional: bool = False):
+    if v is None and optional:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi):
+        raise InputError(f"{where} must be a number in [{lo:g}, {hi:g}], got {v!r}"[:300])
+
+
+def check_summary(summary, p: Path) -> dict:
+    """Validate ``summary.json`` as the report reads it; InputError naming the file and field."""
+    from search_spaces.registry import SPACES
+
+    if not isinstance(summary, dict):
+        raise InputError(f"{p}: must be a JSON object")
+    for key in ("space", "profiles", "architectures"):
+        if key not in summary:
+            raise InputError(f"{p}: missing key {key!r}")
+    if summary["space"] not in SPACES:
+        raise InputError(f"{p}: space: unknown search space {summary['space']!r}"[:300])
+    if not isinstance(summary["profiles"], list) or not all(isinstance(x, str) and x and "/" not in x and
+                                                            x not in (".", "..") for x in summary["profiles"]):
+        raise InputError(f"{p}: profiles must be a list of profile names")
+    if not isinstance(summary.get("experiment", ""), str):
+        raise InputError(f"{p}: experiment must be a string")
+    space = get_space(summary["space"])
+    for key in ("architectures", "untrained"):
+        entries = summary.get(key, [])
+        if not isinstance(entries, list):
+            raise InputError(f"{p}: {key} must be a list")
+        for i, a in enumerate(entries):
+            w = f"{p}: {key}[{i}]"
+            if not isinstance(a, dict) or not isinstance(a.get("name"), str) or a.get("kind") not in KINDS:
+                raise InputError(f"{w}: needs a name and a kind ({', '.join(KINDS)})")
+            if a.get("arch") is not None:
+                try:
+                    space.from_json(a["arch"])
+                except InputError as e:
+                    raise InputError(f"{w}: {e}") from None
+            elif a["kind"] == "searched":
+                raise InputError(f"{w}: a searched network needs its arch")
+            for f in ("macs", "params", "peak_activation_bytes"):
+                _num(a.get(f), f"{w}.{f}", optional=key == "untrained")
+            for f in ("test_accuracy", "supernet_accuracy"):
+                _num(a.get(f), f"{w}.{f}", hi=1.0, optional=True)
+            lat = a.get("latency_ms", {})
+            if not isinstance(lat, dict):
+                raise InputError(f"{w}.latency_ms must map profile names to numbers")
+            for q, v in lat.items():
+                _num(v, f"{w}.latency_ms[{q!r}]", optional=True)
+            if not isinstance(a.get("chosen_for", []), list) or not all(isinstance(x, str) for x in
+                                                                        a.get("chosen_for", [])):
+                raise InputError(f"{w}.chosen_for must be a list of profile names")
+            t = a.get("training")
+            if t is not None and not (isinstance(t, dict) and isinstance(t.get("init"), str)):
+                raise InputError(f"{w}.training must be an object with epochs and init")
+            if t is not None:
+                _num(t.get("epochs"), f"{w}.training.epochs")
+    return summary
 
 
 def load_summary(workdir: Path) -> dict:
     p = RunDir(workdir).summary
     if not p.is_file():
         raise InputError(f"{workdir}: no summary.json (run `nas run` to completion first)")
-    try:
-        summary = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON ({e.msg})") from None
-    for key in ("space", "profiles", "architectures"):
-        if key not in summary:
-            raise InputError(f"{p}: missing key {key!r}")
-    return summary
+    return check_summary(read_json(p, what="summary"), p)
 
 
 def _profile_data(workdir: Path, profile: str, summary: dict) -> dict:
@@ -53,8 +112,19 @@ def _profile_data(workdir: Path, profile: str, summary: dict) -> dict:
                "latency_ms": a.get("latency_ms", {}).get(profile)}
               for a in summary["architectures"] + summary.get("untrained", [])
               if a["kind"] != "searched" or profile in a.get("chosen_for", [])]
-    return {"evaluated": evaluated, "front": read_jsonl(d.front), "marked": marked,
-            "history": read_jsonl(d.metrics)}
+    front, history = read_jsonl(d.front), read_jsonl(d.metrics)
+    for rows, path in ((evaluated, d.path / "gen_*.jsonl"), (front, d.front)):
+        _numbers(rows, ("accuracy", "latency_ms", "generation"), path)
+    _numbers(history, ("generation", "hypervolume"), d.metrics)
+    return {"evaluated": evaluated, "front": front, "marked": marked, "history": history}
+
+
+def _numbers(rows: list[dict], keys, path) -> None:
+    """InputError naming ``path`` when a row holds a non-number under one of ``keys``."""
+    for r in rows:
+        for k in keys:
+            if k in r and r[k] is not None:
+                _num(r[k], f"{path}: {k}", lo=-math.inf)
 
 
 def _arch_text(a: dict) -> str:
@@ -171,7 +241,14 @@ def build_report(workdir) -> Path:
              figures.macs_accuracy_figure(summary["architectures"], out / "macs_accuracy.png"))]
     check = run.latency_check
     if check.is_file():
-        lc = json.loads(check.read_text())
+        lc = read_json(check, what="latency check")
+        if not isinstance(lc, dict) or not isinstance(lc.get("profile"), str) or not isinstance(lc.get("rows"), list):
+            raise InputError(f"{check}: must be an object with profile and rows")
+        for i, r in enumerate(lc["rows"]):
+            if not isinstance(r, dict) or not isinstance(r.get("name", ""), str):
+                raise InputError(f"{check}: rows[{i}] must be an object with name, predicted_ms, measured_ms")
+            for k in ("predicted_ms", "measured_ms"):
+                _num(r.get(k), f"{check}: rows[{i}].{k}", lo=1e-9)
         figs.append(("Predicted against measured latency on this machine",
                      figures.latency_check_figure(lc["rows"], out / "latency_check.png", lc["profile"])))
     body = [f"<h1>{html.escape(summary.get('experiment', 'experiment'))}: hardware-aware NAS report</h1>",

@@ -53,7 +53,8 @@ def fronts_figure(profiles: dict[str, dict], path: Path) -> Path:
             pts = [r for r in ev if r.get("feasible", True) is ok]
             if pts:
                 ax.scatter([r["latency_ms"] for r in pts], [100 * r["accuracy"] for r in pts], s=9, **style)
-        fr = [(r["latency_ms"], 100 * r["accuracy"]) for r in d.get("front", [])]
+        fr = [(r["latency_ms"], 100 * r["accuracy"]) for r in d.get("front", [])
+              if "accuracy" in r and "latency_ms" in r]
         if fr:
             xs, ys = _front_line(fr)
             ax.plot(xs, ys, "-o", color="tab:blue", ms=4, drawstyle="steps-post", label="Pareto front")
@@ -76,7 +77,7 @@ def hypervolume_figure(histories: dict[str, list[dict]], path: Path) -> Path:
     """Hypervolume by generation (``histories[profile]`` = rows with generation, hypervolume)."""
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for name, rows in histories.items():
-        rows = [r for r in rows if r.get("hypervolume") is not None]
+        rows = [r for r in rows if r.get("hypervolume") is not None and r.get("generation") is not None]
         ax.plot([r["generation"] for r in rows], [r["hypervolume"] for r in rows], "-o", ms=3, label=name)
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (objective units)")

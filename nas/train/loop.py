@@ -79,8 +79,11 @@ def stored_record(path: Path) -> dict | None:
     path = Path(path)
     if not path.exists():
         return None
-    done = read_json(path, what="training result")
     hint = "move it away to recompute it from the checkpoints"
+    try:
+        done = read_json(path, what="training result")
+    except InputError as e:
+        raise InputError(f"{path}: damaged training result ({str(e).removeprefix(f'{path}: ')}); {hint}") from None
     if not isinstance(done, dict) or not isinstance(done.get("result"), dict) or "fingerprint" not in done:
         raise InputError(f"{path}: damaged training result (fields missing); {hint}")
     body = {k: v for k, v in done.items() if k != "sha256"}
