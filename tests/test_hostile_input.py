@@ -469,3 +469,46 @@ def test_damaged_final_weights_are_reported_not_reused(tmp_path):
     (d.weights / "arrays" / "w.bin").write_bytes(b"\x01" * 32)  # truncated
     with pytest.raises(InputError, match="damaged weights"):
         read_result(tmp_path, "net")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_command_and_the_ray_instance_it_started(monkeypatch):
+    """SIGTERM is handled like Ctrl-C: exit status 143, and the local Ray instance the command
+    started (GCS, raylet and their agents) is shut down, not left running."""
+    import signal
+    import time
+
+    import psutil
+
+    import nas.cli.space as space_cli
+
+    started = {}
+
+    def starts_ray_then_is_terminated(args):
+        import ray
+
+        from nas.raycluster import ensure_ray
+
+        assert ensure_ray(num_cpus=1)
+        started["pids"] = [p.pid for p in psutil.Process().children(recursive=True)]
+        assert ray.is_initialized() and started["pids"]
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(60)  # interrupted long before this ends
+        return 0
+
+    monkeypatch.setattr(space_cli, "cmd_list", starts_ray_then_is_terminated)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["space", "list"])
+    assert code == 143 and "terminated" in err.getvalue()
+    import ray
+
+    assert not ray.is_initialized()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
+                                         for p in started["pids"]):
+        time.sleep(0.5)
+    alive = [psutil.Process(p).name() for p in started["pids"]
+             if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert not alive, f"Ray processes left running: {alive}"
+    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is back

@@ -8,8 +8,9 @@ not UTF-8, a path the system refuses) is reported the same way, as a last line o
 
 With ``--json``, stdout carries only the JSON lines of :func:`nas.cli.output.emit_json`:
 anything else printed while the command runs (Ray's and JAX's messages included) goes to
-stderr. SIGTERM is handled like Ctrl-C, and a Ray instance this process started or joined is
-shut down on the way out, so no Ray process outlives an interrupted run.
+stderr. SIGTERM is handled like Ctrl-C (exit status 143; Ctrl-C: 130), and a Ray instance
+this process started or joined is shut down on the way out, so no Ray process outlives an
+interrupted run.
 """
 from __future__ import annotations
 
@@ -61,9 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         if e.filename is None:
             raise
         return _fail(f"{e.filename}: {e.strerror or type(e).__name__}")
+    except _Terminated:
+        print("nas: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("nas: interrupted", file=sys.stderr)
         return 130
+    except SystemExit as e:  # Ray's driver turns SIGTERM into sys.exit(SIGTERM) once it has started
+        if e.code != signal.SIGTERM:
+            raise
+        print("nas: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     finally:
         _shutdown_ray()
         if previous is not None:
@@ -75,11 +84,15 @@ def _fail(message: str) -> int:
     return 2
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` (checkpoints, Ray shutdown) runs."""
+
+
 def _terminate_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt so cleanup runs; returns the previous handler (None
-    off the main thread, where handlers cannot be set)."""
+    """Turn SIGTERM into :class:`_Terminated` so cleanup runs; returns the previous handler
+    (None off the main thread, where handlers cannot be set)."""
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        raise _Terminated
 
     try:
         return signal.signal(signal.SIGTERM, interrupt)
