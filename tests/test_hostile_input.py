@@ -512,3 +512,27 @@ def test_sigterm_stops_the_command_and_the_ray_instance_it_started(monkeypatch):
              if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     assert not alive, f"Ray processes left running: {alive}"
     assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is back
+
+
+def test_json_stream_holds_even_against_writes_to_file_descriptor_1():
+    """Writes that bypass Python's sys.stdout (C++ logging, child processes) go to stderr too."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import os, subprocess, sys
+        import nas.cli.space as s
+        original = s.cmd_sample
+        def noisy(args):
+            os.write(1, b"raw write to fd 1\\n")
+            subprocess.run([sys.executable, "-c", "print('a child process')"], check=True)
+            return original(args)
+        s.cmd_sample = noisy
+        from nas.cli.main import main
+        sys.exit(main(["space", "sample", "fashion_mnist", "--n", "2", "--json"]))
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert len(json_lines(p.stdout)) == 2
+    assert "raw write to fd 1" in p.stderr and "a child process" in p.stderr

@@ -5,6 +5,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 from contextvars import ContextVar
 
@@ -18,13 +19,36 @@ _JSON_OUT: ContextVar = ContextVar("json_out", default=None)
 @contextlib.contextmanager
 def json_stdout():
     """While active, :func:`emit_json` writes to the current stdout and every other write to
-    stdout (``print``, Ray's and JAX's messages, progress bars) goes to stderr."""
-    token = _JSON_OUT.set(sys.stdout)
+    stdout (``print``, Ray's and JAX's messages, progress bars) goes to stderr. When stdout is
+    the process's file descriptor 1, that descriptor itself points at stderr meanwhile, so
+    writes from C++ (XLA, Ray's core worker) and child processes are diverted too."""
+    try:
+        real_fd = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, ValueError):  # a StringIO (tests) or a closed stream
+        real_fd = False
+    if not real_fd:
+        token = _JSON_OUT.set(sys.stdout)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                yield
+        finally:
+            _JSON_OUT.reset(token)
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    out = os.fdopen(saved, "w", buffering=1, closefd=False)
+    os.dup2(2, 1)
+    token = _JSON_OUT.set(out)
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
         _JSON_OUT.reset(token)
+        sys.stdout.flush()
+        out.flush()
+        os.dup2(saved, 1)
+        out.close()
+        os.close(saved)
 
 
 def emit_json(obj) -> None:
