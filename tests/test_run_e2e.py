@@ -90,6 +90,20 @@ def test_smoke_run_end_to_end(tmp_path):
     check = json.loads((wd / "export" / "mobilenet_v2" / "onnx_check.json").read_text())
     assert check["max_abs_diff"] <= 1e-4
 
+    # damaged stage outputs are reported (one line, status 2) and kept, never reused or rewritten
+    result = wd / "supernet" / "result.json"
+    good = result.read_bytes()
+    result.write_bytes(good[: len(good) // 2])
+    proc4 = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd))
+    assert proc4.returncode == 2 and "damaged training result" in proc4.stderr, proc4.stderr[-2000:]
+    assert len(proc4.stderr.strip().splitlines()) == 1 and result.read_bytes() == good[: len(good) // 2]
+    result.write_bytes(good)
+    weights = max((p for p in (wd / "final" / "mobilenet_v2" / "weights").rglob("*") if p.is_file()),
+                  key=lambda p: p.stat().st_size)
+    weights.write_bytes(weights.read_bytes()[:-8])
+    proc5 = nas("export", str(wd), "--format", "json")
+    assert proc5.returncode == 2 and "damaged weights" in proc5.stderr, proc5.stderr[-2000:]
+
 
 def test_run_bad_override_is_one_line(tmp_path):
     proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(tmp_path / "x"), "--set", "search.nope=1")
