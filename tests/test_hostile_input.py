@@ -6,8 +6,9 @@ found by hand. The contract for every command and every input:
 - with ``--json``, stdout holds only JSON objects, one per line, with finite numbers;
 - a failing command changes no file that existed before it ran and leaves no temporary file.
 
-The number of generated cases per property is ``HYPOTHESIS_EXAMPLES`` (default 60; the count and
-the failures found while building this suite are in docs/hostile_input.md).
+The number of generated cases per property is ``HYPOTHESIS_EXAMPLES`` (default 60; half that for
+the two damaged-work-directory properties, which are in the slow tier). The counts run and the
+failures found while building this suite are in docs/hostile_input.md.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from nas.latency.profile_io import load_profile
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# damaging a work directory re-runs a command on a copy of it (~1-2 s a case): half as many, in the slow tier
+WORKDIR_SETTINGS = settings(SETTINGS, max_examples=max(1, EXAMPLES // 2))
 GOOD_ARCH = {"ks": [3, 5, 7, 3, 5, 7, 3, 5, 7, 3], "e": [3, 4, 6, 3, 4, 6, 3, 4, 6, 3], "d": [1, 2, 3, 1]}
 
 
@@ -256,7 +259,8 @@ def _damage(data: bytes, how: str, at: int, junk: bytes) -> bytes:
             "insert": data[:at] + junk + data[at:], "replace": junk}[how]
 
 
-@SETTINGS
+@pytest.mark.slow
+@WORKDIR_SETTINGS
 @given(st.sampled_from(["state.json", "evaluations.jsonl", "front.jsonl", "metrics.jsonl", "gen_0001.jsonl"]),
        st.sampled_from(["truncate", "flip", "insert", "replace"]), st.integers(0, 10**6), st.binary(max_size=20))
 def test_damaged_search_dir_generated(searched, tmp_path, name, how, at, junk):
@@ -284,7 +288,8 @@ def reported(tmp_path_factory):
     return work
 
 
-@SETTINGS
+@pytest.mark.slow
+@WORKDIR_SETTINGS
 @given(st.data())
 def test_damaged_report_inputs_generated(reported, tmp_path, data):
     work = tmp_path / "w"
