@@ -13,6 +13,7 @@
     latency_check.json, summary.json  stage 4
     report/                           index.html and its PNG figures
     scratch_check/                    a nested run dir (benchmarks.scratch_vs_inherited)
+    fidelity.json, fidelity/          supernet ranking fidelity (benchmarks.ranking_fidelity)
 """
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ class RunDir:
     chosen = property(lambda self: self.root / "chosen.json")
     summary = property(lambda self: self.root / "summary.json")
     latency_check = property(lambda self: self.root / "latency_check.json")
+    fidelity = property(lambda self: self.root / "fidelity.json")  # experiments.benchmarks.ranking_fidelity
     report = property(lambda self: self.root / "report")
     supernet = property(lambda self: TrainDir(self.root / "supernet"))
     tune_storage = property(lambda self: self.root / "final" / "_tune")

@@ -96,6 +96,35 @@ def check_summary(summary, p: Path) -> dict:
     return summary
 
 
+def _fidelity_note(run: RunDir) -> str:
+    """How far to trust the fronts: the supernet's measured ranking fidelity
+    (``experiments.benchmarks.ranking_fidelity``) when it was measured for this very supernet."""
+    if not run.fidelity.is_file():
+        return ("<p class='note'>Supernet ranking fidelity: not measured for this run "
+                "(<code>python -m experiments.benchmarks.ranking_fidelity WORKDIR</code>).</p>")
+    fid = read_json(run.fidelity, what="fidelity record")
+    try:
+        current = run.supernet_id()
+    except OSError:
+        current = None
+    try:
+        same = isinstance(fid, dict) and fid.get("supernet_id") == current
+        parts = []
+        for key, label in (("overall", "overall"), ("band_only", "within one MACs band")):
+            d = fid[key]
+            t, (lo, hi) = d["kendall_tau"]["value"], d["kendall_tau"]["ci95"]
+            _num(t, f"{run.fidelity}: {key}.kendall_tau", lo=-1.0, hi=1.0)
+            parts.append(f"Kendall τ {t:.2f} [95% CI {lo:.2f}, {hi:.2f}] {label} ({int(d['n'])} subnets)")
+        epochs = float(fid["recipe"]["epochs"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{run.fidelity}: malformed fidelity record ({type(e).__name__})") from None
+    if not same:
+        return (f"<p class='note'>Supernet ranking fidelity: {run.fidelity.name} was measured on another "
+                "supernet (retrained since); not shown.</p>")
+    return (f"<p class='note'>Supernet ranking fidelity (inherited accuracy against stand-alone training, "
+            f"{epochs:g} epochs): {html.escape('; '.join(parts))}.</p>")
+
+
 def load_summary(workdir: Path) -> dict:
     p = RunDir(workdir).summary
     if not p.is_file():
@@ -255,6 +284,7 @@ def build_report(workdir) -> Path:
             f"<p class='note'>search space <b>{html.escape(summary['space'])}</b>; profiles: "
             f"{html.escape(', '.join(summary['profiles']))}. Test accuracy is measured once, after final "
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
+            _fidelity_note(run),
             "<h2>Chosen architectures</h2>", _arch_table(summary),
             _equal_macs_table(summary),
             "<h2>How the chosen architectures differ per device</h2>", _design_table(summary)]
