@@ -19,7 +19,7 @@ from nas.errors import InputError
 from nas.files import atomic_write_bytes, atomic_write_json
 
 
-def _tf():
+def require_tensorflow():
     try:
         import tensorflow as tf
     except ImportError:
@@ -96,7 +96,7 @@ def convert_tflite(net, *, batch: int | None = 1, mean=None, std=None, calibrati
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    tf = _tf()
+    tf = require_tensorflow()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     from nas.export.graph import walk
 
@@ -131,7 +131,7 @@ def interpreter(model, threads: int = 1):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        Interpreter = _tf().lite.Interpreter
+        Interpreter = require_tensorflow().lite.Interpreter
     kw = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
     it = Interpreter(num_threads=threads, **kw)
     it.allocate_tensors()
