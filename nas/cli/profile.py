@@ -90,7 +90,8 @@ def cmd_fit(args) -> int:
         from nas.latency.bundle import read_bundle_measurements
 
         archs, lat, meta = read_bundle_measurements(args.bundle, args.space, args.measurements)
-        runtime = f"{meta.get('runtime_version') or meta['runtime']} {meta['precision']} (CPU, {meta['threads']} threads)"
+        runtime = (f"{meta.get('runtime_version') or meta['runtime']} {meta['precision']} "
+                   f"({meta['threads']} threads)")
         batch_size = int(meta.get("batch_size") or batch_size)
         extra = {"threads": meta["threads"], "precision": meta["precision"], "measured": meta}
     elif args.measurements:

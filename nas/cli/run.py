@@ -39,10 +39,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from nas.data import load_dataset
     from nas.export import check_formats
     from nas.pipeline.export import export_all
     from nas.pipeline.run import load_finished_run
-    from nas.data import load_dataset
     from nas.rundir import RunDir
 
     formats = check_formats([f for f in args.format.split(",") if f], field="--format")

@@ -33,7 +33,7 @@ class _TfOps:
 
     def conv(self, x, w_hwio, b, stride, groups):
         tf = self.tf
-        k, p = int(w_hwio.shape[0]), int(w_hwio.shape[0]) // 2
+        p = int(w_hwio.shape[0]) // 2
         cin, cout = int(x.shape[-1]), int(w_hwio.shape[-1])
         if stride > 1 and p:
             x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])

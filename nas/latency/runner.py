@@ -53,9 +53,8 @@ def load_onnxruntime(path: str, threads: int):
 
 def _litert_interpreter():
     try:
-        from ai_edge_litert.interpreter import Interpreter
-
         import ai_edge_litert
+        from ai_edge_litert.interpreter import Interpreter
 
         return Interpreter, f"ai-edge-litert {getattr(ai_edge_litert, '__version__', '?')}"
     except ImportError:
@@ -162,8 +161,9 @@ def main(argv=None) -> int:
     except ImportError as e:
         print(f"run_bundle: runtime not installed ({e})", file=sys.stderr)
         return 2
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        print(f"run_bundle: cannot load the bundle in {args.dir} ({type(e).__name__}: {e})", file=sys.stderr)
+    except Exception as e:  # any runtime's error on a missing, corrupt or foreign model file
+        msg = str(e).splitlines()[0][:200] if str(e) else ""
+        print(f"run_bundle: cannot load the bundle in {args.dir} ({type(e).__name__}: {msg})", file=sys.stderr)
         return 2
     t0 = time.time()
     med = measure(calls, warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, seed=args.seed,
