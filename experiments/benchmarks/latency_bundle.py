@@ -10,7 +10,7 @@ of the per-model ratio run2 / run1; (2) calibration: a profile fitted on the bun
 ``--calibration`` models of run 1 (exactly what ``nas profile fit --bundle`` does) predicting
 the other models, scored against run 1 and run 2, beside FLOPs fitted linearly on the same
 points, and the test-retest Spearman on those same models (the ceiling any predictor can
-reach with this measurement noise).
+reach with this measurement noise); then the same over ``--draws`` random calibration subsets.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _aligned(bundle: Path, space: str, csvs):
     return order, out
 
 
-def report(bundle, run1, run2, n_cal: int = 20) -> str:
+def report(bundle, run1, run2, n_cal: int = 20, draws: int = 0) -> str:
     from nas.latency.calibrate import build_profile
 
     bundle = Path(bundle)
@@ -73,6 +73,22 @@ def report(bundle, run1, run2, n_cal: int = 20) -> str:
     m = prediction_metrics(y1[test], y2[test])
     lines.append(f"| run 1 itself (test-retest ceiling) | same {len(y1[test])}, run 2 | {m['spearman']:.3f} | "
                  f"{m['kendall']:.3f} | {100 * m['mape']:.1f}% | {100 * m['within_10pct']:.1f}% |")
+    if draws:
+        rows = {"profile": [], "flops": [], "retest": []}
+        for seed in range(1, draws + 1):
+            idx = np.random.default_rng(seed).permutation(len(archs))
+            cal, test = idx[:n_cal], idx[n_cal:]
+            ca, ta = [archs[i] for i in cal], [archs[i] for i in test]
+            with tempfile.TemporaryDirectory() as d:
+                prof = build_profile("bundle_device", space, ca, y1[cal], Path(d) / "p.yaml", device="bench",
+                                     runtime=manifest["runtime"], source="bench")
+                rows["profile"].append(spearmanr(prof.predict_ms(ta), y1[test]).statistic)
+            a, b = fit_flops_baseline(flops(ca), y1[cal])
+            rows["flops"].append(spearmanr(a + b * flops(ta), y1[test]).statistic)
+            rows["retest"].append(spearmanr(y2[test], y1[test]).statistic)
+        lines += ["", f"Over {draws} random {n_cal}-model calibration draws (scored on the other models of run 1), "
+                  "Spearman mean (min–max): " + "; ".join(
+                      f"{k} {np.mean(v):.3f} ({np.min(v):.3f}–{np.max(v):.3f})" for k, v in rows.items())]
     return "\n".join(lines)
 
 
@@ -82,8 +98,9 @@ def main(argv=None) -> None:
     ap.add_argument("run1")
     ap.add_argument("run2")
     ap.add_argument("--calibration", type=int, default=20)
+    ap.add_argument("--draws", type=int, default=10, help="random calibration subsets besides the first N")
     args = ap.parse_args(argv)
-    print(report(args.bundle, args.run1, args.run2, args.calibration))
+    print(report(args.bundle, args.run1, args.run2, args.calibration, args.draws))
 
 
 if __name__ == "__main__":
