@@ -89,3 +89,16 @@ def test_bundle_rejects_bad_arguments(tmp_path, capsys):
                  "--out", str(tmp_path / "x.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "not a latency bundle" in err[-1]
+
+
+def test_missing_runtime_or_converter_is_one_line(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    assert main(["latency", "bundle", "fashion_mnist", "--n", "2", "--runtime", "litert",
+                 "--out", str(tmp_path / "b")]) == 2
+    assert main(["export", str(tmp_path), "--format", "json,tflite"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "tensorflow not installed" in err[0] and "tflite needs TensorFlow" in err[1]
+    assert not (tmp_path / "b").exists()

@@ -46,10 +46,9 @@ def cmd_export(args) -> int:
     from nas.rundir import RunDir
 
     formats = check_formats([f for f in args.format.split(",") if f], field="--format")
-    if {"tflite", "tflite-int8"} & set(formats):
-        from nas.export.litert import require_tensorflow
+    from nas.export.formats import check_converters
 
-        require_tensorflow()  # one line and status 2 when the converter is not installed, before any work
+    check_converters(formats, "--format")  # one line and status 2 before any work
     run = RunDir(args.workdir)
     cfg, cands = load_finished_run(run.root)
     records = export_all(cfg, run.root, cands, load_dataset(cfg.data), formats=formats)

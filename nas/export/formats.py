@@ -30,3 +30,15 @@ def check_export_values(export) -> None:
         raise InputError(f"export.batch: must be >= 0 (0: dynamic batch), got {export.batch}")
     if export.calibration_images < 1:
         raise InputError(f"export.calibration_images: must be >= 1, got {export.calibration_images}")
+    check_converters(export.formats, "export.formats")
+
+
+def check_converters(formats, field: str) -> None:
+    """InputError when a requested format's converter is not installed (checked before any
+    work, so a run does not train for an hour and then fail at export)."""
+    import importlib.util
+
+    lite = [f for f in formats if f.startswith("tflite")]
+    if lite and importlib.util.find_spec("tensorflow") is None:
+        raise InputError(f"{field}: {lite[0]} needs TensorFlow, which is not installed "
+                         "(pip install 'jaxnas[litert]')")
