@@ -11,6 +11,7 @@ from flax import nnx
 
 from nas.export import check_onnx, export_onnx, onnx_difference
 from nas.export.artifacts import ExportData, export_architecture
+from nas.export.onnx import jax_logits
 from nas.export.quantize import onnx_accuracy, quantize_int8
 from search_spaces import get_space, net_stats
 from search_spaces.layers import expand_ops
@@ -57,14 +58,14 @@ def test_export_matches_jax_and_is_clean(tmp_path, tiny_net, dynamic):
 
 
 def test_export_of_every_block_kind(tmp_path):
-    """fbnet (grouped 1x1 + channel shuffle) and ofa_mbv3 (squeeze-excite, h-swish) at 32 px."""
+    """fbnet (grouped 1x1 + channel shuffle) and ofa_mbv3 (squeeze-excite, h-swish)."""
     import jax
 
     for space in ("fbnet", "ofa_mbv3"):
         sp = get_space(space)
         arch = sp.sample(jax.random.key(3))
         if space == "ofa_mbv3":
-            arch = sp.from_json({**arch.to_json(), "r": 128})
+            arch = sp.from_json({**arch.to_json(), "r": 128})  # the smallest resolution: a quicker test
         net = StaticNet(sp.net_spec(arch), rngs=nnx.Rngs(0))
         shape = net.spec.input_shape
         path = export_onnx(net, shape, tmp_path / f"{space}.onnx", mean=(0.5,) * 3, std=(0.25,) * 3)
@@ -96,8 +97,7 @@ def test_int8_per_channel_qdq_close_to_float(tmp_path, tiny_net):
                    and any(a.name == "axis" for a in n.attribute)]
     assert len(per_channel) >= ops["Conv"] - 2  # conv weights quantised per output channel
     x = _raw(64, seed=2)
-    want = np.asarray(tiny_net((x / 255 - MEAN[0]) / STD[0]))
-    labels = want.argmax(-1)
+    labels = jax_logits(tiny_net, (x / 255 - MEAN[0]) / STD[0]).argmax(-1)
     assert onnx_accuracy(f, x, labels) == 1.0
     assert onnx_accuracy(q, x, labels) >= 0.8  # int8 keeps most of the float model's decisions
 
@@ -105,7 +105,7 @@ def test_int8_per_channel_qdq_close_to_float(tmp_path, tiny_net):
 def test_export_architecture_records_input_and_accuracy(tmp_path, tiny_net):
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, size=(40, 28, 28, 1), dtype=np.uint8)
-    labels = np.asarray(tiny_net((imgs / 255.0 - MEAN[0]) / STD[0])).argmax(-1)
+    labels = jax_logits(tiny_net, (imgs / 255.0 - MEAN[0]) / STD[0]).argmax(-1)
     data = ExportData(MEAN, STD, imgs[:32], imgs, labels)
     sp = get_space("fashion_mnist")
     rec = export_architecture(tiny_net, tiny_net.spec, tmp_path / "e", name="n", arch_json=sp.smallest().to_json(),

@@ -174,6 +174,7 @@ def export_tflite(out, net, spec, *, formats, data=None, seed: int = 0, batch: i
     split when both exist.
     """
     from nas.export.artifacts import ExportError, _check_input
+    from nas.export.onnx import jax_logits
     from search_spaces.layers import expand_ops
 
     mean, std = (data.mean, data.std) if data is not None else (None, None)
@@ -187,7 +188,7 @@ def export_tflite(out, net, spec, *, formats, data=None, seed: int = 0, batch: i
         x = _check_input(spec, batch, data, seed)
         got = run_tflite(blob, x)
         xin = x if mean is None else (x / 255.0 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-        want = np.asarray(net(xin, train=False))
+        want = jax_logits(net, xin)
         diff = float(np.max(np.abs(got - want)))
         check["float"] = {"ops": ops, "max_abs_diff": diff, "rel_diff": diff / max(float(np.abs(want).max()), 1e-12)}
         if not check["float"]["rel_diff"] <= tolerance:

@@ -78,9 +78,16 @@ def onnx_difference(path, model, x, *, mean=None, std=None) -> dict:
     x = np.asarray(x, dtype=np.float32)
     got = run_onnx(ort_session(path), x)
     xin = x if mean is None else (x / 255.0 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    want = np.asarray(model(xin, train=False))
+    want = jax_logits(model, xin)
     diff = float(np.max(np.abs(got - want)))
     return {"max_abs_diff": diff, "rel_diff": diff / max(float(np.max(np.abs(want))), 1e-12)}
+
+
+def jax_logits(model, x) -> np.ndarray:
+    """``model(x, train=False)`` compiled once (an eager call compiles every operation apart)."""
+    import jax
+
+    return np.asarray(jax.jit(lambda v: model(v, train=False))(np.asarray(x, np.float32)))
 
 
 def check_onnx(path, model, x) -> float:
