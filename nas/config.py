@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from nas.export.formats import FORMATS
+from nas.export.formats import DEFAULT_FORMATS
 from search_spaces.arch import InputError, loads_json
 
 
@@ -89,8 +89,11 @@ class FinalConfig:
 
 @dataclass
 class ExportConfig:
-    formats: list[str] = field(default_factory=lambda: list(FORMATS))  # a subset of nas.export.FORMATS
-    onnx_tolerance: float = 1e-4
+    formats: list[str] = field(default_factory=lambda: list(DEFAULT_FORMATS))  # a subset of nas.export.FORMATS
+    onnx_tolerance: float = 1e-4  # relative: max|onnx - jax| / max|jax|
+    batch: int = 1  # fixed batch of the exported graphs; 0: symbolic (dynamic) batch
+    calibration_images: int = 256  # training images that calibrate the int8 models
+    latency: bool = True  # measure float vs int8 latency of the exported models here (ONNX Runtime)
 
 
 @dataclass
@@ -284,6 +287,7 @@ def validate(cfg: ExperimentConfig) -> None:
     from evaluators.factory import VALUES, check_values
     from nas.data import check_source
     from nas.export import check_formats
+    from nas.export.formats import check_export_values
     from nas.latency.profile_io import check_profiles
     from nas.search import check_algorithm
     from nas.search.objectives import MAXIMISED
@@ -297,6 +301,7 @@ def validate(cfg: ExperimentConfig) -> None:
         check_algorithm(cfg.search.algorithm)
         check_values(cfg.search.objectives)
         check_formats(cfg.export.formats)
+        check_export_values(cfg.export)
         check_profiles(cfg.search.profiles)
     except InputError as e:  # the registry's own one-line message, as a config error
         raise ConfigError(str(e)) from None

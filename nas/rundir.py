@@ -78,7 +78,8 @@ class TrainDir:
 @dataclass(frozen=True)
 class ExportDir:
     """``export/<name>/``: ``arch.json`` (written last: the export's record), ``flax/`` (Orbax
-    weights), ``model.onnx``, ``onnx_check.json``."""
+    weights), ``model.onnx``, ``onnx_check.json``, ``model_int8.onnx``, ``model.tflite``, ``model_int8.tflite``,
+    ``tflite_check.json``."""
 
     path: Path
 
@@ -86,6 +87,10 @@ class ExportDir:
     flax = property(lambda self: self.path / "flax")
     onnx = property(lambda self: self.path / "model.onnx")
     onnx_check = property(lambda self: self.path / "onnx_check.json")
+    onnx_int8 = property(lambda self: self.path / "model_int8.onnx")
+    tflite = property(lambda self: self.path / "model.tflite")
+    tflite_int8 = property(lambda self: self.path / "model_int8.tflite")
+    tflite_check = property(lambda self: self.path / "tflite_check.json")
 
 
 @dataclass(frozen=True)

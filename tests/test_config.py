@@ -54,7 +54,7 @@ def test_overrides_are_typed():
     ("space=resnet", "space: unknown search space 'resnet'"),
     ("search.profiles=my_phone", "search.profiles: unknown profile 'my_phone'"),
     ("final.baselines=resnet50", "final.baselines: unknown model 'resnet50'"),
-    ("export.formats=json,tflite", "export.formats: unknown format 'tflite'"),
+    ("export.formats=json,savedmodel", "export.formats: unknown format 'savedmodel'"),
     ("search.population=0", "search.population: must be positive"),
     ("nonsense", "expected key=value"),
 ])

@@ -1,37 +1,121 @@
-"""ONNX export of a static network agrees with JAX under ONNX Runtime (batch 1 and dynamic batch)."""
+"""Deployment ONNX graph: agrees with JAX under ONNX Runtime (fixed and dynamic batch, raw-pixel
+input), BN folded, one layout transpose, a relative check that catches a wrong weight and passes
+large logits, and the int8 model."""
+import json
+from collections import Counter
+
 import numpy as np
 import onnx
 import pytest
 from flax import nnx
 
-from nas.export import check_onnx, export_onnx
-from search_spaces import get_space
+from nas.export import check_onnx, export_onnx, onnx_difference
+from nas.export.artifacts import ExportData, export_architecture
+from nas.export.onnx import jax_logits
+from nas.export.quantize import onnx_accuracy, quantize_int8
+from search_spaces import get_space, net_stats
+from search_spaces.layers import expand_ops
 from search_spaces.static_net import StaticNet
+
+MEAN, STD = (0.29,), (0.35,)
+
+
+def _net(space="fashion_mnist", seed=0, largest=False):
+    sp = get_space(space)
+    arch = sp.largest() if largest else sp.smallest()
+    net = StaticNet(sp.net_spec(arch), rngs=nnx.Rngs(seed), backend="native")
+    # non-trivial running statistics, so that folding BatchNorm matters
+    rng = np.random.default_rng(seed)
+    stats = nnx.state(net, nnx.BatchStat)
+    nnx.update(net, __import__("jax").tree.map(lambda a: a + 0.2 * np.abs(rng.normal(size=a.shape)).astype(np.float32),
+                                               stats))
+    return net
 
 
 @pytest.fixture(scope="module")
 def tiny_net():
-    sp = get_space("fashion_mnist")
-    return StaticNet(sp.net_spec(sp.smallest()), rngs=nnx.Rngs(0), backend="native")
+    return _net()
+
+
+def _raw(n, shape=(28, 28, 1), seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, size=(n, *shape)).astype(np.float32)
 
 
 @pytest.mark.parametrize("dynamic", [True, False])
-def test_export_matches_jax(tmp_path, tiny_net, dynamic):
-    path = export_onnx(tiny_net, (28, 28, 1), tmp_path / "net.onnx", dynamic_batch=dynamic)
+def test_export_matches_jax_and_is_clean(tmp_path, tiny_net, dynamic):
+    path = export_onnx(tiny_net, (28, 28, 1), tmp_path / "net.onnx", dynamic_batch=dynamic, mean=MEAN, std=STD)
     model = onnx.load(str(path))
-    onnx.checker.check_model(model)
-    ops = {n.op_type for n in model.graph.node}
-    assert "Conv" in ops  # standard convolutions in the exported graph
+    onnx.checker.check_model(model, full_check=True)
+    ops = Counter(n.op_type for n in model.graph.node)
+    n_conv = sum(op.kind in ("conv", "dwconv") for op in expand_ops(tiny_net.spec))
+    assert ops["Conv"] == n_conv + 2 * sum(op.kind == "se" for op in expand_ops(tiny_net.spec))
+    assert ops["Transpose"] == 1  # NHWC -> NCHW once, at the input
+    assert not {"BatchNormalization", "Sub", "Sqrt", "Div", "Shape", "Gather", "Concat", "Expand"} & set(ops)
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-    assert dims == ["B" if dynamic else 1, 28, 28, 1]  # a symbolic batch, or batch 1
-    x = np.random.default_rng(0).normal(size=(3, 28, 28, 1)).astype(np.float32)
-    diff = check_onnx(path, tiny_net, x)
-    assert 0 <= diff < 1e-4
+    assert dims == ["B" if dynamic else 1, 28, 28, 1]
+    d = onnx_difference(path, tiny_net, _raw(3), mean=MEAN, std=STD)  # raw pixels in, normalisation in the graph
+    assert d["rel_diff"] < 1e-5
 
 
-def test_check_detects_a_different_network(tmp_path, tiny_net):
+def test_export_of_every_block_kind(tmp_path):
+    """fbnet (grouped 1x1 + channel shuffle) and ofa_mbv3 (squeeze-excite, h-swish)."""
+    import jax
+
+    for space in ("fbnet", "ofa_mbv3"):
+        sp = get_space(space)
+        arch = sp.sample(jax.random.key(3))
+        if space == "ofa_mbv3":
+            arch = sp.from_json({**arch.to_json(), "r": 128})  # the smallest resolution: a quicker test
+        net = StaticNet(sp.net_spec(arch), rngs=nnx.Rngs(0))
+        shape = net.spec.input_shape
+        path = export_onnx(net, shape, tmp_path / f"{space}.onnx", mean=(0.5,) * 3, std=(0.25,) * 3)
+        assert onnx_difference(path, net, _raw(2, shape), mean=(0.5,) * 3, std=(0.25,) * 3)["rel_diff"] < 1e-5
+
+
+def test_relative_check_fails_on_a_wrong_weight_and_passes_large_logits(tmp_path, tiny_net):
+    path = export_onnx(tiny_net, (28, 28, 1), tmp_path / "net.onnx", mean=MEAN, std=STD)
+    x = _raw(4)
+    wrong = _net()
+    wrong.layers[0].w[...] = wrong.layers[0].w[...] * 1.01  # the stem's weights off by 1%
+    assert onnx_difference(path, wrong, x, mean=MEAN, std=STD)["rel_diff"] > 1e-4
+    other_seed = _net(seed=1)
+    assert check_onnx(path, other_seed, (x / 255 - MEAN[0]) / STD[0]) > 1e-3
+    big = _net(largest=True)
+    big.layers[-1].w[...] = big.layers[-1].w[...] * 3e4  # logits of order 1e4 and more
+    path = export_onnx(big, (28, 28, 1), tmp_path / "big.onnx", mean=MEAN, std=STD)
+    d = onnx_difference(path, big, x, mean=MEAN, std=STD)
+    assert d["rel_diff"] <= 1e-4  # float32 noise relative to the logits' scale
+
+
+def test_int8_per_channel_qdq_close_to_float(tmp_path, tiny_net):
+    f = export_onnx(tiny_net, (28, 28, 1), tmp_path / "net.onnx", mean=MEAN, std=STD)
+    q = quantize_int8(f, tmp_path / "int8.onnx", _raw(64, seed=1))
+    model = onnx.load(str(q))
+    ops = Counter(n.op_type for n in model.graph.node)
+    assert ops["QuantizeLinear"] > 0 and ops["DequantizeLinear"] > ops["Conv"] > 0
+    per_channel = [n for n in model.graph.node if n.op_type == "DequantizeLinear"
+                   and any(a.name == "axis" for a in n.attribute)]
+    assert len(per_channel) >= ops["Conv"] - 2  # conv weights quantised per output channel
+    x = _raw(64, seed=2)
+    labels = jax_logits(tiny_net, (x / 255 - MEAN[0]) / STD[0]).argmax(-1)
+    assert onnx_accuracy(f, x, labels) == 1.0
+    assert onnx_accuracy(q, x, labels) >= 0.8  # int8 keeps most of the float model's decisions
+
+
+def test_export_architecture_records_input_and_accuracy(tmp_path, tiny_net):
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, size=(40, 28, 28, 1), dtype=np.uint8)
+    labels = jax_logits(tiny_net, (imgs / 255.0 - MEAN[0]) / STD[0]).argmax(-1)
+    data = ExportData(MEAN, STD, imgs[:32], imgs, labels)
     sp = get_space("fashion_mnist")
-    other = StaticNet(sp.net_spec(sp.smallest()), rngs=nnx.Rngs(1), backend="native")
-    path = export_onnx(tiny_net, (28, 28, 1), tmp_path / "net.onnx")
-    x = np.random.default_rng(0).normal(size=(2, 28, 28, 1)).astype(np.float32)
-    assert check_onnx(path, other, x) > 1e-3
+    rec = export_architecture(tiny_net, tiny_net.spec, tmp_path / "e", name="n", arch_json=sp.smallest().to_json(),
+                              space="fashion_mnist", formats=("json", "onnx", "onnx-int8"), data=data)
+    stored = json.loads((tmp_path / "e" / "arch.json").read_text())
+    assert stored == json.loads(json.dumps(rec))
+    assert stored["input"]["normalization"] == {"mean": list(MEAN), "std": list(STD),
+                                                "formula": "(x / 255 - mean) / std", "in_graph": True}
+    assert stored["input"]["shape"] == [1, 28, 28, 1] and stored["input"]["pixels"] == "raw, 0..255"
+    assert stored["accuracy"]["onnx"] == 1.0 and 0.5 <= stored["accuracy"]["onnx-int8"] <= 1.0
+    assert stored["stats"] == net_stats(tiny_net.spec).to_dict()
+    check = json.loads((tmp_path / "e" / "onnx_check.json").read_text())
+    assert check["tolerance_kind"] == "relative" and check["rel_diff"] < 1e-5

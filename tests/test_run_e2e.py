@@ -53,6 +53,11 @@ def test_smoke_run_end_to_end(tmp_path):
         assert check["max_abs_diff"] <= 1e-4
         assert (exp / "model.onnx").stat().st_size > 1000 and (exp / "flax").is_dir()
         assert json.loads((exp / "arch.json").read_text())["arch"] == a["arch"]
+        # float and int8 deployed models: accuracy on the test split and latency here, beside JAX's
+        assert (exp / "model_int8.onnx").is_file()
+        assert abs(a["deployed"]["accuracy"]["onnx"] - a["test_accuracy"]) <= 0.01
+        assert 0.0 <= a["deployed"]["accuracy"]["onnx-int8"] <= 1.0
+        assert a["deployed"]["latency_ms_here"]["onnx-int8"] > 0
     searched = [a for a in summary["architectures"] if a["kind"] == "searched"]
     front = [json.loads(line) for line in (wd / "search" / "local_cpu" / "front.jsonl").read_text().splitlines()]
     assert all(a["arch"] in [r["arch"] for r in front] for a in searched)

@@ -1,4 +1,5 @@
-"""``nas latency measure | predict``: measured and predicted latency of architectures."""
+"""``nas latency measure | predict | bundle``: measured and predicted latency of architectures, and
+bundles of models to measure on another device."""
 from __future__ import annotations
 
 from nas.cli.output import count, emit_json, read_arch_jsonl
@@ -26,6 +27,16 @@ def register(sub) -> None:
     pr.add_argument("--archs", required=True, metavar="FILE.jsonl")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)
+    bu = lsub.add_parser("bundle", help="write N models + a stand-alone runner to measure on a device")
+    bu.add_argument("space")
+    bu.add_argument("--n", type=int, required=True, help="number of random architectures")
+    bu.add_argument("--runtime", required=True, choices=("onnxruntime", "litert"))
+    bu.add_argument("--int8", action="store_true", help="int8 models (static quantisation) instead of float32")
+    bu.add_argument("--out", required=True, metavar="DIR")
+    bu.add_argument("--seed", type=int, default=0)
+    bu.add_argument("--threads", type=int, default=1, help="threads the runner uses by default")
+    bu.add_argument("--batch-size", type=int, default=1)
+    bu.set_defaults(func=cmd_bundle)
 
 
 def cmd_measure(args) -> int:
@@ -59,4 +70,15 @@ def cmd_predict(args) -> int:
             emit_json({"latency_ms": float(ms)})
         else:
             print(f"{ms:9.3f} ms  {a.dumps()}")
+    return 0
+
+
+def cmd_bundle(args) -> int:
+    from nas.latency.bundle import check_runtime_available, write_bundle
+
+    check_runtime_available(args.runtime, args.int8)
+    out = write_bundle(args.space, args.n, args.runtime, args.out, int8=args.int8, seed=args.seed,
+                       threads=args.threads, batch_size=args.batch_size)
+    print(f"{args.n} models ({args.runtime}, {'int8' if args.int8 else 'float32'}) in {out}; "
+          f"run `python3 {out / 'run_bundle.py'}` on the device")
     return 0

@@ -29,7 +29,10 @@ def register(sub) -> None:
 
     fit = psub.add_parser("fit", help="fit a profile to a measurement CSV (arch,latency_ms)")
     common(fit)
-    fit.add_argument("--measurements", required=True, metavar="FILE.csv")
+    fit.add_argument("--measurements", metavar="FILE.csv", help="measurement CSV (default with --bundle: "
+                     "DIR/latency.csv)")
+    fit.add_argument("--bundle", metavar="DIR", help="a measured `nas latency bundle`: the CSV must cover exactly "
+                     "its models; runtime, precision and threads come from it")
     fit.add_argument("--runtime", default="unknown", help="runtime the latencies were measured with")
     fit.add_argument("--source", default="user measurements", help="who measured (credit)")
     fit.set_defaults(func=cmd_fit)
@@ -84,11 +87,23 @@ def cmd_fit(args) -> int:
 
     check_profile_out(args.out)  # before anything is read or written
     get_space(args.space)
-    archs, lat = read_measurements(args.measurements, args.space)
+    runtime, batch_size, extra = args.runtime, args.batch_size, None
+    if args.bundle:
+        from nas.latency.bundle import read_bundle_measurements
+
+        archs, lat, meta = read_bundle_measurements(args.bundle, args.space, args.measurements)
+        runtime = (f"{meta.get('runtime_version') or meta['runtime']} {meta['precision']} "
+                   f"({meta['threads']} threads)")
+        batch_size = int(meta.get("batch_size") or batch_size)
+        extra = {"threads": meta["threads"], "precision": meta["precision"], "measured": meta}
+    elif args.measurements:
+        archs, lat = read_measurements(args.measurements, args.space)
+    else:
+        raise InputError("give --measurements FILE.csv or --bundle DIR")
     prof = build_profile(args.name, args.space, archs, lat, args.out, device=args.device or args.name,
-                         runtime=args.runtime, source=args.source, batch_size=args.batch_size,
+                         runtime=runtime, source=args.source, batch_size=batch_size,
                          peak_gflops=args.peak_gflops, bandwidth_gbs=args.bandwidth_gbs,
-                         memory_gb=args.memory_gb)
+                         memory_gb=args.memory_gb, extra=extra)
     return _summary(prof, args)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from nas.export import FORMATS
+    from nas.export import DEFAULT_FORMATS, FORMATS
 
     p = sub.add_parser("run", help="supernet -> search -> final training -> export -> report (resumable)")
     p.add_argument("experiment", help="experiment name (experiments/NAME.py) or path to a config file")
@@ -16,7 +16,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_run)
     e = sub.add_parser("export", help="export the chosen architectures of a finished run")
     e.add_argument("workdir")
-    e.add_argument("--format", default=",".join(FORMATS), help=f"comma-separated subset of {','.join(FORMATS)}")
+    e.add_argument("--format", default=",".join(DEFAULT_FORMATS),
+                   help=f"comma-separated subset of {','.join(FORMATS)} (tflite needs the litert extra)")
     e.set_defaults(func=cmd_export)
 
 
@@ -38,17 +39,23 @@ def cmd_run(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from nas.data import load_dataset
     from nas.export import check_formats
     from nas.pipeline.export import export_all
     from nas.pipeline.run import load_finished_run
-    from nas.pipeline.supernet import data_shape
     from nas.rundir import RunDir
 
     formats = check_formats([f for f in args.format.split(",") if f], field="--format")
+    from nas.export.formats import check_converters
+
+    check_converters(formats, "--format")  # one line and status 2 before any work
     run = RunDir(args.workdir)
     cfg, cands = load_finished_run(run.root)
-    records = export_all(cfg, run.root, cands, *data_shape(cfg, run.root), formats=formats)
+    records = export_all(cfg, run.root, cands, load_dataset(cfg.data), formats=formats)
     for name, rec in records.items():
-        extra = f"  onnx max|diff|={rec['onnx_max_abs_diff']:.2e}" if "onnx_max_abs_diff" in rec else ""
-        print(f"{name}: {run.export(name).path}{extra}")
+        extra = f"  onnx relative diff {rec['onnx_rel_diff']:.1e}" if "onnx_rel_diff" in rec else ""
+        acc = "  ".join(f"{f} {100 * a:.2f}%" for f, a in rec.get("accuracy", {}).items())
+        lat = "  ".join(f"{f} {v:.3f} ms" for f, v in rec.get("latency_ms", {}).items())
+        print(f"{name}: {run.export(name).path}{extra}" + (f"\n  test accuracy: {acc}" if acc else "")
+              + (f"\n  latency here: {lat}" if lat else ""))
     return 0

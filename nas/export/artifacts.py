@@ -1,18 +1,24 @@
-"""Export of one chosen architecture: JSON spec, Flax weights (Orbax), verified ONNX model.
+"""Export of one chosen architecture: JSON spec, Flax weights (Orbax), verified ONNX, int8, LiteRT.
 
 Layout of ``out_dir``::
 
-    arch.json      {"space", "arch", "name", "input_shape", "stats": {...}}
-    flax/          Orbax checkpoint of the network's nnx state (params + batch stats)
-    model.onnx     standard-convolution graph, batch 1
-    onnx_check.json {"max_abs_diff", "tolerance", "inputs"}
+    arch.json        {"space", "arch", "name", "input_shape", "input": {...}, "stats": {...},
+                      "accuracy": {format: test accuracy}, one key per written format}
+    flax/            Orbax checkpoint of the network's nnx state (params + batch stats)
+    model.onnx       deployment graph (:mod:`nas.export.graph`): raw pixels in, BN folded, NCHW
+    onnx_check.json  {"max_abs_diff", "rel_diff", "tolerance", "tolerance_kind", "inputs"}
+    model_int8.onnx  static int8 QDQ model (:mod:`nas.export.quantize`)
+    model.tflite, model_int8.tflite, tflite_check.json   LiteRT (:mod:`nas.export.litert`)
 
-The ONNX model is run with ONNX Runtime on random inputs and compared with the JAX network;
-a difference above the tolerance raises :class:`ExportError` (the run fails loudly).
+``arch.json``'s ``input`` says how to feed the models (layout, shape, raw pixels, and the
+normalisation inside the graph), so they run on their own. The ONNX model is run with ONNX
+Runtime on random inputs and compared with the JAX network; a relative difference above the
+tolerance raises :class:`ExportError` (the run fails loudly).
 """
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -20,21 +26,16 @@ import numpy as np
 from flax import nnx
 
 from nas.export.formats import FORMATS
+from nas.export.graph import INPUT_NAME
 from nas.files import atomic_write_json
 from nas.rundir import ExportDir
 from search_spaces import InputError, NetSpec, net_stats
 from search_spaces.static_net import StaticNet
 
 
-class ExportError(RuntimeError):
-    """The exported ONNX model disagrees with the JAX network beyond tolerance."""
-
-
-def _native_copy(net: StaticNet, spec: NetSpec) -> StaticNet:
-    """The same weights in a network built with standard convolutions (the exported form)."""
-    native = StaticNet(spec, rngs=nnx.Rngs(0), backend="native")
-    nnx.update(native, nnx.state(net))
-    return native
+class ExportError(InputError):
+    """An exported model disagrees with the JAX network beyond tolerance (the CLI prints one
+    line and exits with status 2, like any bad model)."""
 
 
 def save_weights(net: StaticNet, path: Path) -> Path:
@@ -66,30 +67,103 @@ def load_weights(spec: NetSpec, path: Path, backend: str | None = None) -> Stati
     return net
 
 
+@dataclass(frozen=True)
+class ExportData:
+    """What an export takes from the data set: the normalisation (per channel, [0, 1] units)
+    that goes into the graph, training images for int8 calibration and the test split for the
+    accuracy of each exported format (uint8 ``[N, H, W, C]``; empty arrays skip that step)."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    calibration: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+    @classmethod
+    def from_dataset(cls, dataset, calibration: int = 256) -> ExportData:
+        """The first ``calibration`` training images and the whole test split of a
+        :class:`nas.data.Dataset`."""
+        return cls(tuple(dataset.mean), tuple(dataset.std), dataset.train.images[:calibration],
+                   dataset.test.images, dataset.test.labels)
+
+
+def input_record(spec: NetSpec, batch: int | None, data: ExportData | None) -> dict:
+    """How to feed the exported graphs (stored in arch.json under ``input``)."""
+    rec = {"name": INPUT_NAME, "layout": "NHWC", "dtype": "float32",
+           "shape": ["B" if batch is None else int(batch), *(int(v) for v in spec.input_shape)]}
+    if data is None:
+        rec["normalization"] = None
+        rec["pixels"] = "already normalised (no normalisation in the graph)"
+    else:
+        rec["pixels"] = "raw, 0..255"
+        rec["normalization"] = {"mean": list(data.mean), "std": list(data.std), "formula": "(x / 255 - mean) / std",
+                                "in_graph": True}
+    return rec
+
+
+def _check_input(spec: NetSpec, batch: int | None, data: ExportData | None, seed: int) -> np.ndarray:
+    n = 2 if batch is None else max(2, int(batch))
+    rng = np.random.default_rng(seed)
+    if data is None:
+        return rng.normal(size=(n, *spec.input_shape)).astype(np.float32)
+    return rng.uniform(0, 255, size=(n, *spec.input_shape)).astype(np.float32)
+
+
 def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: str, arch_json: dict | None,
-                        space: str | None, formats=FORMATS, tolerance: float = 1e-4,
-                        seed: int = 0) -> dict:
-    """Write the requested formats for one network; return the record stored in arch.json."""
+                        space: str | None, formats=FORMATS, tolerance: float = 1e-4, batch: int | None = 1,
+                        data: ExportData | None = None, seed: int = 0) -> dict:
+    """Write the requested formats for one network; return the record stored in arch.json.
+
+    ``tolerance`` is relative: ``max|onnx - jax| / max|jax|`` on random inputs must not exceed it
+    (:class:`ExportError` otherwise). ``batch``: the graphs' fixed batch, None for a symbolic one.
+    ``data``: normalisation in the graph, int8 calibration images, test split (None: inputs
+    are already normalised, no int8, no accuracy). Derived formats (``onnx-int8``, ``tflite``,
+    ``tflite-int8``) also write the float ONNX model they start from. Accuracy per format
+    (test split) goes under ``accuracy``.
+    """
     out = ExportDir(Path(out_dir))
     out.path.mkdir(parents=True, exist_ok=True)
     record = {"name": name, "space": space, "arch": arch_json, "input_shape": list(spec.input_shape),
-              "stats": net_stats(spec).to_dict()}
+              "input": input_record(spec, batch, data), "stats": net_stats(spec).to_dict(), "accuracy": {}}
+    mean, std = (data.mean, data.std) if data is not None else (None, None)
+    has_test = data is not None and len(data.test_labels) > 0
     if "flax" in formats:
         save_weights(net, out.flax)
         record["flax"] = out.flax.name
-    if "onnx" in formats:
-        from nas.export.onnx import check_onnx, export_onnx
+    if set(formats) & {"onnx", "onnx-int8", "tflite", "tflite-int8"}:
+        from nas.export.onnx import export_onnx, onnx_difference
 
-        native = _native_copy(net, spec)
-        onnx_path = export_onnx(native, spec.input_shape, out.onnx)
-        x = np.random.default_rng(seed).normal(size=(2, *spec.input_shape)).astype(np.float32)
-        diff = float(check_onnx(onnx_path, native, x))
-        atomic_write_json(out.onnx_check,
-                          {"max_abs_diff": diff, "tolerance": tolerance, "inputs": list(x.shape)}, indent=None)
+        onnx_path = export_onnx(net, spec.input_shape, out.onnx, dynamic_batch=batch is None, batch=batch or 1,
+                                mean=mean, std=std)
+        x = _check_input(spec, batch, data, seed)
+        diff = onnx_difference(onnx_path, net, x, mean=mean, std=std)
+        atomic_write_json(out.onnx_check, {**diff, "tolerance": tolerance, "tolerance_kind": "relative",
+                                           "inputs": list(x.shape)}, indent=None)
         record["onnx"] = out.onnx.name
-        record["onnx_max_abs_diff"] = diff
-        if not diff <= tolerance:
-            raise ExportError(f"{name}: ONNX output differs from JAX by {diff:.3g} > {tolerance:g}")
+        record["onnx_max_abs_diff"] = diff["max_abs_diff"]
+        record["onnx_rel_diff"] = diff["rel_diff"]
+        if not diff["rel_diff"] <= tolerance:
+            raise ExportError(f"{name}: ONNX output differs from JAX by {diff['rel_diff']:.3g} of the logits' "
+                              f"scale > {tolerance:g}")
+        if has_test:
+            from nas.export.quantize import onnx_accuracy
+
+            record["accuracy"]["onnx"] = onnx_accuracy(onnx_path, data.test_images, data.test_labels)
+    if "onnx-int8" in formats:
+        if data is None or not len(data.calibration):
+            raise InputError(f"{name}: onnx-int8 needs calibration images (training data)")
+        from nas.export.quantize import onnx_accuracy, quantize_int8
+
+        quantize_int8(out.onnx, out.onnx_int8, data.calibration)
+        record["onnx-int8"] = out.onnx_int8.name
+        if has_test:
+            record["accuracy"]["onnx-int8"] = onnx_accuracy(out.onnx_int8, data.test_images, data.test_labels)
+    if "tflite" in formats or "tflite-int8" in formats:
+        from nas.export.litert import export_tflite
+
+        tfl = export_tflite(out, net, spec, formats=formats, data=data, seed=seed, batch=batch, tolerance=tolerance)
+        record["accuracy"].update(tfl.pop("accuracy", {}))
+        record.update(tfl)
     if "json" in formats:
         atomic_write_json(out.arch_json, record, indent=2)
     return record

@@ -159,7 +159,7 @@ def _prepare_spec(spec, runtime, batch_size, threads, tmpdir) -> Prepared:
     from nas.export.onnx import export_onnx
 
     path = export_onnx(build_spec_net(spec, backend="native"), shape,
-                       Path(tmpdir) / f"net{len(list(Path(tmpdir).iterdir()))}.onnx")
+                       Path(tmpdir) / f"net{len(list(Path(tmpdir).iterdir()))}.onnx", batch=batch_size)
     return prepare_onnxruntime(path, shape, batch_size=batch_size, threads=threads)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from nas.files import atomic_write_json
 from nas.pipeline.candidates import Candidate
 from nas.pipeline.final import final_augment, init_of, training_config
@@ -11,13 +13,19 @@ from nas.rundir import RunDir
 from search_spaces import get_space, net_stats
 
 
-def export_all(cfg, workdir, cands: list[Candidate], dataset_shape, num_classes: int,
-               formats=None) -> dict[str, dict]:
-    """Export every trained candidate into ``export/<name>/`` (skips finished exports)."""
-    from nas.export.artifacts import export_architecture, load_weights
+def export_all(cfg, workdir, cands: list[Candidate], dataset, formats=None) -> dict[str, dict]:
+    """Export every trained candidate into ``export/<name>/`` (skips finished exports).
+
+    ``dataset`` (:class:`nas.data.Dataset`) gives the normalisation put into the graphs, the
+    int8 calibration images (``export.calibration_images`` training images) and the test
+    split on which every exported format's accuracy is measured. With ``export.latency`` the
+    float and int8 models' latency is measured here (:func:`deployed_latency`)."""
+    from nas.export.artifacts import ExportData, export_architecture, load_weights
 
     run = RunDir(workdir)
     formats = tuple(formats or cfg.export.formats)
+    data = ExportData.from_dataset(dataset, cfg.export.calibration_images)
+    batch = cfg.export.batch or None
     records = {}
     for c in cands:
         out = run.export(c.name)
@@ -25,11 +33,32 @@ def export_all(cfg, workdir, cands: list[Candidate], dataset_shape, num_classes:
         if done is not None and all(done.get(f) for f in formats if f != "json"):
             records[c.name] = done
             continue
-        spec = c.spec(cfg, dataset_shape, num_classes)
+        spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
         net = load_weights(spec, run.final(c.name).weights)
-        records[c.name] = export_architecture(net, spec, out.path, name=c.name, arch_json=c.arch, space=cfg.space,
-                                              formats=formats, tolerance=cfg.export.onnx_tolerance)
+        rec = export_architecture(net, spec, out.path, name=c.name, arch_json=c.arch, space=cfg.space,
+                                  formats=formats, tolerance=cfg.export.onnx_tolerance, batch=batch, data=data)
+        if cfg.export.latency:
+            rec["latency_ms"] = deployed_latency(out, rec)
+            if "json" in formats:
+                atomic_write_json(out.arch_json, rec, indent=2)
+        records[c.name] = rec
     return records
+
+
+def deployed_latency(out, record: dict, *, threads: int = 1) -> dict[str, float]:
+    """Latency (ms) here of each exported ONNX Runtime / LiteRT model of one export, measured
+    with the bundle runner's protocol (:mod:`nas.latency.runner`: warm-up, interleaved rounds,
+    median), ``threads`` threads."""
+    from nas.latency.runner import LOADERS, measure
+
+    files = {"onnx": ("onnxruntime", out.onnx), "onnx-int8": ("onnxruntime", out.onnx_int8),
+             "tflite": ("litert", out.tflite), "tflite-int8": ("litert", out.tflite_int8)}
+    todo = [(f, rt, str(p)) for f, (rt, p) in files.items() if record.get(f)]
+    if not todo:
+        return {}
+    calls = [LOADERS[rt](p, threads)[0] for _, rt, p in todo]
+    med = measure(calls, warmup=10, repeats=20, rounds=5, seed=0)
+    return {f: float(v) for (f, _, _), v in zip(todo, np.median(med, axis=0))}
 
 
 def latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
@@ -85,7 +114,13 @@ def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, u
                 "chosen_for": c.chosen_for, "supernet_accuracy": c.supernet_accuracy,
                 **net_stats(spec).to_dict(), "latency_ms": latencies(cfg, c, spec, profiles)}
 
-    entries = [{**entry(c), "test_accuracy": finals[c.name]["test_acc"],
+    def deployed(c: Candidate) -> dict:
+        out = run.export(c.name)
+        rec = json.loads(out.arch_json.read_text()) if out.arch_json.is_file() else {}
+        return {"deployed": {"accuracy": rec.get("accuracy", {}), "latency_ms_here": rec.get("latency_ms", {}),
+                             "input": rec.get("input")}}
+
+    entries = [{**entry(c), **deployed(c), "test_accuracy": finals[c.name]["test_acc"],
                 "val_accuracy": finals[c.name]["val_acc"], "export": str(run.export(c.name).path.relative_to(run.root)),
                 "training": training_record(cfg, c, finals[c.name])} for c in cands]
     summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),

@@ -3,7 +3,7 @@
 1. supernet training (:mod:`nas.pipeline.supernet`, resumes from Orbax checkpoints)
 2. one search per hardware profile (:mod:`nas.pipeline.search`, resumes per generation)
 3. final training of the chosen architectures + baselines (:mod:`nas.pipeline.final`, Ray Tune trials)
-4. export (JSON, Flax, ONNX checked with ONNX Runtime), latency check, ``summary.json``
+4. export (JSON, Flax, ONNX checked with ONNX Runtime, int8, LiteRT), latency check, ``summary.json``
    (:mod:`nas.pipeline.export`), report (:mod:`nas.report`)
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         log(f"  {c.name:16s} test accuracy {100 * finals[c.name]['test_acc']:.2f}%")
 
     log("[bold]stage 4/4[/] export, latency check, report")
-    export_all(cfg, run.root, cands, dataset.input_shape, dataset.num_classes)
+    export_all(cfg, run.root, cands, dataset)
     latency_check(cfg, run.root, cands)
     summary = write_summary(cfg, run.root, cands, finals, dataset, untrained=[hand] if hand else [])
     return RunResult(build_report(run.root), summary)

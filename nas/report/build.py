@@ -250,6 +250,31 @@ def _equal_macs_table(summary: dict) -> str:
             f"<table>{head}{''.join(cells)}</table>")
 
 
+DEPLOYED = ("onnx", "onnx-int8", "tflite", "tflite-int8")
+
+
+def _deployment_table(summary: dict) -> str:
+    """Test accuracy and latency on this machine of each exported format (float vs int8)."""
+    rows = [a for a in summary["architectures"] if (a.get("deployed") or {}).get("accuracy")]
+    if not rows:
+        return ""
+    fmts = [f for f in DEPLOYED if any(f in a["deployed"]["accuracy"] or f in a["deployed"].get("latency_ms_here", {})
+                                       for a in rows)]
+    head = ("<tr><th>network</th><th>JAX test acc.</th>"
+            + "".join(f"<th>{html.escape(f)} acc.</th>" for f in fmts)
+            + "".join(f"<th>{html.escape(f)} latency here (ms)</th>" for f in fmts) + "</tr>")
+    cells = []
+    for a in rows:
+        acc, lat = a["deployed"]["accuracy"], a["deployed"].get("latency_ms_here", {})
+        cells.append(f"<tr><td>{html.escape(a['name'])}</td><td>{_fmt(a.get('test_accuracy'), pct=True)}</td>"
+                     + "".join(f"<td>{_fmt(acc.get(f), pct=True)}</td>" for f in fmts)
+                     + "".join(f"<td>{_fmt(lat.get(f), digits=3)}</td>" for f in fmts) + "</tr>")
+    return ("<h2>Deployed models: float vs int8</h2><p class='note'>test accuracy of each exported file run by "
+            "its runtime (raw-pixel input, normalisation inside the graph); latency measured on this machine, "
+            "batch 1, one thread, median of interleaved rounds.</p>"
+            f"<table>{head}{''.join(cells)}</table>")
+
+
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f0f0f0}td:first-child,td:last-child{text-align:left}code{font-size:11px}
@@ -286,6 +311,7 @@ def build_report(workdir) -> Path:
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
             _fidelity_note(run),
             "<h2>Chosen architectures</h2>", _arch_table(summary),
+            _deployment_table(summary),
             _equal_macs_table(summary),
             "<h2>How the chosen architectures differ per device</h2>", _design_table(summary)]
     for title, path in figs:
