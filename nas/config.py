@@ -50,7 +50,8 @@ class SupernetConfig:
     bn_recalibration_batches: int = 4
     max_steps: int = 0  # stop after N steps (0: run all epochs); for smoke runs
     seed: int = 0
-    jax_distributed: bool = False  # call jax.distributed.initialize() (multi-host TPU/GPU pods)
+    jax_distributed: bool = False  # multi-host: join the processes (JAX_COORDINATOR_ADDRESS etc., docs/cluster.md)
+    jax_init_timeout_s: int = 300  # multi-host: give up joining the coordinator after this many seconds
 
 
 @dataclass

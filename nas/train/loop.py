@@ -21,6 +21,7 @@ from nas.data.pipeline import steps_per_epoch, train_batches
 from nas.files import atomic_write_json
 from nas.rundir import TrainDir
 from nas.train.checkpoint import Checkpointer
+from nas.train.distributed import is_main_process, local_rows
 from nas.train.monitor import Monitor
 from nas.train.optim import make_optimizer, make_schedule
 from nas.train.sharding import check_batch_size, make_mesh, replicate, shard_batch
@@ -75,8 +76,10 @@ def stored_result(path: Path, fingerprint: dict) -> dict | None:
 
 
 def store_result(path: Path, fingerprint: dict, result: dict) -> None:
-    """Write ``{"fingerprint", "result"}`` atomically (the marker of a finished run)."""
-    atomic_write_json(path, {"fingerprint": fingerprint, "result": result})
+    """Write ``{"fingerprint", "result"}`` atomically (the marker of a finished run); on
+    multi-host runs only process 0 writes."""
+    if is_main_process():
+        atomic_write_json(path, {"fingerprint": fingerprint, "result": result})
 
 
 def diverged(loss: float, grad_norm: float, params_finite: bool, num_classes: int) -> bool:
@@ -114,13 +117,10 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     last_saved, metrics = start if restored is not None else None, {"loss": float("nan")}
     try:
         batches = train_batches(dataset.train, spec.batch_size, seed=spec.seed, start_step=start)
-        pid, nproc = jax.process_index(), jax.process_count()
-        local = spec.batch_size // nproc
         for step, images, labels in batches:
             if step >= spec.total_steps:
                 break
-            images, labels = images[pid * local:(pid + 1) * local], labels[pid * local:(pid + 1) * local]
-            x, y = shard_batch((images, labels), mesh)
+            x, y = shard_batch(local_rows((images, labels)), mesh)  # this process's rows of the global batch
             archs = replicate(sample_archs(step), mesh)
             lr = float(schedule(step))
             params, rest, opt_state, out = step_fn(params, rest, opt_state, x, y, archs,
