@@ -23,6 +23,7 @@ import time
 from search_spaces.arch import InputError
 
 ENV_ADDRESS, ENV_NUM, ENV_ID = "JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"
+LEAVE_TIMEOUT_S = 24 * 3600  # how long the other processes wait for process 0 to finish stage 1
 
 
 def _env_int(environ, name: str) -> int | None:
@@ -145,9 +146,13 @@ def leave() -> bool:
     if not jax.distributed.is_initialized():
         return True
     main = jax.process_index() == 0
-    from jax.experimental import multihost_utils
+    # Wait for every process at the coordination service's barrier, not with a collective on
+    # the devices: process 0 may still be busy (scoring the trained supernet) for longer than
+    # a device collective waits.
+    from jax._src.distributed import global_state
 
-    multihost_utils.sync_global_devices("nas:leave")
+    if global_state.client is not None:
+        global_state.client.wait_at_barrier("nas_leave", timeout_in_ms=LEAVE_TIMEOUT_S * 1000)
     jax.distributed.shutdown()
     import jax.extend.backend
 
