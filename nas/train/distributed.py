@@ -16,6 +16,7 @@ unreachable, so the address is probed first).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import time
@@ -23,6 +24,7 @@ import time
 from search_spaces.arch import InputError
 
 ENV_ADDRESS, ENV_NUM, ENV_ID = "JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"
+_BARRIERS = itertools.count()  # every process calls the same barriers in the same order
 LEAVE_TIMEOUT_S = 24 * 3600  # how long the other processes wait for process 0 to finish stage 1
 
 
@@ -98,7 +100,8 @@ def initialize(*, timeout_s: float = 300, coordinator_address: str | None = None
         jax.distributed.initialize(address, num, pid, initialization_timeout=remaining)
     except (ValueError, TypeError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"jax.distributed.initialize: {first} (set {ENV_ADDRESS}, {ENV_NUM}, {ENV_ID})") from None
+        raise InputError(f"jax.distributed.initialize: {first} (set {ENV_ADDRESS}, {ENV_NUM}, {ENV_ID}, or "
+                         "supernet.jax_distributed=false for one process)") from None
 
 
 def is_multihost() -> bool:
@@ -136,6 +139,20 @@ def local_rows(tree, process_index: int | None = None, process_count: int | None
     return jax.tree.map(lambda a: a[process_slice(len(a), pi, pc)], tree)
 
 
+def wait_for_all(name: str, timeout_s: float = LEAVE_TIMEOUT_S) -> None:
+    """Block until every process of a multi-host run has called ``wait_for_all(name)``.
+
+    A barrier of JAX's coordination service, not a collective on the devices: CPU (gloo)
+    collectives give up after 30 s when one process is late (still loading data, building
+    the model, or scoring), the coordination service waits ``timeout_s``. A no-op on one process.
+    """
+    import jax
+    from jax._src.distributed import global_state
+
+    if global_state.client is not None and jax.process_count() > 1:
+        global_state.client.wait_at_barrier(f"{name}_{next(_BARRIERS)}", timeout_in_ms=int(timeout_s * 1000))
+
+
 def leave() -> bool:
     """End the multi-host part of a program: every process calls it at the same point; all
     disconnect, JAX's backends are reset, and this process continues as a single-process JAX
@@ -146,13 +163,7 @@ def leave() -> bool:
     if not jax.distributed.is_initialized():
         return True
     main = jax.process_index() == 0
-    # Wait for every process at the coordination service's barrier, not with a collective on
-    # the devices: process 0 may still be busy (scoring the trained supernet) for longer than
-    # a device collective waits.
-    from jax._src.distributed import global_state
-
-    if global_state.client is not None:
-        global_state.client.wait_at_barrier("nas_leave", timeout_in_ms=LEAVE_TIMEOUT_S * 1000)
+    wait_for_all("nas_leave", LEAVE_TIMEOUT_S)  # process 0 may still be scoring the supernet
     jax.distributed.shutdown()
     import jax.extend.backend
 
