@@ -21,9 +21,12 @@ RAY_PORT=$(free_port); JAX_PORT=$(free_port)
 export RAY_TMPDIR=${RAY_TMPDIR:-$(mktemp -d /tmp/raycl.XXXX)}  # keeps this cluster apart from others
 export RAY_AUTH_MODE=${RAY_AUTH_MODE:-disabled} RAY_USAGE_STATS_ENABLED=0 JAX_PLATFORMS=${JAX_PLATFORMS:-cpu}
 run() { echo "+ $*" >&2; "$@"; }
+ray_pids() { pgrep -f -- "--[a-z_-]*=$RAY_TMPDIR" || true; }  # this cluster's Ray processes
 cleanup() {
   local p
-  for p in $(pgrep -f -- "$RAY_TMPDIR" || true); do [ "$p" != "$$" ] && kill "$p" 2>/dev/null || true; done
+  for p in $(ray_pids); do kill "$p" 2>/dev/null || true; done
+  sleep 5
+  for p in $(ray_pids); do kill -9 "$p" 2>/dev/null || true; done  # the GCS server may ignore SIGTERM
 }
 trap cleanup EXIT
 
@@ -35,6 +38,7 @@ run "$BIN/ray" start --address="127.0.0.1:$RAY_PORT" --node-ip-address=127.0.0.1
 # 2. the same command on every "host" (here: two processes), told where process 0 listens
 COMMON=(run "$EXPERIMENT" "${EXTRA[@]}" --workdir "$WORKDIR" --set supernet.jax_distributed=true
         --set search.ray_address="127.0.0.1:$RAY_PORT" --set search.num_workers=2)
+mkdir -p "$(dirname "$WORKDIR")"
 pids=()
 for id in 0 1; do
   echo "+ JAX_COORDINATOR_ADDRESS=127.0.0.1:$JAX_PORT JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=$id nas ${COMMON[*]}" >&2
