@@ -3,7 +3,8 @@
 The batch is split along its first axis; parameters, BatchNorm statistics and optimizer state
 are replicated. The mesh may span several processes (multi-host, nas.train.distributed):
 each process then passes its own rows of every batch. Inside jit, XLA inserts the all-reduces
-(gradient sum, BatchNorm batch statistics over the global batch), so a step computes the same numbers on any device count.
+(gradient sum, BatchNorm batch statistics over the global batch), so a step computes the same numbers
+on any device count.
 """
 from __future__ import annotations
 
