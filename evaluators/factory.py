@@ -66,12 +66,13 @@ class EvaluatorSpec:
 
 
 def make_evaluator(spec: EvaluatorSpec, shared=None, *, num_workers: int = 0, address: str = "",
-                   chunk_size: int = 4):
+                   chunk_size: int = 4, **pool_options):
     """In-process evaluator (``num_workers == 0``) or a :class:`RayEvaluatorPool` of that many
-    actors; both have ``evaluate(archs) -> list[dict]`` and ``close()``."""
+    actors (``pool_options``: its resources per worker and ``runtime_env``); both have
+    ``evaluate(archs) -> list[dict]`` and ``close()``."""
     if num_workers <= 0:
         return spec(shared)
     from evaluators.ray_pool import RayEvaluatorPool
 
     return RayEvaluatorPool(spec, shared, provides=spec.needs, num_workers=num_workers, address=address,
-                            chunk_size=chunk_size)
+                            chunk_size=chunk_size, **pool_options)

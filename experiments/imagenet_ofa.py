@@ -3,12 +3,12 @@
 Data: `tfds build imagenet2012 --file_format=array_record --data_dir=gs://BUCKET/tfds` (manual
 download of the ImageNet archives is required by TFDS), then `--set data.path=gs://BUCKET/tfds`.
 
-Multi-host JAX: run the same command on every host; ``supernet.jax_distributed`` makes each
-process call ``jax.distributed.initialize()`` (on Cloud TPU the coordinator is discovered
-automatically; on GPU clusters set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and
-JAX_PROCESS_ID, or use SLURM, which JAX detects). Training is data parallel over every device
-of every host. Stage 2 (search) runs on Ray: `ray start --head` on host 0, `ray start
---address=HOST0:6379` elsewhere, and `--set search.ray_address=auto`.
+Multi-host JAX: run the same command on every host; ``supernet.jax_distributed`` makes the
+processes join (on Cloud TPU the coordinator is discovered automatically; on GPU clusters set
+JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, or use SLURM, which JAX
+detects). The supernet trains data parallel over every device of every host; process 0 then
+runs stages 2-4 alone. Stages 2 and 3 run on Ray: `ray start --head` on host 0, `ray start
+--address=HOST0:6379` elsewhere, and `--set search.ray_address=auto`. See docs/cluster.md.
 """
 from nas.config import DataConfig, ExperimentConfig, FinalConfig, SearchConfig, SupernetConfig
 
@@ -30,4 +30,5 @@ def get_config(smoke: bool = False) -> ExperimentConfig:
     )
     if smoke:
         cfg.supernet.epochs, cfg.supernet.max_steps, cfg.search.generations = 1, 2, 1
+        cfg.supernet.jax_distributed = False  # one process on one machine
     return cfg

@@ -51,7 +51,8 @@ class SupernetConfig:
     bn_recalibration_batches: int = 4
     max_steps: int = 0  # stop after N steps (0: run all epochs); for smoke runs
     seed: int = 0
-    jax_distributed: bool = False  # call jax.distributed.initialize() (multi-host TPU/GPU pods)
+    jax_distributed: bool = False  # multi-host: join the processes (JAX_COORDINATOR_ADDRESS etc., docs/cluster.md)
+    jax_init_timeout_s: int = 300  # multi-host: give up joining the coordinator after this many seconds
 
 
 @dataclass
@@ -64,6 +65,9 @@ class SearchConfig:
     profiles: list[str] = field(default_factory=lambda: ["local_cpu"])  # shipped names or YAML paths
     num_workers: int = 0  # Ray actors (0: evaluate in process)
     ray_address: str = ""  # "" starts a local Ray instance when num_workers > 0
+    cpus_per_worker: float = 1.0  # CPUs each Ray actor reserves
+    gpus_per_worker: float = 0.0  # GPUs each Ray actor reserves (1 on GPU nodes; fractions share a GPU)
+    ray_runtime_env: dict = field(default_factory=dict)  # Ray runtime_env (working_dir, py_modules, env_vars, pip)
     eval_batches: int = 4  # validation batches per accuracy evaluation
     mutation_rate: float = 0.0  # 0: 1/num_genes
     prescreen_factor: int = 50  # NSGA-II: children generated per slot, pre-screened by a ridge surrogate (0: off)
@@ -84,7 +88,9 @@ class FinalConfig:
     #                               epochs, so a baseline sees the data as often as a fine-tuned subnet's weights
     train_hand_designed: bool = True  # also train the space's hand-designed network alike
     augment: Literal["data", "on", "off"] = "data"  # data: as data.augment; on/off: crop + flip in this stage only
-    gpus_per_trial: float = 0.0
+    cpus_per_trial: float = 1.0  # CPUs each Ray Tune trial reserves
+    gpus_per_trial: float = 0.0  # GPUs each Ray Tune trial reserves
+    storage_path: str = ""  # Ray Tune's records: "" (<workdir>/final/_tune), a shared folder or a URI (s3://, gs://)
 
 
 @dataclass
@@ -330,6 +336,54 @@ def validate(cfg: ExperimentConfig) -> None:
         if v < 0:
             raise ConfigError(f"{k}: must be non-negative, got {v!r}")
     _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
+    validate_cluster(cfg)
+
+
+RUNTIME_ENV_KEYS = ("working_dir", "py_modules", "env_vars", "pip", "uv", "conda", "excludes", "py_executable",
+                    "image_uri", "container", "nsight", "config")
+
+
+def validate_cluster(cfg: ExperimentConfig) -> None:
+    """Resources per Ray worker and trial, the Ray runtime_env, Tune's storage path and the
+    multi-host timeout: ConfigError naming the field."""
+    for k, v in {"search.cpus_per_worker": cfg.search.cpus_per_worker,
+                 "search.gpus_per_worker": cfg.search.gpus_per_worker,
+                 "final.cpus_per_trial": cfg.final.cpus_per_trial,
+                 "final.gpus_per_trial": cfg.final.gpus_per_trial}.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+            raise ConfigError(f"{k}: must be a non-negative number, got {v!r}")
+        if v > 1 and v != int(v):
+            raise ConfigError(f"{k}: Ray takes a fraction below 1 or a whole number, got {v!r}")
+    for k in ("search.cpus_per_worker", "final.cpus_per_trial"):
+        section, name = k.split(".")
+        if getattr(getattr(cfg, section), name) <= 0:
+            raise ConfigError(f"{k}: must be positive, got {getattr(getattr(cfg, section), name)!r}")
+    env = cfg.search.ray_runtime_env
+    if not isinstance(env, dict):
+        raise ConfigError(f"search.ray_runtime_env: expected a JSON object, got {env!r}")
+    for key, value in env.items():
+        if key not in RUNTIME_ENV_KEYS:
+            raise ConfigError(f"search.ray_runtime_env: unknown key {key!r} (known: {', '.join(RUNTIME_ENV_KEYS)})")
+        if key == "working_dir" and (not isinstance(value, str) or not value
+                                     or ("://" not in value and not Path(value).is_dir())):
+            raise ConfigError(f"search.ray_runtime_env.working_dir: not a folder or URI: {value!r}")
+        if key in ("py_modules", "excludes") and not (isinstance(value, list) and all(isinstance(m, str)
+                                                                                      for m in value)):
+            raise ConfigError(f"search.ray_runtime_env.{key}: expected a list of strings, got {value!r}")
+        if key == "env_vars" and not (isinstance(value, dict) and all(isinstance(a, str) and isinstance(b, str)
+                                                                      for a, b in value.items())):
+            raise ConfigError(f"search.ray_runtime_env.env_vars: expected an object of strings, got {value!r}")
+    path = cfg.final.storage_path
+    if not isinstance(path, str) or path != path.strip() or "\n" in path:
+        raise ConfigError(f"final.storage_path: expected a folder or URI, got {path!r}")
+    if "://" in path:
+        scheme = path.split("://", 1)[0]
+        if not scheme.isalnum() or not path.split("://", 1)[1]:
+            raise ConfigError(f"final.storage_path: malformed URI {path!r} (expected scheme://bucket/path)")
+    elif path and Path(path).exists() and not Path(path).is_dir():
+        raise ConfigError(f"final.storage_path: {path} exists and is not a folder")
+    if isinstance(cfg.supernet.jax_init_timeout_s, bool) or cfg.supernet.jax_init_timeout_s <= 0:
+        raise ConfigError(f"supernet.jax_init_timeout_s: must be positive, got {cfg.supernet.jax_init_timeout_s!r}")
 
 
 def config_from_dict(d: dict) -> ExperimentConfig:

@@ -126,6 +126,23 @@ def _trial(config: dict) -> None:
     tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(ckpt)) if ckpt.is_dir() else None)
 
 
+def tune_storage(cfg: ExperimentConfig, run: RunDir) -> str:
+    """Where Ray Tune keeps its records: ``final.storage_path`` (a folder every node shares, or
+    a URI such as ``s3://bucket/path``), else ``<workdir>/final/_tune``."""
+    path = cfg.final.storage_path
+    return path if "://" in path else str(Path(path).resolve()) if path else str(run.tune_storage)
+
+
+def tune_name(cfg: ExperimentConfig, workdir) -> str:
+    """Tune's experiment name: ``final`` in the work directory's own storage, else the
+    experiment's name and a hash of the work directory (runs may share a storage path)."""
+    if not cfg.final.storage_path:
+        return "final"
+    import hashlib
+
+    return f"{cfg.name}-final-{hashlib.sha256(str(workdir).encode()).hexdigest()[:8]}"
+
+
 def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidate]) -> dict[str, dict]:
     """Train every candidate without a finished result as a Ray Tune trial; return name -> metrics."""
     run = RunDir(Path(workdir).resolve())
@@ -138,14 +155,14 @@ def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidat
 
         from nas.raycluster import ensure_ray
 
-        ensure_ray(cfg.search.ray_address)
-        trainable = tune.with_resources(_trial, {"cpu": 1, "gpu": cfg.final.gpus_per_trial})
+        ensure_ray(cfg.search.ray_address, runtime_env=cfg.search.ray_runtime_env)
+        trainable = tune.with_resources(_trial, {"cpu": cfg.final.cpus_per_trial, "gpu": cfg.final.gpus_per_trial})
         tuner = tune.Tuner(
             trainable,
             param_space={"experiment": cfg.to_dict(), "workdir": str(workdir),
                          "candidate": tune.grid_search([c.to_dict() for c in todo])},
             tune_config=tune.TuneConfig(max_concurrent_trials=max(1, cfg.final.num_workers)),
-            run_config=tune.RunConfig(name="final", storage_path=str(run.tune_storage), verbose=0,
+            run_config=tune.RunConfig(name=tune_name(cfg, workdir), storage_path=tune_storage(cfg, run), verbose=0,
                                       failure_config=tune.FailureConfig(max_failures=1)),
         )
         results = tuner.fit()

@@ -5,6 +5,11 @@
 3. final training of the chosen architectures + baselines (:mod:`nas.pipeline.final`, Ray Tune trials)
 4. export (JSON, Flax, ONNX checked with ONNX Runtime, int8, LiteRT), latency check, ``summary.json``
    (:mod:`nas.pipeline.export`), report (:mod:`nas.report`)
+
+On a multi-host run (``supernet.jax_distributed``, :mod:`nas.train.distributed`) every
+process runs stage 1 together; then they disconnect, process 0 alone runs stages 2-4 (search
+and final training use Ray, not JAX's processes) and the others return None. Only process 0
+writes files.
 """
 from __future__ import annotations
 
@@ -35,8 +40,9 @@ def save_config(cfg: ExperimentConfig, run: RunDir) -> None:
 
 
 def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
-                   on_generation: Callable[[str, dict], None] | None = None) -> RunResult:
-    """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary paths."""
+                   on_generation: Callable[[str, dict], None] | None = None) -> RunResult | None:
+    """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary
+    paths (None on the processes other than process 0 of a multi-host run)."""
     from nas.data import load_dataset
     from nas.latency.profile_io import load_profile
     from nas.pipeline.export import export_all, latency_check, write_summary
@@ -44,9 +50,14 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     from nas.pipeline.search import run_stage, supernet_accuracy
     from nas.pipeline.supernet import check_space_fits_data, run_supernet_stage
     from nas.report import build_report
+    from nas.train.distributed import is_main_process, leave
+    from nas.train.supernet import maybe_initialize_distributed
+
+    maybe_initialize_distributed(cfg)  # before any JAX computation
+    main = is_main_process()
 
     def log(msg: str) -> None:
-        if console is not None:
+        if console is not None and main:
             console.print(msg)
 
     # everything that can be checked is checked before the work directory is touched
@@ -55,11 +66,14 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     for p in cfg.search.profiles:  # a profile file that does not load fails now, not after training
         load_profile(p)
     run = RunDir(Path(workdir).resolve())
-    checked_dir(run.root, "work directory")
-    save_config(cfg, run)
+    if main:
+        checked_dir(run.root, "work directory")
+        save_config(cfg, run)
 
     log("[bold]stage 1/4[/] supernet training")
     info = run_supernet_stage(cfg, run.root, dataset)
+    if not leave():  # multi-host: stages 2-4 run on process 0 alone
+        return None
     log(f"  supernet: largest {100 * info['val_acc_largest']:.2f}%, smallest "
         f"{100 * info['val_acc_smallest']:.2f}% validation accuracy (inherited weights)")
 

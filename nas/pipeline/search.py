@@ -229,8 +229,10 @@ def accuracy_evaluator(cfg, run: RunDir, dataset=None, *, num_workers: int = 0):
 
     _require_supernet(cfg, run)
     if num_workers > 0:
+        s = cfg.search
         inner = make_evaluator(accuracy_spec(cfg), supernet_bundle(cfg, run, dataset), num_workers=num_workers,
-                               address=cfg.search.ray_address)
+                               address=s.ray_address, num_cpus_per_worker=s.cpus_per_worker,
+                               num_gpus_per_worker=s.gpus_per_worker, runtime_env=s.ray_runtime_env)
     else:
         inner = _LazySupernetAccuracy(cfg, run, dataset)
     return CachedEvaluator(inner, get_space(cfg.space), run.accuracy_cache())

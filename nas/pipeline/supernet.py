@@ -45,7 +45,9 @@ def check_space_fits_data(cfg, dataset) -> None:
 def run_supernet_stage(cfg, workdir, dataset) -> dict:
     """The supernet's training record (``val_acc_largest``, ``val_acc_smallest``, ...)."""
     if cfg.supernet_from:
-        return link_supernet(cfg.supernet_from, workdir)
+        from nas.train.distributed import is_main_process
+
+        return link_supernet(cfg.supernet_from, workdir) if is_main_process() else {}
     from nas.train import train_supernet
 
     return train_supernet(cfg, workdir, dataset)

@@ -28,9 +28,10 @@ def evaluate_accuracy(graphdef, state, split, *, mean, std, arch_arrays=None, ba
     ``state`` is the model's full ``nnx.State`` (``nnx.split(model)[1]``, or ``params, rest``
     merged). ``arch_arrays`` (from ``Supernet.arch_arrays``) selects the subnet; ``None`` means
     a static network. ``max_batches > 0`` evaluates the first batches only. One compile per
-    (graphdef, batch shape). ``batch_size`` must be divisible by the device count.
+    (graphdef, batch shape). ``batch_size`` must be divisible by the device count. ``mesh``
+    defaults to this process's devices (evaluation is local, also on a multi-host run).
     """
-    mesh = mesh or make_mesh()
+    mesh = mesh or make_mesh(jax.local_devices())
     forward = static_forward if arch_arrays is None else supernet_forward
     arch = replicate(arch_arrays if arch_arrays is not None else {}, mesh)
     state = replicate(state, mesh)

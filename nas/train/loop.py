@@ -21,6 +21,7 @@ from nas.data.pipeline import steps_per_epoch, train_batches
 from nas.files import atomic_write_json, read_json, record_digest
 from nas.rundir import TrainDir
 from nas.train.checkpoint import Checkpointer
+from nas.train.distributed import is_main_process, is_multihost, local_rows, wait_for_all
 from nas.train.monitor import Monitor
 from nas.train.optim import make_optimizer, make_schedule
 from nas.train.sharding import check_batch_size, make_mesh, replicate, shard_batch
@@ -95,7 +96,10 @@ def stored_record(path: Path) -> dict | None:
 
 def store_result(path: Path, fingerprint: dict, result: dict, checksums: dict | None = None) -> None:
     """Write ``{"fingerprint", "result", "checksums", "sha256"}`` atomically (the marker of a
-    finished run); ``checksums`` names outputs verified before reuse (e.g. the checkpoint)."""
+    finished run); ``checksums`` names outputs verified before reuse (e.g. the checkpoint). On
+    multi-host runs only process 0 writes."""
+    if not is_main_process():
+        return
     body = {"fingerprint": fingerprint, "result": _finite(result), "checksums": dict(checksums or {})}
     body = json.loads(json.dumps(body))
     atomic_write_json(path, {**body, "sha256": record_digest(body)})
@@ -124,6 +128,7 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     check_batch_size(spec.batch_size, mesh, f"{spec.field_prefix}batch_size")  # also divisible by hosts
     graphdef, params, rest = split_model(model)
     optimizer = make_optimizer(spec.weight_decay)
+    wait_for_all(f"nas_fit_{spec.title}")  # multi-host: start the first collective together
     # a copy: the step donates its state buffers, the caller's model must stay usable
     train_state = jax.tree.map(lambda a: a.copy(), replicate((params, rest, optimizer.init(params)), mesh))
     ckpt = Checkpointer(TrainDir(spec.directory).checkpoints, spec.fingerprint)
@@ -131,9 +136,10 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     if restored is not None:
         train_state = restored
     params, rest, opt_state = train_state
-    step_fn = make_train_step(graphdef, forward, optimizer, num_classes=dataset.num_classes,
-                              label_smoothing=spec.label_smoothing, distill=spec.distill,
-                              augment=spec.augment, mean=dataset.mean, std=dataset.std)
+    jitted_step = make_train_step(graphdef, forward, optimizer, num_classes=dataset.num_classes,
+                                  label_smoothing=spec.label_smoothing, distill=spec.distill,
+                                  augment=spec.augment, mean=dataset.mean, std=dataset.std)
+    step_fn = None if is_multihost() else jitted_step
     schedule = make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
     base_key = jax.random.key(spec.seed)
     monitor = Monitor(spec.directory, title=spec.title, total_steps=spec.total_steps, start_step=start,
@@ -141,17 +147,17 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     last_saved, metrics = start if restored is not None else None, {"loss": float("nan")}
     try:
         batches = train_batches(dataset.train, spec.batch_size, seed=spec.seed, start_step=start)
-        pid, nproc = jax.process_index(), jax.process_count()
-        local = spec.batch_size // nproc
         for step, images, labels in batches:
             if step >= spec.total_steps:
                 break
-            images, labels = images[pid * local:(pid + 1) * local], labels[pid * local:(pid + 1) * local]
-            x, y = shard_batch((images, labels), mesh)
+            x, y = shard_batch(local_rows((images, labels)), mesh)  # this process's rows of the global batch
             archs = replicate(sample_archs(step), mesh)
             lr = float(schedule(step))
-            params, rest, opt_state, out = step_fn(params, rest, opt_state, x, y, archs,
-                                                   jax.random.fold_in(base_key, step), np.float32(lr))
+            args = (params, rest, opt_state, x, y, archs, jax.random.fold_in(base_key, step), np.float32(lr))
+            if step_fn is None:  # multi-host: every process compiles, then all start the step together
+                step_fn = jitted_step.lower(*args).compile()
+                wait_for_all(f"nas_compiled_{spec.title}")
+            params, rest, opt_state, out = step_fn(*args)
             metrics = {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]), "learning_rate": lr}
             metrics.update({f"loss_subnet{i}": float(v) for i, v in enumerate(np.asarray(out["losses"]))})
             if diverged(metrics["loss"], metrics["grad_norm"], bool(out["params_finite"]), dataset.num_classes):

@@ -3,7 +3,8 @@
 ``metrics.jsonl`` gets one JSON object per logged step (``{"step": int, <name>: float, ...}``);
 when a run resumes at step ``s``, lines with ``step > s`` (written after the checkpoint the
 run resumed from) are dropped first, so the file describes exactly one run. TensorBoard event
-files go to ``<directory>/tb``.
+files go to ``<directory>/tb``. On a multi-host run only process 0 shows progress and writes
+files; the other processes' monitors do nothing.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from nas.files import atomic_write_text
 from nas.rundir import TrainDir
+from nas.train.distributed import is_main_process
 
 
 def _truncate_jsonl(path: Path, last_step: int) -> None:
@@ -41,14 +43,18 @@ class Monitor:
     def __init__(self, directory: str | Path, *, title: str, total_steps: int, start_step: int,
                  batch_size: int, log_every: int = 10, progress: bool = True):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.writes = is_main_process()
         self.jsonl = TrainDir(self.directory).metrics
-        _truncate_jsonl(self.jsonl, start_step)
         self.total, self.batch_size, self.log_every = total_steps, batch_size, max(1, log_every)
         self.start_step, self.t0, self.images_per_s = start_step, None, float("nan")
-        from tensorboardX import SummaryWriter
+        self.tb = None
+        if self.writes:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _truncate_jsonl(self.jsonl, start_step)
+            from tensorboardX import SummaryWriter
 
-        self.tb = SummaryWriter(str(TrainDir(self.directory).tensorboard), purge_step=start_step)
+            self.tb = SummaryWriter(str(TrainDir(self.directory).tensorboard), purge_step=start_step)
+        progress = progress and self.writes
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[ips]} img/s"),
@@ -71,6 +77,8 @@ class Monitor:
 
     def write(self, step: int, values: dict) -> None:
         """Append ``{"step": step, **values}`` to the JSONL file and TensorBoard (finite floats)."""
+        if not self.writes:
+            return
         row = {"step": int(step)}
         for k, v in values.items():
             v = float(v)
@@ -83,4 +91,5 @@ class Monitor:
 
     def close(self) -> None:
         self.progress.stop()
-        self.tb.close()
+        if self.tb is not None:
+            self.tb.close()

@@ -21,6 +21,7 @@ from nas.files import folder_digest
 from nas.rundir import RunDir
 from nas.train.bn import calibration_batches
 from nas.train.checkpoint import Checkpointer
+from nas.train.distributed import initialize, is_main_process, settings_from_env
 from nas.train.evaluate import full_state, subnet_accuracy
 from nas.train.forward import stack_archs, supernet_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_record, stored_result
@@ -39,9 +40,12 @@ def build_supernet(space_name: str, seed: int):
 
 
 def maybe_initialize_distributed(cfg) -> None:
-    """``jax.distributed.initialize()`` once when ``supernet.jax_distributed`` is set (multi-host)."""
-    if cfg.supernet.jax_distributed and not jax.distributed.is_initialized():
-        jax.distributed.initialize()
+    """Join the other processes of a multi-host run (:func:`nas.train.distributed.initialize`,
+    waiting at most ``supernet.jax_init_timeout_s``) when ``supernet.jax_distributed`` is set or
+    ``JAX_NUM_PROCESSES`` is above 1; otherwise nothing."""
+    _, num, _ = settings_from_env()
+    if cfg.supernet.jax_distributed or (num or 1) > 1:
+        initialize(timeout_s=cfg.supernet.jax_init_timeout_s)
 
 
 def _dataset(cfg, dataset):
@@ -102,7 +106,9 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     "val_acc_smallest", "final_loss"}`` (accuracies in [0, 1], after BN recalibration on
     ``supernet.bn_recalibration_batches`` training batches), also written to result.json.
     Raises InputError for bad data/config/checkpoints and TrainingDiverged on divergence.
-    ``mesh``: data-parallel mesh (default: all devices).
+    ``mesh``: data-parallel mesh (default: all devices of every process). On a multi-host run
+    every process calls this; process 0 alone writes files and measures the accuracies
+    (the other processes' records have no ``val_acc_*``).
     """
     maybe_initialize_distributed(cfg)
     dataset = _dataset(cfg, dataset)
@@ -124,7 +130,9 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
                                        subnet_sampler(model, space, s.num_random_subnets, s.seed),
                                        dataset, spec, progress=progress, mesh=mesh)
     info["train_time_s"] = time.perf_counter() - t0
-    state = jax.device_get(full_state(params, rest))
+    if not is_main_process():
+        return info
+    state = jax.device_get(full_state(params, rest))  # replicated: every process holds all of it
     for name, arch in (("largest", space.largest()), ("smallest", space.smallest())):
         info[f"val_acc_{name}"] = evaluate_subnet(graphdef, state, model, arch, dataset,
                                                   batch_size=s.batch_size, bn_batches=s.bn_recalibration_batches)
@@ -147,7 +155,7 @@ def load_supernet(workdir: str | Path, cfg, dataset=None):
     model = build_supernet(cfg.space, cfg.supernet.seed)
     graphdef, params, rest = split_model(model)
     opt = make_optimizer(cfg.supernet.weight_decay)
-    template = replicate((params, rest, opt.init(params)), make_mesh())
+    template = replicate((params, rest, opt.init(params)), make_mesh(jax.local_devices()))
     record = stored_record(RunDir(workdir).supernet.result)
     sums = (record or {}).get("checksums", {})
     if "checkpoint" in sums:  # verify the trained weights before any use
