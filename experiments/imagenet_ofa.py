@@ -43,9 +43,9 @@ def get_config(smoke: bool = False) -> ExperimentConfig:
     if smoke:
         # a small ImageNet-layout folder of JPEGs: --set data.path=DIR (train/<class>/, val/<class>/)
         cfg.data.source, cfg.data.path, cfg.data.name, cfg.data.workers = "image_folder", "", "", 1
-        cfg.data.val_size, cfg.data.limit_eval = 8, 8
+        cfg.data.val_size, cfg.data.limit_eval, cfg.data.image_size = 8, 8, 160
         cfg.supernet.batch_size, cfg.supernet.epochs, cfg.supernet.max_steps = 4, 1, 2
-        cfg.supernet.resolutions, cfg.supernet.bn_recalibration_batches = [128, 224], 1
+        cfg.supernet.resolutions, cfg.supernet.bn_recalibration_batches = [128, 160], 1
         cfg.supernet.jax_distributed, cfg.supernet.checkpoint_every_steps = False, 1
         cfg.search.population, cfg.search.generations, cfg.search.eval_batches = 2, 1, 1
         cfg.search.num_workers, cfg.search.prescreen_factor = 0, 0

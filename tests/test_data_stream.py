@@ -208,27 +208,38 @@ def test_tfds_variable_size_images_stream(tmp_path):
     assert ds.train.source.encoded and isinstance(ds.train.source[0][1], bytes)  # decoded in the workers
 
 
+def _tiny_rgb_space():
+    from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
+
+    return ElasticMBConvSpace("tiny_rgb", ElasticConfig(
+        in_channels=3, num_classes=4, stem_width=8, stem_stride=2, first_width=8,
+        stages=(StageDef(8, 2, "relu", False), StageDef(16, 1, "relu", True)), final_width=16, feature_width=0,
+        kernels=(3, 5), expands=(2, 3), depths=(1, 2), resolutions=(16, 24, 32)))
+
+
 @pytest.mark.slow
 def test_supernet_compiles_one_step_per_resolution(tmp_path):
+    from flax import nnx
+
     from nas.train.forward import supernet_forward
     from nas.train.loop import RunSpec, fit
-    from nas.train.supernet import build_supernet, subnet_sampler
-    from search_spaces.registry import get_space
+    from nas.train.supernet import subnet_sampler
+    from search_spaces.supernet import Supernet
 
     root = write_synthetic_image_folder(tmp_path / "d", num_classes=4, per_class=6, test_per_class=1,
                                         sizes=(20, 60))
-    ds = load_dataset(_cfg(root, val_size=1, image_size=28, channels=1))
+    ds = load_dataset(_cfg(root, val_size=1, image_size=32))
     traced = []
 
     def counting_forward(model, x, arch, **kw):  # runs only while jit traces the step
         traced.append(int(x.shape[1]))
         return supernet_forward(model, x, arch, **kw)
 
-    model = build_supernet("fashion_mnist", 0)
-    spec = RunSpec(tmp_path / "run", "supernet", 8, 0.05, 8, 1, 3e-5, 0.1, 0, checkpoint_every=100,
-                   resolutions=(20, 24, 28))
-    fit(model, counting_forward, subnet_sampler(model, get_space("fashion_mnist"), 0, 0), ds, spec,
-        progress=False)
+    space = _tiny_rgb_space()
+    model = Supernet(space, rngs=nnx.Rngs(0))
+    spec = RunSpec(tmp_path / "run", "supernet", 8, 0.05, 9, 1, 3e-5, 0.1, 0, checkpoint_every=100,
+                   resolutions=(16, 24, 32))
+    fit(model, counting_forward, subnet_sampler(model, space, 1, 0), ds, spec, progress=False)
     counts = collections.Counter(traced)
-    assert sorted(counts) == [20, 24, 28]  # 8 steps over 3 resolutions
-    assert len(set(counts.values())) == 1 and counts[20] <= 2  # one trace each (the scan body)
+    assert sorted(counts) == [16, 24, 32]  # 9 steps drew every resolution
+    assert len(set(counts.values())) == 1 and counts[16] <= 2  # one trace each (scan body), not one per step
