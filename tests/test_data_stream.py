@@ -45,7 +45,7 @@ def test_image_folder_dataset_streams_rgb_at_any_size(folder):
     assert ds.streaming and (len(ds.train), len(ds.val), len(ds.test)) == (32, 8, 12)
     assert ds.num_classes == 4 and ds.input_shape == (48, 48, 3)
     assert all(0 < m < 1 for m in ds.mean) and all(0 < s < 1 for s in ds.std)
-    modes = {Image.open(p).mode for p in ds.train.source.paths}
+    modes = {Image.open(os.fsdecode(p)).mode for p in ds.train.source.paths}
     assert {"L", "RGB", "RGBA"} <= modes  # grayscale and RGBA files among them, all converted
     it = train_batches(ds.train, 8, seed=3)  # the pipeline's entry point dispatches to the stream
     step, x, y = next(it)
@@ -80,7 +80,7 @@ def test_stream_is_deterministic_resumable_and_sharded(folder):
     # each process decodes only its half; together they are the global batch
     halves = [_batches(ds.train, 4, resolutions=(32, 48), process_index=p, process_count=2) for p in (0, 1)]
     for (s, x, y), a, b in zip(full, *halves):
-        assert a[1].shape[0] == b[1].shape[0] == 4
+        assert a[0] == b[0] == s and a[1].shape[0] == b[1].shape[0] == 4
         np.testing.assert_array_equal(np.concatenate([a[1], b[1]]), x)
         np.testing.assert_array_equal(np.concatenate([a[2], b[2]]), y)
 
@@ -110,7 +110,7 @@ def test_worker_processes_give_the_same_batches(folder):
 def test_eval_decodes_at_the_asked_resolution(folder):
     ds = load_dataset(_cfg(folder))
     x, _, _ = next(eval_batches(ds.test.at(96), 4))
-    path = ds.test.source.paths[0]
+    path = os.fsdecode(ds.test.source.paths[0])
     want = center_crop(decode(Path(path).read_bytes()), 96)  # from the file itself, not a 48 px copy
     assert x.shape == (4, 96, 96, 3)
     np.testing.assert_array_equal(x[0], want)

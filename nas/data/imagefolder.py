@@ -28,17 +28,18 @@ TEST_FOLDERS = ("val", "test")
 class FolderSource:
     """Random access over image files: record ``i`` is ``(name, encoded bytes or None, label)``.
 
-    Paths are kept as one NumPy string array (compact when pickled into worker processes).
+    Paths are kept as one NumPy array of bytes (file-system encoding; about one byte per character,
+    compact when pickled into worker processes).
     """
 
-    paths: np.ndarray  # str [N]
+    paths: np.ndarray  # bytes [N] (dtype S)
     labels: np.ndarray  # int32 [N]
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, i: int):
-        name = str(self.paths[i])
+        name = os.fsdecode(self.paths[i])
         try:
             with open(name, "rb") as f:
                 data = f.read()
@@ -50,10 +51,11 @@ class FolderSource:
         return int(self.labels[i])
 
 
-def _images_in(folder: Path) -> list[str]:
+def _images_in(folder: Path) -> np.ndarray:
     try:
         with os.scandir(folder) as it:
-            return sorted(e.path for e in it if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES))
+            return np.array(sorted(os.fsencode(e.path) for e in it
+                                   if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)), dtype=bytes)
     except OSError as e:
         raise InputError(f"data.path: cannot read {folder} ({e.strerror})") from None
 
@@ -80,11 +82,11 @@ def scan_split(split_dir: Path, classes: list[str] | None = None) -> tuple[Folde
             raise InputError(f"data.path: class folder {folder} is not a training class "
                              f"(label out of range for {len(index)} classes)")
         files = _images_in(folder)
-        if not files:
+        if not len(files):
             raise InputError(f"data.path: class folder {folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
-        paths += files
-        labels += [index[folder.name]] * len(files)
-    return FolderSource(np.array(paths), np.array(labels, np.int32)), names
+        paths.append(files)
+        labels.append(np.full(len(files), index[folder.name], np.int32))
+    return FolderSource(np.concatenate(paths), np.concatenate(labels)), names
 
 
 def scan_image_folder(root: str | Path) -> tuple[FolderSource, FolderSource, list[str]]:
