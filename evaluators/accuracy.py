@@ -28,6 +28,9 @@ class SupernetBundle:
     bn_batches: tuple  # uint8 image arrays [B, H, W, C] from the training split, no augmentation
     mean: tuple
     std: tuple
+    calibration: object = None  # streamed data: the training split, decoded per resolution for recalibration
+    bn_count: int = 0
+    batch_size: int = 256
 
     @classmethod
     def from_state(cls, graphdef, state, dataset, *, bn_batches: int = 4,
@@ -39,6 +42,9 @@ class SupernetBundle:
         from nas.train.bn import calibration_batches
 
         state = jax.tree.map(np.asarray, jax.device_get(state))
+        if getattr(dataset, "streaming", False):  # decoded at each architecture's resolution, when evaluated
+            return cls(graphdef, state, dataset.val, (), tuple(dataset.mean), tuple(dataset.std),
+                       dataset.train, bn_batches, batch_size)
         batches = calibration_batches(dataset.train.images, batch_size, bn_batches)
         return cls(graphdef, state, dataset.val, batches, tuple(dataset.mean), tuple(dataset.std))
 
@@ -72,6 +78,15 @@ class SupernetAccuracyEvaluator:
         """Validation split and BN batches at the architecture's input resolution (bilinear
         resize of the stored images when it differs; cached per resolution)."""
         b = self.bundle
+        if b.calibration is not None:  # streamed: decode at the architecture's own resolution
+            r = int(self.space.decode(arch)[3]) if hasattr(self.space, "decode") else b.val.resolution
+            if r not in self._resized:
+                from nas.train.bn import calibration_batches
+
+                while len(self._resized) >= 4:  # bounded: recalibration batches of 4 resolutions
+                    self._resized.pop(next(iter(self._resized)))
+                self._resized[r] = (b.val.at(r), calibration_batches(b.calibration.at(r), b.batch_size, b.bn_count))
+            return self._resized[r]
         r = int(self.space.decode(arch)[3]) if hasattr(self.space, "decode") else b.val.images.shape[1]
         if r == b.val.images.shape[1]:
             return b.val, b.bn_batches

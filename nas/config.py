@@ -27,14 +27,18 @@ class ConfigError(InputError):
 
 @dataclass
 class DataConfig:
-    source: str = "fashion_mnist"  # a name in nas.data.SOURCES: fashion_mnist (Debian files), idx, tfds
+    source: str = "fashion_mnist"  # a name in nas.data.SOURCES: fashion_mnist (Debian files), idx, tfds, image_folder
     name: str = ""  # TFDS dataset name (source "tfds")
-    path: str = ""  # IDX folder (source "idx") or TFDS data_dir (source "tfds")
+    path: str = ""  # IDX folder (idx), TFDS data_dir (tfds) or folder with train/<class>/, val/<class>/ (image_folder)
     val_size: int = 5000  # examples carved from the training split (seeded)
     seed: int = 0
     augment: bool = True
     limit_train: int = 0  # use only the first N training examples (0: all); for smoke runs
     limit_eval: int = 0
+    stream: Literal["auto", "on", "off"] = "auto"  # auto: small fixed-shape sets in memory, the rest streamed
+    image_size: int = 224  # streamed data: side of evaluation crops (and of training crops without resolutions)
+    workers: int = 2  # streamed data: Grain worker processes decoding and augmenting training batches
+    channels: Literal[1, 3] = 3  # streamed data: 3 RGB, 1 grayscale (files of any mode are converted)
 
 
 @dataclass
@@ -53,6 +57,7 @@ class SupernetConfig:
     seed: int = 0
     jax_distributed: bool = False  # multi-host: join the processes (JAX_COORDINATOR_ADDRESS etc., docs/cluster.md)
     jax_init_timeout_s: int = 300  # multi-host: give up joining the coordinator after this many seconds
+    resolutions: list[int] = field(default_factory=list)  # streamed data: one drawn per step ([]: data.image_size)
 
 
 @dataclass
@@ -321,7 +326,7 @@ def validate(cfg: ExperimentConfig) -> None:
         "supernet.batch_size": cfg.supernet.batch_size, "supernet.learning_rate": cfg.supernet.learning_rate,
         "search.population": cfg.search.population, "search.generations": cfg.search.generations,
         "final.batch_size": cfg.final.batch_size, "final.top_k": cfg.final.top_k,
-        "search.eval_batches": cfg.search.eval_batches,
+        "search.eval_batches": cfg.search.eval_batches, "data.image_size": cfg.data.image_size,
     }
     for k, v in positive.items():
         if v <= 0:
@@ -335,6 +340,13 @@ def validate(cfg: ExperimentConfig) -> None:
                  "search.num_workers": cfg.search.num_workers}.items():
         if v < 0:
             raise ConfigError(f"{k}: must be non-negative, got {v!r}")
+    if cfg.data.workers < 0:
+        raise ConfigError(f"data.workers: must be non-negative, got {cfg.data.workers!r}")
+    for r in cfg.supernet.resolutions:
+        if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
+            raise ConfigError(f"supernet.resolutions: must be positive integers, got {r!r}")
+    _coerce(cfg.data.channels, typing.get_type_hints(DataConfig)["channels"], "data.channels")
+    _coerce(cfg.data.stream, typing.get_type_hints(DataConfig)["stream"], "data.stream")
     _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
     validate_cluster(cfg)
 

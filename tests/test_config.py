@@ -50,7 +50,7 @@ def test_overrides_are_typed():
     ("search.budgets.accuracy=0.9", "search.budgets: unknown budget 'accuracy'"),
     ("search.objectives=accuracy,speed", "search.objectives: no evaluator for 'speed'"),
     ("search.algorithm=cmaes", "search.algorithm: unknown algorithm 'cmaes' (known: nsga2, evolution, random)"),
-    ("data.source=s3", "data.source: unknown source 's3' (known: fashion_mnist, idx, tfds)"),
+    ("data.source=s3", "data.source: unknown source 's3' (known: fashion_mnist, idx, tfds, image_folder)"),
     ("space=resnet", "space: unknown search space 'resnet'"),
     ("search.profiles=my_phone", "search.profiles: unknown profile 'my_phone'"),
     ("final.baselines=resnet50", "final.baselines: unknown model 'resnet50'"),

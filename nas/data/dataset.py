@@ -8,6 +8,7 @@ computed on ``train`` and used by :func:`nas.data.normalize`.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,13 +32,17 @@ class Split:
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    train: Split
+    train: Split  # or a nas.data.stream.StreamSplit (``streaming``)
     val: Split
     test: Split
     num_classes: int
     input_shape: tuple[int, int, int]  # (H, W, C)
     mean: tuple[float, ...]  # per channel, pixel values scaled to [0, 1]
     std: tuple[float, ...]
+
+    @property
+    def streaming(self) -> bool:
+        return bool(getattr(self.train, "streaming", False))
 
 
 def channel_stats(images: np.ndarray, max_examples: int = 10000) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -96,8 +101,13 @@ def _tfds(cfg):
     return splits, f"tfds:{cfg.name}", num_classes
 
 
+def _image_folder(cfg):
+    raise AssertionError("image folders always stream")  # listed for validation; see load_dataset
+
+
 # data.source -> loader(DataConfig) -> (splits {"train", "test": (images, labels)}, name, num_classes | None)
-SOURCES = {"fashion_mnist": _fashion_mnist, "idx": _idx, "tfds": _tfds}
+SOURCES = {"fashion_mnist": _fashion_mnist, "idx": _idx, "tfds": _tfds, "image_folder": _image_folder}
+IN_MEMORY_LIMIT_BYTES = 2 << 30  # data.stream "auto": TFDS sets of fixed-shape images below this load into RAM
 
 
 def check_source(name: str) -> str:
@@ -108,14 +118,65 @@ def check_source(name: str) -> str:
 
 
 def load_dataset(cfg) -> Dataset:
-    """Load the dataset a :class:`nas.config.DataConfig` names.
+    """Load the dataset a :class:`nas.config.DataConfig` names, in memory or streaming.
 
     Sources (:data:`SOURCES`): ``"fashion_mnist"`` (Debian files under
     /usr/share/datasets/fashion-mnist, ``cfg.path`` overrides the folder), ``"idx"`` (a folder
     of IDX files, ``cfg.path``), ``"tfds"`` (TFDS dataset ``cfg.name`` prepared as array_record
-    in ``cfg.path``). Errors (missing/corrupt files, unknown source, bad sizes) raise InputError.
+    in ``cfg.path``), ``"image_folder"`` (``cfg.path`` with ``train/<class>/`` and
+    ``val/<class>/``, :mod:`nas.data.imagefolder`). ``cfg.stream``: ``"auto"`` keeps small
+    fixed-shape sets in memory (IDX, Fashion-MNIST, TFDS sets under
+    :data:`IN_MEMORY_LIMIT_BYTES`, e.g. CIFAR-10) and streams the rest (image folders, TFDS sets of
+    variable-size or many images) through :mod:`nas.data.stream`; ``"on"``/``"off"`` force it.
+    Errors (missing/corrupt files, unknown source, bad sizes) raise InputError.
     """
-    splits, name, num_classes = SOURCES[check_source(cfg.source)](cfg)
+    check_source(cfg.source)
+    stream = getattr(cfg, "stream", "auto")
+    if cfg.source == "image_folder":
+        if stream == "off":
+            raise InputError("data.stream: image folders are always streamed (set data.stream to auto or on)")
+        return _streaming_dataset(cfg)
+    if cfg.source == "tfds" and stream != "off":
+        return _streaming_dataset(cfg, force=stream == "on")
+    if stream == "on":
+        raise InputError(f"data.stream: source {cfg.source!r} is read into memory (stream only tfds, image_folder)")
+    splits, name, num_classes = SOURCES[cfg.source](cfg)
     return make_dataset(name, splits["train"], splits["test"], num_classes=num_classes,
                         val_size=cfg.val_size, seed=cfg.seed, limit_train=cfg.limit_train,
                         limit_eval=cfg.limit_eval)
+
+
+def _streaming_dataset(cfg, force: bool = True) -> Dataset:
+    """Dataset of :class:`nas.data.stream.StreamSplit` splits (val carved from train, seeded)."""
+    from nas.data.stream import StreamSplit, stream_stats
+
+    if cfg.source == "image_folder":
+        from nas.data.imagefolder import scan_image_folder
+
+        train_src, test_src, classes = scan_image_folder(cfg.path)
+        name, num_classes = f"image_folder:{cfg.path}", len(classes)
+    else:
+        from nas.data.tfds_source import tfds_streaming_sources
+
+        train_src, test_src, num_classes, nbytes = tfds_streaming_sources(cfg.name, cfg.path)
+        if not force and nbytes is not None and nbytes <= IN_MEMORY_LIMIT_BYTES:
+            return load_dataset(dataclasses.replace(cfg, stream="off"))
+        name = f"tfds:{cfg.name}"
+    n = len(train_src)
+    if n == 0 or len(test_src) == 0:
+        raise InputError(f"data.path: {name} has an empty split (train: {n}, test: {len(test_src)} examples)")
+    if cfg.val_size < 0 or cfg.val_size >= n:
+        raise InputError(f"data.val_size: must be in [0, {n}) for {name} ({n} training examples), got {cfg.val_size}")
+    res = cfg.image_size
+    perm = np.random.default_rng(cfg.seed).permutation(n)
+    val_pos, train_pos = np.sort(perm[:cfg.val_size]), np.sort(perm[cfg.val_size:])
+
+    def split(src, pos, limit, tag):
+        return StreamSplit(f"{name}:{tag}", src, pos, num_classes, res, cfg.workers,
+                           channels=cfg.channels).take(limit)
+
+    tr = split(train_src, train_pos, cfg.limit_train, "train")
+    va = split(train_src, val_pos, cfg.limit_eval, "val")
+    te = split(test_src, np.arange(len(test_src)), cfg.limit_eval, "test")
+    mean, std = stream_stats(tr)
+    return Dataset(name, tr, va, te, num_classes, (res, res, cfg.channels), mean, std)

@@ -29,9 +29,20 @@ def epoch_permutation(num_examples: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(num_examples)
 
 
-def train_batches(split, batch_size: int, *, seed: int, start_step: int = 0
+def train_batches(split, batch_size: int, *, seed: int, start_step: int = 0, resolutions=None,
+                  augment: bool = True, process_index: int = 0, process_count: int = 1
                   ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Endless ``(step, images uint8 [B,H,W,C], labels int32 [B])`` from ``start_step`` on."""
+    """Endless ``(step, images uint8 [B,H,W,C], labels int32 [B])`` from ``start_step`` on.
+
+    A streamed split (:class:`nas.data.stream.StreamSplit`) yields only this process's slice of
+    each global batch (``B / process_count`` examples, decoded and augmented in its workers, at
+    the step's resolution among ``resolutions``, with random-resized crops and flips when
+    ``augment``); an in-memory split yields the global batch (augmented on the device).
+    """
+    if getattr(split, "streaming", False):
+        yield from split.train_batches(batch_size, seed=seed, start_step=start_step, resolutions=resolutions,
+                                       augment=augment, process_index=process_index, process_count=process_count)
+        return
     spe = steps_per_epoch(len(split), batch_size)
     step, cached = start_step, (None, None)
     while True:
@@ -48,8 +59,11 @@ def eval_batches(split, batch_size: int, max_batches: int = 0
     """``(images, labels, mask)`` in split order, every batch of size ``batch_size``.
 
     The last batch is padded with copies of the first example; ``mask`` (float32 ``[B]``) is
-    0 on padding. ``max_batches > 0`` stops early.
+    0 on padding. ``max_batches > 0`` stops early. A streamed split decodes at its resolution.
     """
+    if getattr(split, "streaming", False):
+        yield from split.eval_batches(batch_size, max_batches)
+        return
     n = len(split)
     count = -(-n // batch_size)
     if max_batches > 0:

@@ -78,3 +78,67 @@ def load_tfds(name: str, data_dir: str) -> tuple[dict[str, tuple[np.ndarray, np.
     if not num_classes:
         num_classes = int(max(out["train"][1].max(initial=0), out["test"][1].max(initial=0))) + 1
     return out, int(num_classes)
+
+
+class TfdsSource:
+    """Random access to one split of a prepared TFDS dataset: record ``i`` is ``(name, image,
+    label)``, the image still encoded (JPEG/PNG bytes) when the feature is a ``tfds.features.Image``
+    (decoded in the pipeline's workers), else the stored uint8 array. Picklable: each process
+    opens the array_record files itself."""
+
+    def __init__(self, name: str, data_dir: str, split: str, image_key: str, label_key: str, length: int,
+                 encoded: bool):
+        self.name, self.data_dir, self.split = name, data_dir, split
+        self.image_key, self.label_key, self.length, self.encoded = image_key, label_key, length, encoded
+        self._source = None
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_source"} | {"_source": None}
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _open(self):
+        if self._source is None:
+            import tensorflow_datasets as tfds
+
+            decoders = {self.image_key: tfds.decode.SkipDecoding()} if self.encoded else None
+            self._source = tfds.data_source(self.name, data_dir=self.data_dir or None, download=False,
+                                            decoders=decoders)[self.split]
+        return self._source
+
+    def __getitem__(self, i: int):
+        name = f"{self.name}/{self.split}[{i}]"
+        try:
+            rec = self._open()[int(i)]
+            image = rec[self.image_key]
+        except Exception:  # a corrupt record: skipped like an undecodable file
+            return name, None, 0
+        return name, image if self.encoded else np.asarray(image), int(rec[self.label_key])
+
+
+def tfds_streaming_sources(name: str, data_dir: str):
+    """``(train TfdsSource, test TfdsSource, num_classes, in_memory_bytes)`` of a prepared TFDS
+    dataset; ``in_memory_bytes``: the size of its training images as one uint8 array when they
+    have a fixed shape, else None (variable size: must stream)."""
+    import tensorflow_datasets as tfds
+
+    sources = _open(name, data_dir)
+    test_split = "test" if "test" in sources else "validation"
+    for split in ("train", test_split):
+        if split not in sources:
+            raise InputError(f"data.name: TFDS dataset {name!r} has no {split!r} split "
+                             f"(splits: {', '.join(sources)})")
+    image_key, label_key = _keys(sources["train"])
+    features = sources["train"].dataset_info.features
+    if image_key not in features or label_key not in features:
+        raise InputError(f"data.name: TFDS dataset {name!r} has no feature {image_key!r} or {label_key!r}")
+    feature = features[image_key]
+    encoded = isinstance(feature, tfds.features.Image)
+    shape = tuple(getattr(feature, "shape", ()) or ())
+    fixed = bool(shape) and all(isinstance(d, int) and d > 0 for d in shape)
+    nbytes = int(np.prod(shape)) * len(sources["train"]) if fixed else None
+    num_classes = int(getattr(features[label_key], "num_classes", 0) or 0)
+    out = [TfdsSource(name, data_dir, split, image_key, label_key, len(sources[split]), encoded)
+           for split in ("train", test_split)]
+    return out[0], out[1], num_classes, nbytes

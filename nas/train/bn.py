@@ -34,6 +34,11 @@ def recalibrate_bn(graphdef, state, arch_arrays, batches, *, mean, std):
 
 
 def calibration_batches(images, batch_size: int, n: int) -> tuple:
-    """The first ``n`` non-empty batches of ``images`` (uint8 ``[N, H, W, C]``), unaugmented:
-    what :func:`recalibrate_bn` re-estimates a subnet's statistics on."""
+    """The first ``n`` non-empty batches of ``images`` (uint8 ``[N, H, W, C]``, or a split:
+    a streamed split decodes them, centre-cropped at its resolution), unaugmented: what
+    :func:`recalibrate_bn` re-estimates a subnet's statistics on."""
+    if getattr(images, "streaming", False):
+        return images.calibration(batch_size, n)
+    if hasattr(images, "images"):
+        images = images.images
     return tuple(images[i * batch_size:(i + 1) * batch_size] for i in range(n) if i * batch_size < len(images))

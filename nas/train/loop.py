@@ -54,6 +54,7 @@ class RunSpec:
     log_every: int = 10
     fingerprint: dict = field(default_factory=dict)
     field_prefix: str = ""  # config section named in errors ("supernet.")
+    resolutions: tuple = ()  # streamed data: training resolutions, one per step (one compiled step each)
 
 
 def schedule_steps(num_train: int, batch_size: int, epochs: float, max_steps: int,
@@ -116,6 +117,16 @@ def diverged(loss: float, grad_norm: float, params_finite: bool, num_classes: in
         loss > DIVERGENCE_FACTOR * math.log(max(num_classes, 2))
 
 
+def output_width(model, num_classes: int) -> int:
+    """Logits per example: the network's head (a space's or spec's ``num_classes``), at least the
+    data's class count (a head wider than the data's classes is allowed; its extra outputs stay unused)."""
+    spec = getattr(model, "spec", None) or getattr(getattr(model, "space", None), "cfg", None)
+    head = int(getattr(spec, "num_classes", 0) or 0)
+    if head and num_classes > head:
+        raise InputError(f"data: {num_classes} classes, but the network has {head} outputs")
+    return max(num_classes, head)
+
+
 def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunSpec, *,
         progress: bool = True, mesh=None):
     """Train ``model`` (an nnx Module; not modified): returns ``(graphdef, params, rest, info)``.
@@ -136,21 +147,27 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     if restored is not None:
         train_state = restored
     params, rest, opt_state = train_state
-    jitted_step = make_train_step(graphdef, forward, optimizer, num_classes=dataset.num_classes,
+    streaming = getattr(dataset.train, "streaming", False)  # streamed data is augmented in its workers
+    jitted_step = make_train_step(graphdef, forward, optimizer, num_classes=output_width(model, dataset.num_classes),
                                   label_smoothing=spec.label_smoothing, distill=spec.distill,
-                                  augment=spec.augment, mean=dataset.mean, std=dataset.std)
+                                  augment=spec.augment and not streaming, mean=dataset.mean, std=dataset.std)
     step_fn = None if is_multihost() else jitted_step
     schedule = make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
     base_key = jax.random.key(spec.seed)
     monitor = Monitor(spec.directory, title=spec.title, total_steps=spec.total_steps, start_step=start,
                       batch_size=spec.batch_size, log_every=spec.log_every, progress=progress)
     last_saved, metrics = start if restored is not None else None, {"loss": float("nan")}
+    pid, nproc = jax.process_index(), jax.process_count()
+    batches = train_batches(dataset.train, spec.batch_size, seed=spec.seed, start_step=start,
+                            resolutions=spec.resolutions or None, augment=spec.augment,
+                            process_index=pid, process_count=nproc)
     try:
-        batches = train_batches(dataset.train, spec.batch_size, seed=spec.seed, start_step=start)
         for step, images, labels in batches:
             if step >= spec.total_steps:
                 break
-            x, y = shard_batch(local_rows((images, labels)), mesh)  # this process's rows of the global batch
+            if not streaming:  # this process's rows of the global batch (a streamed split yields only those)
+                images, labels = local_rows((images, labels))
+            x, y = shard_batch((images, labels), mesh)
             archs = replicate(sample_archs(step), mesh)
             lr = float(schedule(step))
             args = (params, rest, opt_state, x, y, archs, jax.random.fold_in(base_key, step), np.float32(lr))
@@ -172,6 +189,7 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
                 ckpt.save(step + 1, (params, rest, opt_state))
                 last_saved = step + 1
     finally:
+        batches.close()
         monitor.close()
         ckpt.close()
     info = {"steps": spec.total_steps, "resumed_from": start, "images_per_s": monitor.images_per_s,

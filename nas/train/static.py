@@ -64,17 +64,20 @@ def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: 
     done = stored_result(result_path, fingerprint)
     if done is not None:
         return done
+    # streamed data is decoded at the network's own input resolution
+    res = int(model.spec.input_shape[0]) if dataset.streaming else int(dataset.input_shape[0])
     spec = RunSpec(workdir, name, final_cfg.batch_size, final_cfg.learning_rate, total,
                    warmup, weight_decay, label_smoothing, seed,
                    augment=augment, checkpoint_every=max(1, checkpoint_every), fingerprint=fingerprint,
-                   field_prefix="final.")
+                   field_prefix="final.", resolutions=(res,))
     t0 = time.perf_counter()
     graphdef, params, rest, info = fit(model, static_forward, lambda step: no_arch(1), dataset, spec,
                                        progress=progress)
     info["train_time_s"] = time.perf_counter() - t0
     state = jax.device_get(full_state(params, rest))
     for split in ("val", "test"):
-        info[f"{split}_acc"] = evaluate_accuracy(graphdef, state, getattr(dataset, split), mean=dataset.mean,
+        data = getattr(dataset, split).at(res) if dataset.streaming else getattr(dataset, split)
+        info[f"{split}_acc"] = evaluate_accuracy(graphdef, state, data, mean=dataset.mean,
                                                  std=dataset.std, batch_size=final_cfg.batch_size)
     nnx.update(model, state)
     store_result(result_path, fingerprint, info)

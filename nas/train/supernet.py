@@ -62,11 +62,33 @@ def supernet_schedule(cfg, dataset) -> tuple[int, int]:
     return schedule_steps(len(dataset.train), s.batch_size, s.epochs, s.max_steps, s.warmup_epochs)
 
 
+def training_resolutions(cfg, dataset) -> tuple[int, ...]:
+    """Input resolutions the supernet trains at (one per step): ``supernet.resolutions`` on
+    streamed data (``data.image_size`` when empty); the stored images' size in memory."""
+    native = int(dataset.input_shape[0])
+    res = tuple(int(r) for r in cfg.supernet.resolutions)
+    if not dataset.streaming:
+        if res and res != (native,):
+            raise InputError(f"supernet.resolutions: {list(res)} needs streamed data (data.source image_folder, "
+                             f"or tfds with data.stream=on); {dataset.name} is held in memory at {native}x{native}")
+        return (native,)
+    return res or (native,)
+
+
+def arch_resolution(space, arch, dataset) -> int:
+    """The input resolution ``arch`` is evaluated at: its resolution gene on streamed data (decoded
+    at that size), else the stored images' size."""
+    if dataset.streaming and hasattr(space, "decode"):
+        return int(space.decode(arch)[3])
+    return int(dataset.input_shape[0])
+
+
 def supernet_fingerprint(cfg, dataset) -> dict:
     """What a checkpoint must share with the running configuration to be resumed."""
     s = cfg.supernet
     total, warmup = supernet_schedule(cfg, dataset)
-    return {
+    extra = {"resolutions": list(training_resolutions(cfg, dataset))} if dataset.streaming else {}
+    return {**extra,
         "space": cfg.space, "dataset": dataset.name, "num_train": len(dataset.train),
         "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes,
         "data": {"val_size": cfg.data.val_size, "seed": cfg.data.seed, "augment": cfg.data.augment},
@@ -93,9 +115,14 @@ def subnet_sampler(model, space, num_random: int, seed: int):
 def evaluate_subnet(graphdef, state, model, arch, dataset, *, batch_size: int, bn_batches: int,
                     split: str = "val") -> float:
     """Accuracy of ``arch`` with inherited weights after BN recalibration on the first
-    ``bn_batches`` training batches (:func:`nas.train.evaluate.subnet_accuracy`)."""
-    return subnet_accuracy(graphdef, state, model.arch_arrays(arch), getattr(dataset, split),
-                           calibration_batches(dataset.train.images, batch_size, bn_batches),
+    ``bn_batches`` training batches (:func:`nas.train.evaluate.subnet_accuracy`); streamed data
+    is decoded at the architecture's resolution for both."""
+    r = arch_resolution(model.space, arch, dataset)
+    data, train = getattr(dataset, split), dataset.train
+    if dataset.streaming:
+        data, train = data.at(r), train.at(r)
+    return subnet_accuracy(graphdef, state, model.arch_arrays(arch), data,
+                           calibration_batches(train, batch_size, bn_batches),
                            mean=dataset.mean, std=dataset.std, batch_size=batch_size)
 
 
@@ -124,7 +151,7 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     spec = RunSpec(directory.path, "supernet", s.batch_size, s.learning_rate, total, warmup, s.weight_decay,
                    s.label_smoothing, s.seed, distill=s.distill, augment=cfg.data.augment,
                    checkpoint_every=max(1, s.checkpoint_every_steps), fingerprint=fingerprint,
-                   field_prefix="supernet.")
+                   field_prefix="supernet.", resolutions=training_resolutions(cfg, dataset))
     t0 = time.perf_counter()
     graphdef, params, rest, info = fit(model, supernet_forward,
                                        subnet_sampler(model, space, s.num_random_subnets, s.seed),
