@@ -168,4 +168,10 @@ def leave() -> bool:
     import jax.extend.backend
 
     jax.extend.backend.clear_backends()
+    try:  # Orbax caches a signaling client of the coordination service just shut down
+        from orbax.checkpoint._src.futures import signaling_client
+
+        signaling_client.get_signaling_client.cache_clear()
+    except (ImportError, AttributeError):
+        pass
     return main
