@@ -477,46 +477,55 @@ def test_damaged_final_weights_are_reported_not_reused(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_command_and_the_ray_instance_it_started(monkeypatch):
-    """SIGTERM is handled like Ctrl-C: exit status 143, and the local Ray instance the command
-    started (GCS, raylet and their agents) is shut down, not left running."""
+def test_sigterm_stops_the_command_and_the_ray_instance_it_started():
+    """SIGTERM from outside is handled like Ctrl-C: exit status 143, and the local Ray instance the
+    command started (GCS, raylet and their agents) is shut down, not left running. The command runs
+    in its own process (a signal must never reach the test runner's workers)."""
     import signal
+    import subprocess
+    import sys
     import time
 
     import psutil
 
-    import nas.cli.space as space_cli
-
-    started = {}
-
-    def starts_ray_then_is_terminated(args):
-        import ray
-
-        from nas.raycluster import ensure_ray
-
-        assert ensure_ray(num_cpus=1)
-        started["pids"] = [p.pid for p in psutil.Process().children(recursive=True)]
-        assert ray.is_initialized() and started["pids"]
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(60)  # interrupted long before this ends
-        return 0
-
-    monkeypatch.setattr(space_cli, "cmd_list", starts_ray_then_is_terminated)
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["space", "list"])
-    assert code == 143 and "terminated" in err.getvalue()
-    import ray
-
-    assert not ray.is_initialized()
+    script = textwrap.dedent("""
+        import sys, time
+        import psutil
+        import nas.cli.space as s
+        def starts_ray_then_waits(args):
+            import ray
+            from nas.raycluster import ensure_ray
+            assert ensure_ray(num_cpus=1) and ray.is_initialized()
+            pids = [p.pid for p in psutil.Process().children(recursive=True)]
+            print(" ".join(map(str, pids)), flush=True)
+            time.sleep(120)  # terminated long before this ends
+            return 0
+        s.cmd_list = starts_ray_then_waits
+        from nas.cli.main import main
+        sys.exit(main(["space", "list"]))
+    """)
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        line = proc.stdout.readline()
+        ray_pids = [int(p) for p in line.split()]
+        assert ray_pids, proc.stderr.read()[-2000:] if proc.poll() is not None else "no Ray processes"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated" in err and "Traceback" not in err
     deadline = time.time() + 30
-    while time.time() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-                                         for p in started["pids"]):
+
+    def alive():
+        return [p for p in ray_pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+
+    while time.time() < deadline and alive():
         time.sleep(0.5)
-    alive = [psutil.Process(p).name() for p in started["pids"]
-             if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
-    assert not alive, f"Ray processes left running: {alive}"
-    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is back
+    assert not alive(), f"Ray processes left running: {[psutil.Process(p).name() for p in alive()]}"
 
 
 def test_json_stream_holds_even_against_writes_to_file_descriptor_1():
