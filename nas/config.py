@@ -104,6 +104,7 @@ class ExportConfig:
     onnx_tolerance: float = 1e-4  # relative: max|onnx - jax| / max|jax|
     batch: int = 1  # fixed batch of the exported graphs; 0: symbolic (dynamic) batch
     calibration_images: int = 256  # training images that calibrate the int8 models
+    accuracy_images: int = 0  # test images each exported format is scored on; 0: the whole split (streamed: 5,000)
     latency: bool = True  # measure float vs int8 latency of the exported models here (ONNX Runtime)
 
 
@@ -253,12 +254,14 @@ def _parse_value(key: str, raw: str):
     try:
         json.loads(raw, parse_constant=lambda c: None)
     except (json.JSONDecodeError, RecursionError, ValueError):
-        if raw.lstrip()[:1] in ("[", "{") or raw.strip().lstrip("+-").replace(".", "", 1).isdigit():
-            return loads_json(raw, f"--set {key}")  # meant as JSON: raises the one-line reason
         if raw.strip().lower().lstrip("+-") in ("nan", "infinity", "inf"):
             raise ConfigError(f"--set {key}: expected a finite number, got {raw!r}") from None
-        return raw
-    return loads_json(raw, f"--set {key}")
+        if not (raw.lstrip()[:1] in ("[", "{") or raw.strip().lstrip("+-").replace(".", "", 1).isdigit()):
+            return raw
+    try:
+        return loads_json(raw, f"--set {key}")  # meant as JSON: raises the one-line reason
+    except InputError as e:
+        raise ConfigError(str(e)) from None
 
 
 def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:

@@ -36,7 +36,7 @@ def test_cluster_fields_are_typed_and_round_trip(tmp_path):
     ("search.gpus_per_worker=-1", "search.gpus_per_worker: must be a non-negative number"),
     ("search.gpus_per_worker=1.5", "search.gpus_per_worker: Ray takes a fraction below 1 or a whole number"),
     ("search.cpus_per_worker=0", "search.cpus_per_worker: must be positive"),
-    ("final.gpus_per_trial=NaN", "final.gpus_per_trial: must be a non-negative number"),
+    ("final.gpus_per_trial=NaN", "--set final.gpus_per_trial: NaN is not a number"),
     ("final.cpus_per_trial=-2", "final.cpus_per_trial: must be"),
     ("search.ray_runtime_env=[1]", "--set search.ray_runtime_env: expected a JSON object"),
     ('search.ray_runtime_env={"workdir": "."}', "search.ray_runtime_env: unknown key 'workdir'"),

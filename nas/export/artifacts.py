@@ -18,7 +18,7 @@ tolerance raises :class:`ExportError` (the run fails loudly).
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
@@ -79,12 +79,58 @@ class ExportData:
     test_images: np.ndarray
     test_labels: np.ndarray
 
+    source: object = field(default=None, compare=False, repr=False)  # a streamed Dataset (see for_input)
+    limits: tuple[int, int] = (256, 0)  # (calibration, test) images taken from ``source``
+
     @classmethod
-    def from_dataset(cls, dataset, calibration: int = 256) -> ExportData:
-        """The first ``calibration`` training images and the whole test split of a
-        :class:`nas.data.Dataset`."""
+    def from_dataset(cls, dataset, calibration: int = 256, test_images: int = 0) -> ExportData:
+        """The first ``calibration`` training images and the first ``test_images`` of the test
+        split (0: all of it) of a :class:`nas.data.Dataset`. A streamed data set is decoded
+        per network resolution (:meth:`for_input`); there 0 means its first
+        :data:`STREAMED_TEST_IMAGES` test images."""
+        if getattr(dataset.train, "streaming", False):
+            return _streamed(dataset, (calibration, test_images), int(dataset.input_shape[0]))
+        n = test_images or len(dataset.test)
         return cls(tuple(dataset.mean), tuple(dataset.std), dataset.train.images[:calibration],
-                   dataset.test.images, dataset.test.labels)
+                   dataset.test.images[:n], dataset.test.labels[:n])
+
+    def for_input(self, shape) -> ExportData:
+        """The same data for a network whose input is ``shape`` (H, W, C): streamed images are
+        decoded again at that resolution; in-memory images are returned as they are."""
+        if self.source is None or tuple(self.test_images.shape[1:3]) == tuple(shape[:2]):
+            return self
+        return _streamed(self.source, self.limits, int(shape[0]))
+
+
+STREAMED_TEST_IMAGES = 5000
+
+
+_DECODED: dict[tuple, ExportData] = {}  # the last few decodings (networks of one run share resolutions)
+
+
+def _streamed(dataset, limits: tuple[int, int], side: int) -> ExportData:
+    key = (id(dataset), limits, side)
+    if key not in _DECODED:
+        calibration, test_images = limits
+        calib, _ = _decoded(dataset.train.at(side), calibration)
+        images, labels = _decoded(dataset.test.at(side), test_images or STREAMED_TEST_IMAGES)
+        while len(_DECODED) >= 2:
+            _DECODED.pop(next(iter(_DECODED)))
+        _DECODED[key] = ExportData(tuple(dataset.mean), tuple(dataset.std), calib, images, labels,
+                                   source=dataset, limits=limits)
+    return _DECODED[key]
+
+
+def _decoded(split, n: int, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` decodable images of a streamed split (centre crops) and their labels."""
+    images, labels = [], []
+    for x, y, mask in split.take(n).eval_batches(batch):
+        keep = mask > 0
+        images.append(x[keep])
+        labels.append(y[keep])
+    if not images:
+        return np.zeros((0, *split.image_shape), np.uint8), np.zeros((0,), np.int32)
+    return np.concatenate(images), np.concatenate(labels).astype(np.int32)
 
 
 def input_record(spec: NetSpec, batch: int | None, data: ExportData | None) -> dict:
@@ -126,7 +172,11 @@ def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: s
     record = {"name": name, "space": space, "arch": arch_json, "input_shape": list(spec.input_shape),
               "input": input_record(spec, batch, data), "stats": net_stats(spec).to_dict(), "accuracy": {}}
     mean, std = (data.mean, data.std) if data is not None else (None, None)
+    if data is not None:
+        data = data.for_input(spec.input_shape)
     has_test = data is not None and len(data.test_labels) > 0
+    if has_test:
+        record["accuracy_images"] = int(len(data.test_labels))
     if "flax" in formats:
         save_weights(net, out.flax)
         record["flax"] = out.flax.name

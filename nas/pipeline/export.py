@@ -24,7 +24,7 @@ def export_all(cfg, workdir, cands: list[Candidate], dataset, formats=None) -> d
 
     run = RunDir(workdir)
     formats = tuple(formats or cfg.export.formats)
-    data = ExportData.from_dataset(dataset, cfg.export.calibration_images)
+    data = ExportData.from_dataset(dataset, cfg.export.calibration_images, cfg.export.accuracy_images)
     batch = cfg.export.batch or None
     records = {}
     for c in cands:
