@@ -20,7 +20,8 @@ import pytest
 from nas.config import load_experiment
 from nas.train import load_supernet
 
-pytestmark = pytest.mark.slow
+# one worker runs the module, so the two-process runs (module fixture) happen once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("multihost")]
 ROOT = Path(__file__).resolve().parent.parent
 STEPS, EVERY = 6, 2
 # Every run of this module compiles the two-process step (JAX's persistent cache did not keep
