@@ -30,6 +30,8 @@ def ensure_ray(address: str = "", *, num_cpus: int | None = None, field: str = "
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise InputError(f"{field}: cannot join Ray at {address!r}: {first}") from None
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                 runtime_env=runtime_env or None)
+        # "local": a new instance of this run's own, never one another program started here
+        # (without it, ray.init joins any Ray instance it finds running on this machine)
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                 log_to_driver=False, runtime_env=runtime_env or None)
     return True
