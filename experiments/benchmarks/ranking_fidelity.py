@@ -119,6 +119,8 @@ def main(argv=None) -> int:
         rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": i >= len(stratified),
                      "supernet_accuracy": inherited[i], "standalone_val": info["val_acc"],
                      "standalone_test": info["test_acc"]})
+        # the rows so far (a long run can be read, or stopped and resumed, before it ends)
+        atomic_write_json(run.root / "fidelity" / "rows.json", {"done": len(rows), "of": len(archs), "rows": rows})
     t_standalone = time.perf_counter() - t1
     sup = [r["supernet_accuracy"] for r in rows]
     alone = [r["standalone_test"] for r in rows]
