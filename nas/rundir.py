@@ -108,6 +108,7 @@ class RunDir:
     summary = property(lambda self: self.root / "summary.json")
     latency_check = property(lambda self: self.root / "latency_check.json")
     fidelity = property(lambda self: self.root / "fidelity.json")  # experiments.benchmarks.ranking_fidelity
+    fidelity_dir = property(lambda self: self.root / "fidelity")  # its stand-alone trainings and rows.json
     report = property(lambda self: self.root / "report")
     supernet = property(lambda self: TrainDir(self.root / "supernet"))
     tune_storage = property(lambda self: self.root / "final" / "_tune")

@@ -12,7 +12,8 @@ no hint. Each gets
 
 and the two rankings are compared: Kendall τ and Spearman ρ overall and within the band, with
 95% bootstrap intervals (pairs resampled). Writes ``WORKDIR/fidelity.json`` (read by the report)
-and prints a Markdown row for ``docs/benchmarks/fidelity.md``.
+and prints a Markdown row for ``docs/benchmarks/supernet.md``; ``WORKDIR/fidelity/rows.json`` holds
+the rows finished so far.
 
     python -m experiments.benchmarks.ranking_fidelity runs/fashion_mnist [--stratified 16 --band 8]
 """
@@ -114,13 +115,13 @@ def main(argv=None) -> int:
     rows, t1 = [], time.perf_counter()
     for i, a in enumerate(archs):
         name = f"{'band' if i >= len(stratified) else 'strat'}_{i:02d}"
-        info = train_candidate(scratch_cfg, Candidate(name, "searched", a.to_json()), run.root / "fidelity",
+        info = train_candidate(scratch_cfg, Candidate(name, "searched", a.to_json()), run.fidelity_dir,
                                progress=True)
         rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": i >= len(stratified),
                      "supernet_accuracy": inherited[i], "standalone_val": info["val_acc"],
                      "standalone_test": info["test_acc"]})
         # the rows so far (a long run can be read, or stopped and resumed, before it ends)
-        atomic_write_json(run.root / "fidelity" / "rows.json", {"done": len(rows), "of": len(archs), "rows": rows})
+        atomic_write_json(run.fidelity_dir / "rows.json", {"done": len(rows), "of": len(archs), "rows": rows})
     t_standalone = time.perf_counter() - t1
     sup = [r["supernet_accuracy"] for r in rows]
     alone = [r["standalone_test"] for r in rows]

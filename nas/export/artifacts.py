@@ -81,44 +81,40 @@ class ExportData:
 
     source: object = field(default=None, compare=False, repr=False)  # a streamed Dataset (see for_input)
     limits: tuple[int, int] = (256, 0)  # (calibration, test) images taken from ``source``
+    # decodings of ``source`` by side length (the last two: networks of one run share resolutions)
+    decoded: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_dataset(cls, dataset, calibration: int = 256, test_images: int = 0) -> ExportData:
         """The first ``calibration`` training images and the first ``test_images`` of the test
         split (0: all of it) of a :class:`nas.data.Dataset`. A streamed data set is decoded
-        per network resolution (:meth:`for_input`); there 0 means its first
-        :data:`STREAMED_TEST_IMAGES` test images."""
+        only when a network asks for it, at that network's resolution (:meth:`for_input`);
+        there 0 means its first :data:`STREAMED_TEST_IMAGES` test images."""
         if getattr(dataset.train, "streaming", False):
-            return _streamed(dataset, (calibration, test_images), int(dataset.input_shape[0]))
+            empty = np.zeros((0, *dataset.input_shape), np.uint8)
+            return cls(tuple(dataset.mean), tuple(dataset.std), empty, empty, np.zeros((0,), np.int32),
+                       source=dataset, limits=(calibration, test_images))
         n = test_images or len(dataset.test)
         return cls(tuple(dataset.mean), tuple(dataset.std), dataset.train.images[:calibration],
                    dataset.test.images[:n], dataset.test.labels[:n])
 
     def for_input(self, shape) -> ExportData:
-        """The same data for a network whose input is ``shape`` (H, W, C): streamed images are
-        decoded again at that resolution; in-memory images are returned as they are."""
-        if self.source is None or tuple(self.test_images.shape[1:3]) == tuple(shape[:2]):
+        """The data for a network whose input is ``shape`` (H, W, C): a streamed data set's
+        images decoded at that resolution; in-memory images as they are."""
+        if self.source is None:
             return self
-        return _streamed(self.source, self.limits, int(shape[0]))
+        side = int(shape[0])
+        if side not in self.decoded:
+            calibration, test_images = self.limits
+            calib, _ = _decoded(self.source.train.at(side), calibration)
+            images, labels = _decoded(self.source.test.at(side), test_images or STREAMED_TEST_IMAGES)
+            while len(self.decoded) >= 2:
+                self.decoded.pop(next(iter(self.decoded)))
+            self.decoded[side] = ExportData(self.mean, self.std, calib, images, labels)
+        return self.decoded[side]
 
 
 STREAMED_TEST_IMAGES = 5000
-
-
-_DECODED: dict[tuple, ExportData] = {}  # the last few decodings (networks of one run share resolutions)
-
-
-def _streamed(dataset, limits: tuple[int, int], side: int) -> ExportData:
-    key = (id(dataset), limits, side)
-    if key not in _DECODED:
-        calibration, test_images = limits
-        calib, _ = _decoded(dataset.train.at(side), calibration)
-        images, labels = _decoded(dataset.test.at(side), test_images or STREAMED_TEST_IMAGES)
-        while len(_DECODED) >= 2:
-            _DECODED.pop(next(iter(_DECODED)))
-        _DECODED[key] = ExportData(tuple(dataset.mean), tuple(dataset.std), calib, images, labels,
-                                   source=dataset, limits=limits)
-    return _DECODED[key]
 
 
 def _decoded(split, n: int, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
