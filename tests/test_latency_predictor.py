@@ -126,3 +126,37 @@ def test_transfer_from_other_devices_beats_physics_alone_on_unseen_device():
         rho.append(prediction_metrics(pred, y[test])["spearman"])
         rho_phys.append(prediction_metrics(phys, y[test])["spearman"])
     assert np.mean(rho) >= 0.87 and np.mean(rho) > np.mean(rho_phys)
+
+
+def test_cv_choice_between_physics_and_flops_linear():
+    """``choose_by_cv`` picks the FLOPs-linear end when latency is FLOPs plus noise and the
+    physics end when latency follows launch counts that FLOPs do not see, and in both cases
+    predicts 40 held-out networks at least as well as the other extreme (20 calibration points)."""
+    import jax
+    from scipy.stats import spearmanr
+
+    from nas.latency.features import FEATURE_NAMES, Hardware, arch_features, flops
+    from nas.latency.fit import choose_by_cv, prior_from_profiles
+    from nas.latency.model import fit_weights, predict
+    from search_spaces import get_space
+
+    space = get_space("fashion_mnist")
+    archs = list(dict.fromkeys(space.canonical(a) for a in space.sample(jax.random.key(3), 80)))[:60]
+    f = arch_features(archs, Hardware(1, 80.0, 12.0))
+    prior = prior_from_profiles(exclude=("local_cpu",))
+    rng = np.random.default_rng(0)
+    fl = flops(archs)
+    launches = f[:, FEATURE_NAMES.index("n_se")] * 0.05 + f[:, FEATURE_NAMES.index("n_residual")] * 0.04
+    cases = {"flops": 0.05 + 2e-9 * fl * np.exp(rng.normal(0, 0.08, len(fl))),
+             "launches": (0.02 + launches + 1e-10 * fl) * np.exp(rng.normal(0, 0.01, len(fl)))}
+    cal, test = slice(0, 20), slice(20, None)
+    for name, y in cases.items():
+        w, info = choose_by_cv(f[cal], y[cal], prior)
+        rho = spearmanr(predict(f[test], w), y[test]).statistic
+        phys = spearmanr(predict(f[test], fit_weights(f[cal], y[cal], prior)), y[test]).statistic
+        lin = spearmanr(fl[test], y[test]).statistic
+        if name == "flops":
+            assert info["physics_share"] <= 0.5 and rho >= phys - 0.02, (info, rho, phys)
+        else:
+            assert info["physics_share"] >= 0.5 and rho >= lin - 0.02, (info, rho, lin)
+        assert info["cv_folds"] == 20

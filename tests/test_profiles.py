@@ -251,14 +251,22 @@ def test_loading_and_predicting_never_fits(monkeypatch):
 
 
 def test_refit_cli_writes_a_profile_that_predicts_like_the_original(tmp_path, capsys):
+    """A refit profile re-fitted again predicts as before (the fit is a function of the
+    measurements); its outside weights match the shipped profile's (same physics fit) and it
+    records the cross-validated choice between physics and FLOPs-linear fits."""
     out = tmp_path / "refit" / "local_cpu.yaml"
     code, stdout, err = run(capsys, "profile", "refit", "local_cpu", "--out", out, "--json")
     assert code == 0, err
     assert json.loads(stdout)["name"] == "local_cpu"
     new, old = load_profile(out), load_profile("local_cpu")
     assert new.outside_weights is not None and np.all(new.outside_weights >= 0)
+    sel = new.extra["fit"]["fashion_mnist"]["selection"]
+    assert sel["physics_share"] in (1.0, 0.75, 0.5, 0.25, 0.0) and len(sel["cv_spearman"]) == 5
+    again = tmp_path / "again" / "local_cpu.yaml"
+    code, _, err = run(capsys, "profile", "refit", str(out), "--out", again)
+    assert code == 0, err
     archs = _fm_archs(20)
-    np.testing.assert_allclose(new.predict_ms(archs), old.predict_ms(archs), rtol=1e-3)
+    np.testing.assert_allclose(load_profile(again).predict_ms(archs), new.predict_ms(archs), rtol=1e-6)
     np.testing.assert_allclose(new.weights_outside(), old.weights_outside(), rtol=1e-3, atol=1e-6)
     code, _, err = run(capsys, "profile", "refit", "local_cpu", "--out", tmp_path / "x.txt")
     assert code == 2 and "must end in .yaml" in err and not (tmp_path / "x.txt").exists()
