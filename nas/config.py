@@ -50,6 +50,7 @@ class SupernetConfig:
     weight_decay: float = 3e-5
     label_smoothing: float = 0.1
     num_random_subnets: int = 2  # sandwich rule: largest + smallest + N random per step
+    sampling: Literal["uniform", "macs"] = "uniform"  # random subnets: uniform per choice, or spread over MACs
     distill: bool = True  # in-place distillation from the largest subnet
     checkpoint_every_steps: int = 200
     bn_recalibration_batches: int = 4
@@ -351,6 +352,7 @@ def validate(cfg: ExperimentConfig) -> None:
     _coerce(cfg.data.channels, typing.get_type_hints(DataConfig)["channels"], "data.channels")
     _coerce(cfg.data.stream, typing.get_type_hints(DataConfig)["stream"], "data.stream")
     _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
+    _coerce(cfg.supernet.sampling, typing.get_type_hints(SupernetConfig)["sampling"], "supernet.sampling")
     validate_cluster(cfg)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from experiments.benchmarks.ranking_fidelity import choose_subnets, rank_agreement
 from search_spaces import arch_stats, get_space
@@ -47,3 +48,60 @@ def test_report_shows_fidelity_only_for_the_supernet_it_measured(tmp_path):
     assert "Kendall τ 0.61 [95% CI 0.40, 0.78] overall (24 subnets)" in html
     run.fidelity.write_text(json.dumps({**record, "supernet_id": "another"}))
     assert "measured on another supernet" in build_report(tmp_path).read_text()
+
+
+def test_macs_sampling_spreads_subnets_over_sizes():
+    """``supernet.sampling: macs`` trains small and large random subnets more evenly than uniform
+    per-choice sampling, whose sizes pile up around the median."""
+    import jax
+
+    from nas.train.supernet import sample_random_subnets
+
+    space = get_space("fashion_mnist")
+    spread = {}
+    for how in ("uniform", "macs"):
+        macs = np.array([arch_stats(a).macs for a in sample_random_subnets(space, jax.random.key(1), 200, how)])
+        q10, q90 = np.percentile(macs, [10, 90])
+        spread[how] = q90 - q10
+    assert spread["macs"] > 1.3 * spread["uniform"], spread
+    # deterministic in the key
+    a = sample_random_subnets(space, jax.random.key(2), 3, "macs")
+    assert a == sample_random_subnets(space, jax.random.key(2), 3, "macs")
+
+
+@pytest.mark.slow
+def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
+    """The benchmark on a smoke-sized run (real supernet, real stand-alone trainings of a few
+    steps), then a MACs-sampling variant judged against the same stand-alone results (nothing
+    trained twice), with both scorings."""
+    from experiments.benchmarks import ranking_fidelity, supernet_variants
+    from nas.config import load_experiment
+    from nas.files import read_json
+    from nas.pipeline.run import save_config
+    from nas.rundir import RunDir
+    from nas.train import train_supernet
+
+    cfg = load_experiment("fashion_mnist", smoke=True)
+    run = RunDir(tmp_path / "base")
+    run.root.mkdir()
+    save_config(cfg, run)
+    train_supernet(cfg, run.root, progress=False)
+    args = ["--stratified", "2", "--band", "1", "--max-steps", "2"]
+    assert ranking_fidelity.main([str(run.root), *args]) == 0
+    rec = read_json(run.fidelity)
+    assert rec["overall"]["n"] == 3 and len(rec["rows"]) == 3
+    assert all(0 <= r["supernet_accuracy"] <= 1 and 0 <= r["standalone_test"] <= 1 for r in rec["rows"])
+    trained = sorted(p.name for p in (run.fidelity_dir / "final").iterdir())
+    assert len(trained) == 3
+    capsys.readouterr()
+    assert supernet_variants.main([str(run.root), "--root", str(tmp_path / "v"), "--variants", "base,macs",
+                                   "--full-eval-batches", "2", "--full-bn-batches", "1"]) == 0
+    table = capsys.readouterr().out.rsplit("| run | subnets", 1)[1]  # the summary table at the end
+    assert table.count("| macs (supernet.sampling=macs)") == 2 and table.count("| base (") == 2
+    var = RunDir(tmp_path / "v" / "macs")
+    assert read_json(var.supernet.result)["fingerprint"]["sampling"] == "macs"
+    full = read_json(var.root / "fidelity_full.json")
+    assert full["eval_batches"] == 2 and full["bn_batches"] == 1
+    base_truth = {json.dumps(r["arch"], sort_keys=True): r["standalone_test"] for r in rec["rows"]}
+    assert all(base_truth[json.dumps(r["arch"], sort_keys=True)] == r["standalone_test"] for r in full["rows"])
+    assert not (var.fidelity_dir / "final").exists()  # the ground truth was reused, not retrained

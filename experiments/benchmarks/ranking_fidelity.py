@@ -65,8 +65,73 @@ def rank_agreement(x, y, *, boot: int = 2000, seed: int = 0) -> dict:
         draws = [fn(x[i], y[i])[0] for i in idx if len(np.unique(x[i])) > 1 and len(np.unique(y[i])) > 1]
         draws = np.array([d for d in draws if np.isfinite(d)])
         lo, hi = (np.percentile(draws, [2.5, 97.5]) if len(draws) else (np.nan, np.nan))
-        out[name] = {"value": value, "ci95": [float(lo), float(hi)]}
+        # JSON has no NaN: an undefined statistic (fewer than 3 subnets, constant ranks) is null
+        out[name] = {"value": _finite(value), "ci95": [_finite(lo), _finite(hi)]}
     return out
+
+
+def _finite(x) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def standalone_rows(workdir) -> tuple[list[dict], dict]:
+    """``(rows, band)`` of another run's benchmark (``WORKDIR/fidelity/rows.json``): its subnets
+    with their stand-alone results, and its MACs band, so a supernet variant is judged on the
+    same subnets against the same ground truth without training them again. InputError when the
+    file is missing or malformed."""
+    from nas.errors import InputError
+    from nas.files import read_json
+    from nas.rundir import RunDir
+
+    path = RunDir(Path(workdir).resolve()).fidelity_dir / "rows.json"
+    rec = read_json(path, what="fidelity rows")
+    try:
+        rows = [{k: r[k] for k in ("name", "arch", "in_band", "standalone_val", "standalone_test")}
+                for r in rec["rows"]]
+        band = dict(rec.get("band") or {})
+    except (KeyError, TypeError) as e:
+        raise InputError(f"{path}: malformed fidelity rows ({type(e).__name__}: {e})") from None
+    if not rows or rec.get("done") != rec.get("of"):
+        raise InputError(f"{path}: the benchmark there has not finished ({rec.get('done')} of {rec.get('of')} "
+                         "subnets); finish it first")
+    return rows, band
+
+
+def score_supernet(cfg, run, archs, dataset, eval_batches: int | None, bn_batches: int | None) -> list[float]:
+    """Inherited-weight accuracy of ``archs``: as the run's search sees it (its cache and
+    settings), or, with ``eval_batches``/``bn_batches`` given, scored afresh with those
+    (validation batches; BN recalibration batches), bypassing the cache."""
+    from evaluators import EvaluatorSpec
+    from nas.pipeline.search import supernet_accuracy, supernet_bundle
+
+    if eval_batches is None and bn_batches is None:
+        return supernet_accuracy(cfg, run.root, archs, dataset)
+    supernet = dataclasses.replace(cfg.supernet, bn_recalibration_batches=bn_batches or
+                                   cfg.supernet.bn_recalibration_batches)
+    cfg = dataclasses.replace(cfg, supernet=supernet)
+    ev = EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=eval_batches or cfg.search.eval_batches,
+                       batch_size=cfg.supernet.batch_size)(supernet_bundle(cfg, run, dataset))
+    return [r["accuracy"] for r in ev.evaluate(list(archs))]
+
+
+def cell(d) -> str:
+    v, (lo, hi) = d["value"], d["ci95"]
+    if v is None:
+        return "–"
+    return f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else f"{v:.2f}"
+
+
+TABLE_HEAD = ("| run | subnets (band) | Kendall τ | Spearman ρ | τ in band | ρ in band | τ of MACs | "
+              "stand-alone recipe | cost |\n|---|---|---|---|---|---|---|---|---|")
+
+
+def table_row(label: str, result: dict) -> str:
+    o, b, m = result["overall"], result["band_only"], result["macs_baseline"]
+    recipe, sec = result["recipe"], result["seconds"]
+    steps = f", ≤{result['max_steps']} steps" if result["max_steps"] else ""
+    return (f"| {label} | {o['n']} ({b['n']}) | {cell(o['kendall_tau'])} | {cell(o['spearman_rho'])} | "
+            f"{cell(b['kendall_tau'])} | {cell(b['spearman_rho'])} | {cell(m['kendall_tau'])} | "
+            f"{recipe['epochs']:g} epochs{steps} | {sec['inherited']:.0f} s + {sec['standalone'] / 60:.1f} min |")
 
 
 def main(argv=None) -> int:
@@ -74,7 +139,6 @@ def main(argv=None) -> int:
     from nas.files import atomic_write_json
     from nas.pipeline.candidates import Candidate
     from nas.pipeline.final import train_candidate
-    from nas.pipeline.search import supernet_accuracy
     from nas.rundir import RunDir
     from search_spaces import arch_stats, get_space
 
@@ -88,24 +152,46 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=float, default=RECIPE["epochs"],
                     help=f"stand-alone epochs (the recipe's {RECIPE['epochs']:g} unless stated)")
     ap.add_argument("--max-steps", type=int, default=0, help="cap stand-alone steps (smoke tests only)")
+    ap.add_argument("--standalone-from", metavar="WORKDIR",
+                    help="score this run's supernet on the subnets of another run's finished benchmark, against "
+                         "its stand-alone results (nothing is trained; same space and recipe)")
+    ap.add_argument("--eval-batches", type=int, help="score the supernet on this many validation batches "
+                    "(default: the run's search.eval_batches, through its cache)")
+    ap.add_argument("--bn-batches", type=int, help="BN recalibration batches for scoring (default: the run's)")
+    ap.add_argument("--out", help="result file (default WORKDIR/fidelity.json, which the report reads)")
+    ap.add_argument("--label", help="the table row's label (default: the work directory's name)")
     args = ap.parse_args(argv)
+    for k in ("eval_batches", "bn_batches"):
+        if getattr(args, k) is not None and not 0 < getattr(args, k) <= 10_000:
+            ap.error(f"--{k.replace('_', '-')}: must be in 1..10000")
     run = RunDir(Path(args.workdir).resolve())
     try:
         from nas.config import config_from_dict
         from nas.files import read_json
 
         cfg = config_from_dict(read_json(run.config, what="config"))
+        space = get_space(cfg.space)
+        if args.standalone_from:  # the other run's subnets, names and band
+            known, band_rec = standalone_rows(args.standalone_from)
+            archs = [space.from_json(r["arch"]) for r in known]
+            names, in_band = [r["name"] for r in known], [bool(r["in_band"]) for r in known]
+            centre = float(band_rec["centre_macs"]) if "centre_macs" in band_rec else \
+                choose_subnets(space, 0, 0, args.band_macs, args.band_width, args.seed)[2]
+            args.band_width = float(band_rec.get("width", args.band_width))
     except InputError as e:
         ap.error(str(e))
     from nas.data import load_dataset
 
-    space = get_space(cfg.space)
     dataset = load_dataset(cfg.data)
-    stratified, band, centre = choose_subnets(space, args.stratified, args.band, args.band_macs,
-                                              args.band_width, args.seed)
-    archs = stratified + band
+    if not args.standalone_from:
+        known = []
+        stratified, band, centre = choose_subnets(space, args.stratified, args.band, args.band_macs,
+                                                  args.band_width, args.seed)
+        archs = stratified + band
+        in_band = [i >= len(stratified) for i in range(len(archs))]
+        names = [f"{'band' if b else 'strat'}_{i:02d}" for i, b in enumerate(in_band)]
     t0 = time.perf_counter()
-    inherited = supernet_accuracy(cfg, run.root, archs, dataset)
+    inherited = score_supernet(cfg, run, archs, dataset, args.eval_batches, args.bn_batches)
     t_inherited = time.perf_counter() - t0
     recipe = {**RECIPE, "epochs": args.epochs}
     final = dataclasses.replace(cfg.final, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
@@ -113,42 +199,37 @@ def main(argv=None) -> int:
                                 max_steps=args.max_steps)
     scratch_cfg = dataclasses.replace(cfg, final=final, seed=recipe["seed"])
     rows, t1 = [], time.perf_counter()
-    for i, a in enumerate(archs):
-        name = f"{'band' if i >= len(stratified) else 'strat'}_{i:02d}"
-        info = train_candidate(scratch_cfg, Candidate(name, "searched", a.to_json()), run.fidelity_dir,
-                               progress=True)
-        rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": i >= len(stratified),
-                     "supernet_accuracy": inherited[i], "standalone_val": info["val_acc"],
-                     "standalone_test": info["test_acc"]})
+    for i, (a, name) in enumerate(zip(archs, names)):
+        if known:
+            alone = {"val_acc": known[i]["standalone_val"], "test_acc": known[i]["standalone_test"]}
+        else:
+            alone = train_candidate(scratch_cfg, Candidate(name, "searched", a.to_json()), run.fidelity_dir,
+                                    progress=True)
+        rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
+                     "supernet_accuracy": inherited[i], "standalone_val": alone["val_acc"],
+                     "standalone_test": alone["test_acc"]})
         # the rows so far (a long run can be read, or stopped and resumed, before it ends)
-        atomic_write_json(run.fidelity_dir / "rows.json", {"done": len(rows), "of": len(archs), "rows": rows})
+        atomic_write_json(run.fidelity_dir / "rows.json", {"done": len(rows), "of": len(archs), "rows": rows,
+                                                           "band": {"centre_macs": centre, "width": args.band_width}})
     t_standalone = time.perf_counter() - t1
     sup = [r["supernet_accuracy"] for r in rows]
     alone = [r["standalone_test"] for r in rows]
     in_band = [r for r in rows if r["in_band"] or abs(r["macs"] - centre) <= args.band_width * centre]
     result = {
         "supernet_id": run.supernet_id(), "recipe": recipe, "max_steps": args.max_steps,
-        "eval_batches": cfg.search.eval_batches, "band": {"centre_macs": centre, "width": args.band_width},
+        "eval_batches": args.eval_batches or cfg.search.eval_batches,
+        "bn_batches": args.bn_batches or cfg.supernet.bn_recalibration_batches,
+        "standalone_from": str(Path(args.standalone_from).resolve()) if args.standalone_from else None,
+        "band": {"centre_macs": centre, "width": args.band_width},
         "overall": rank_agreement(sup, alone, seed=args.seed),
         "band_only": rank_agreement([r["supernet_accuracy"] for r in in_band],
                                     [r["standalone_test"] for r in in_band], seed=args.seed),
         "macs_baseline": rank_agreement([r["macs"] for r in rows], alone, seed=args.seed),
         "seconds": {"inherited": t_inherited, "standalone": t_standalone}, "rows": rows,
     }
-    atomic_write_json(run.fidelity, result)
-
-    def cell(d):
-        v, (lo, hi) = d["value"], d["ci95"]
-        return f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
-
-    o, b, m = result["overall"], result["band_only"], result["macs_baseline"]
-    print("| run | subnets (band) | Kendall τ | Spearman ρ | τ in band | ρ in band | τ of MACs | "
-          "stand-alone recipe | cost |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| {run.root.name} | {o['n']} ({b['n']}) | {cell(o['kendall_tau'])} | {cell(o['spearman_rho'])} | "
-          f"{cell(b['kendall_tau'])} | {cell(b['spearman_rho'])} | {cell(m['kendall_tau'])} | "
-          f"{recipe['epochs']:g} epochs{f', ≤{args.max_steps} steps' if args.max_steps else ''} | "
-          f"{t_inherited:.0f} s + {t_standalone / 60:.1f} min |")
+    atomic_write_json(Path(args.out) if args.out else run.fidelity, result)
+    print(TABLE_HEAD)
+    print(table_row(args.label or run.root.name, result))
     return 0
 
 

@@ -113,8 +113,12 @@ def _fidelity_note(run: RunDir) -> str:
         for key, label in (("overall", "overall"), ("band_only", "within one MACs band")):
             d = fid[key]
             t, (lo, hi) = d["kendall_tau"]["value"], d["kendall_tau"]["ci95"]
+            if t is None:  # undefined (too few subnets)
+                parts.append(f"Kendall τ undefined {label} ({int(d['n'])} subnets)")
+                continue
             _num(t, f"{run.fidelity}: {key}.kendall_tau", lo=-1.0, hi=1.0)
-            parts.append(f"Kendall τ {t:.2f} [95% CI {lo:.2f}, {hi:.2f}] {label} ({int(d['n'])} subnets)")
+            ci = f" [95% CI {lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
+            parts.append(f"Kendall τ {t:.2f}{ci} {label} ({int(d['n'])} subnets)")
         epochs = float(fid["recipe"]["epochs"])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{run.fidelity}: malformed fidelity record ({type(e).__name__})") from None

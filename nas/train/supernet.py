@@ -4,13 +4,15 @@ Layout under ``<workdir>/supernet/``: ``checkpoints/`` (Orbax), ``metrics.jsonl`
 (TensorBoard), ``result.json`` (written last: the stage is complete when it exists and matches
 the configuration).
 
-Each step trains the largest, the smallest and ``num_random_subnets`` uniformly sampled
-subnets (sandwich rule); subnets learn from the largest one's soft predictions when
-``supernet.distill`` is set. Subnets of step ``s`` are sampled on the host with the key
-``fold_in(key(seed + 1), s)`` and enter the jitted step as stacked int32 arrays.
+Each step trains the largest, the smallest and ``num_random_subnets`` random subnets (sandwich
+rule; drawn uniformly per choice, or spread evenly over MACs with ``supernet.sampling: macs``);
+subnets learn from the largest one's soft predictions when ``supernet.distill`` is set.
+Subnets of step ``s`` are sampled on the host with the key ``fold_in(key(seed + 1), s)`` and
+enter the jitted step as stacked int32 arrays.
 """
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -88,6 +90,8 @@ def supernet_fingerprint(cfg, dataset) -> dict:
     s = cfg.supernet
     total, warmup = supernet_schedule(cfg, dataset)
     extra = {"resolutions": list(training_resolutions(cfg, dataset))} if dataset.streaming else {}
+    if s.sampling != "uniform":  # (absent for uniform: checkpoints written before the option stay valid)
+        extra["sampling"] = s.sampling
     return {**extra,
         "space": cfg.space, "dataset": dataset.name, "num_train": len(dataset.train),
         "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes,
@@ -99,14 +103,54 @@ def supernet_fingerprint(cfg, dataset) -> dict:
     }
 
 
-def subnet_sampler(model, space, num_random: int, seed: int):
-    """``sample_archs(step)``: stacked arrays of [largest, smallest, num_random random subnets]."""
+SAMPLING = ("uniform", "macs")
+MACS_CANDIDATES = 32  # "macs" sampling: uniform draws per random subnet, the closest to the target kept
+
+
+@functools.lru_cache(maxsize=16)
+def _macs_range(space) -> tuple[float, float]:
+    """MACs of the smallest subnet and the 99th percentile of 2,000 uniform draws (the largest
+    subnets are out of reach of ``MACS_CANDIDATES`` uniform draws; the largest one is trained
+    every step anyway)."""
+    import numpy as np
+
+    from search_spaces import arch_stats
+
+    macs = [arch_stats(a).macs for a in space.sample(jax.random.key(0), 2000)]
+    return float(arch_stats(space.smallest()).macs), float(np.percentile(macs, 99))
+
+
+def sample_random_subnets(space, key, n: int, sampling: str = "uniform") -> list:
+    """``n`` random subnets: ``uniform`` draws every choice uniformly (sizes pile up around the
+    median MACs); ``macs`` draws a MACs target uniformly between the smallest subnet and the 99th
+    percentile of uniform draws and keeps, of ``MACS_CANDIDATES`` uniform draws, the one closest
+    to it, so every size is trained about equally often (FLOPs-stratified sampling, as in
+    AttentiveNAS / BigNAS)."""
+    if n == 0:
+        return []
+    if sampling == "uniform":
+        return space.sample(key, n)
+    from search_spaces import arch_stats
+
+    lo, hi = _macs_range(space)
+    k_target, k_pool = jax.random.split(key)
+    targets = jax.random.uniform(k_target, (n,), minval=lo, maxval=hi).tolist()
+    pool = space.sample(k_pool, n * MACS_CANDIDATES)
+    out = []
+    for i, t in enumerate(targets):
+        group = pool[i * MACS_CANDIDATES:(i + 1) * MACS_CANDIDATES]
+        out.append(min(group, key=lambda a: abs(arch_stats(a).macs - t)))
+    return out
+
+
+def subnet_sampler(model, space, num_random: int, seed: int, sampling: str = "uniform"):
+    """``sample_archs(step)``: stacked arrays of [largest, smallest, num_random random subnets]
+    (drawn by :func:`sample_random_subnets`)."""
     fixed = [model.arch_arrays(space.largest()), model.arch_arrays(space.smallest())]
     base = jax.random.key(seed + 1)
 
     def sample_archs(step: int) -> dict:
-        key = jax.random.fold_in(base, step)
-        randoms = space.sample(key, num_random) if num_random else []
+        randoms = sample_random_subnets(space, jax.random.fold_in(base, step), num_random, sampling)
         return stack_archs(fixed + [model.arch_arrays(a) for a in randoms])
 
     return sample_archs
@@ -154,7 +198,7 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
                    field_prefix="supernet.", resolutions=training_resolutions(cfg, dataset))
     t0 = time.perf_counter()
     graphdef, params, rest, info = fit(model, supernet_forward,
-                                       subnet_sampler(model, space, s.num_random_subnets, s.seed),
+                                       subnet_sampler(model, space, s.num_random_subnets, s.seed, s.sampling),
                                        dataset, spec, progress=progress, mesh=mesh)
     info["train_time_s"] = time.perf_counter() - t0
     if not is_main_process():
