@@ -28,12 +28,13 @@ def test_every_experiment_loads_and_round_trips(name, is_smoke):
 def test_overrides_are_typed():
     cfg = smoke("search.budgets.flops=3e6", "search.budgets.params=300000", "search.population=8.0",
                 "search.profiles=local_cpu,pixel2", 'search.objectives=["accuracy","flops"]',
-                "final.augment=on", "export.formats=json,onnx", "seed=3")
+                "final.augment=on", "export.formats=json,onnx", "seed=3", "supernet.sampling=macs")
     assert cfg.search.budgets == {"flops": 3e6, "params": 300000.0}
     assert all(isinstance(v, float) for v in cfg.search.budgets.values())
     assert cfg.search.population == 8 and isinstance(cfg.search.population, int)
     assert cfg.search.profiles == ["local_cpu", "pixel2"] and cfg.search.objectives == ["accuracy", "flops"]
     assert cfg.final.augment == "on" and cfg.export.formats == ["json", "onnx"] and cfg.seed == 3
+    assert cfg.supernet.sampling == "macs"
 
 
 @pytest.mark.parametrize("override,msg", [
@@ -46,6 +47,7 @@ def test_overrides_are_typed():
     ("search.objectives={}", "expected a list"),
     ("search.budgets=[1]", "expected a JSON object"),
     ("final.augment=yes", "final.augment: must be data, on or off, got 'yes'"),
+    ("supernet.sampling=flops", "supernet.sampling: must be uniform or macs, got 'flops'"),
     ("search.budgets.flops=-1", "search.budgets.flops: must be a positive number"),
     ("search.budgets.accuracy=0.9", "search.budgets: unknown budget 'accuracy'"),
     ("search.objectives=accuracy,speed", "search.objectives: no evaluator for 'speed'"),
