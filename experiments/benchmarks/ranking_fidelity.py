@@ -208,9 +208,12 @@ def main(argv=None) -> int:
         rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
                      "supernet_accuracy": inherited[i], "standalone_val": alone["val_acc"],
                      "standalone_test": alone["test_acc"]})
-        # the rows so far (a long run can be read, or stopped and resumed, before it ends)
-        atomic_write_json(run.fidelity_dir / "rows.json", {"done": len(rows), "of": len(archs), "rows": rows,
-                                                           "band": {"centre_macs": centre, "width": args.band_width}})
+        # the rows so far (a long run can be read, or stopped and resumed, before it ends); with
+        # reused results (possibly this run's own rows.json) only once, complete, at the end
+        if not known or len(rows) == len(archs):
+            atomic_write_json(run.fidelity_dir / "rows.json", {
+                "done": len(rows), "of": len(archs), "rows": rows,
+                "band": {"centre_macs": centre, "width": args.band_width}})
     t_standalone = time.perf_counter() - t1
     sup = [r["supernet_accuracy"] for r in rows]
     alone = [r["standalone_test"] for r in rows]
