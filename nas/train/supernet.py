@@ -103,7 +103,6 @@ def supernet_fingerprint(cfg, dataset) -> dict:
     }
 
 
-SAMPLING = ("uniform", "macs")
 MACS_CANDIDATES = 32  # "macs" sampling: uniform draws per random subnet, the closest to the target kept
 
 
