@@ -14,6 +14,7 @@
     report/                           index.html and its PNG figures
     scratch_check/                    a nested run dir (benchmarks.scratch_vs_inherited)
     fidelity.json, fidelity/          supernet ranking fidelity (benchmarks.ranking_fidelity)
+    search_check.json, search_check/  the chosen network against random ones (benchmarks.search_vs_random)
 """
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ class RunDir:
     latency_check = property(lambda self: self.root / "latency_check.json")
     fidelity = property(lambda self: self.root / "fidelity.json")  # experiments.benchmarks.ranking_fidelity
     fidelity_dir = property(lambda self: self.root / "fidelity")  # its stand-alone trainings and rows.json
+    search_check = property(lambda self: self.root / "search_check.json")  # benchmarks.search_vs_random
+    search_check_dir = property(lambda self: self.root / "search_check")  # its fine-tunings (a nested run dir)
     report = property(lambda self: self.root / "report")
     supernet = property(lambda self: TrainDir(self.root / "supernet"))
     tune_storage = property(lambda self: self.root / "final" / "_tune")

@@ -1,4 +1,5 @@
-"""The ranking-fidelity benchmark's choices and statistics, and the report's fidelity note."""
+"""The ranking-fidelity and search-vs-random benchmarks' choices and statistics, and the report's
+fidelity note."""
 from __future__ import annotations
 
 import json
@@ -17,6 +18,26 @@ def test_subnets_are_stratified_over_macs_plus_a_narrow_band():
     assert len(strat) == 16 and macs == sorted(macs) and macs[-1] > 3 * macs[0]
     assert len(band) == 8 and all(abs(arch_stats(a).macs - centre) <= 0.10 * centre for a in band)
     assert len(set(strat + band)) == 24
+
+
+def test_scores_are_reused_only_for_the_same_supernet_scoring_and_subnets(tmp_path):
+    from experiments.benchmarks.ranking_fidelity import _cached_scores, ground_truth_retest
+
+    space = get_space("fashion_mnist")
+    strat, _, _ = choose_subnets(space, 3, 0, None, 0.10, seed=0)
+    path = tmp_path / "fidelity.json"
+    rows = [{"arch": a.to_json(), "supernet_accuracy": 0.5 + i / 10, "macs": 1.0, "in_band": False,
+             "by_seed": {"0": {"test_acc": i}, "1": {"test_acc": -i}}} for i, a in enumerate(strat)]
+    path.write_text(json.dumps({"supernet_id": "s1", "eval_batches": 8, "bn_batches": 4, "rows": rows}))
+    assert _cached_scores(path, "s1", 8, 4, strat) == [0.5, 0.6, 0.7]
+    for args in (("s2", 8, 4, strat), ("s1", 40, 4, strat), ("s1", 8, 16, strat), ("s1", 8, 4, strat[:2]),
+                 ("s1", 8, 4, strat[::-1])):
+        assert _cached_scores(path, *args) is None, args
+    assert _cached_scores(tmp_path / "none.json", "s1", 8, 4, strat) is None
+    # the seed-vs-seed ceiling: these two seeds rank the subnets in opposite orders
+    retest = ground_truth_retest(rows, centre=1.0, band_width=0.1, seed=0)
+    assert retest["seeds"] == ["0", "1"] and retest["overall"]["kendall_tau"]["value"] == pytest.approx(-1)
+    assert ground_truth_retest([{**r, "by_seed": {"0": r["by_seed"]["0"]}} for r in rows], 1.0, 0.1, 0) is None
 
 
 def test_rank_agreement_statistics():
@@ -92,7 +113,18 @@ def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
     assert rec["overall"]["n"] == 3 and len(rec["rows"]) == 3
     assert all(0 <= r["supernet_accuracy"] <= 1 and 0 <= r["standalone_test"] <= 1 for r in rec["rows"])
     trained = sorted(p.name for p in (run.fidelity_dir / "final").iterdir())
-    assert len(trained) == 3
+    assert len(trained) == 3 and rec["ground_truth_retest"] is None
+    # a second seed: only the new trainings run, the scores are reused, the ground truth is the mean
+    first = rec
+    assert ranking_fidelity.main([str(run.root), *args, "--seeds", "0,1"]) == 0
+    rec = read_json(run.fidelity)
+    assert sorted(p.name for p in (run.fidelity_dir / "final").iterdir()) == sorted(
+        trained + [f"{n}_seed1" for n in trained])
+    assert [r["supernet_accuracy"] for r in rec["rows"]] == [r["supernet_accuracy"] for r in first["rows"]]
+    for old, new in zip(first["rows"], rec["rows"]):
+        assert new["by_seed"]["0"]["test_acc"] == old["standalone_test"]
+        assert new["standalone_test"] == pytest.approx((old["standalone_test"] + new["by_seed"]["1"]["test_acc"]) / 2)
+    assert rec["recipe"]["seeds"] == ["0", "1"] and rec["ground_truth_retest"]["overall"]["n"] == 3
     capsys.readouterr()
     assert supernet_variants.main([str(run.root), "--root", str(tmp_path / "v"), "--variants", "base,macs",
                                    "--full-eval-batches", "2", "--full-bn-batches", "1"]) == 0
@@ -105,3 +137,24 @@ def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
     base_truth = {json.dumps(r["arch"], sort_keys=True): r["standalone_test"] for r in rec["rows"]}
     assert all(base_truth[json.dumps(r["arch"], sort_keys=True)] == r["standalone_test"] for r in full["rows"])
     assert not (var.fidelity_dir / "final").exists()  # the ground truth was reused, not retrained
+
+
+def test_equal_latency_sample_is_a_growing_prefix_within_the_window():
+    import jax
+
+    from experiments.benchmarks.search_vs_random import equal_latency_sample
+
+    space = get_space("fashion_mnist")
+
+    def records_of(archs):  # MACs stand in for a latency; the budget refuses the largest networks
+        macs = np.array([arch_stats(a).macs for a in archs], dtype=float)
+        return macs / 1e6, macs < 3.5e6
+
+    exclude = {space.canonical(space.sample(jax.random.key(5)))}
+    three = equal_latency_sample(space, records_of, 2.0, 0.05, 3, seed=0, exclude=exclude)
+    five = equal_latency_sample(space, records_of, 2.0, 0.05, 5, seed=0, exclude=exclude)
+    assert five[:3] == three and len(set(five)) == 5 and not set(five) & exclude
+    assert all(abs(arch_stats(a).macs / 1e6 - 2.0) <= 0.1 for a in five)
+    assert equal_latency_sample(space, records_of, 2.0, 0.05, 3, seed=1, exclude=exclude) != three
+    with pytest.raises(ValueError, match="widen --tolerance"):
+        equal_latency_sample(space, records_of, 4.0, 0.05, 3, seed=0, exclude=exclude)  # all over budget

@@ -77,6 +77,20 @@ def test_smoke_run_end_to_end(tmp_path):
     assert space.canonical(space.from_json(hand["arch"])) in \
         [space.canonical(space.from_json(json.loads(line)["arch"])) for line in cache]
 
+    # does the search earn its choice: random networks of equal predicted latency, fine-tuned alike
+    from experiments.benchmarks import search_vs_random
+
+    assert search_vs_random.main([str(wd), "--sample", "2", "--tolerance", "0.5"]) == 0
+    check = json.loads((wd / "search_check.json").read_text())
+    chosen = next(a for a in searched if a["name"] == check["rows"][0]["name"])
+    assert check["rows"][0]["test_acc"] == chosen["test_accuracy"] and check["done"] == 2
+    for r in check["rows"][1:]:
+        assert abs(r["latency_ms"] / check["rows"][0]["latency_ms"] - 1) <= 0.5 and r["arch"] != chosen["arch"]
+        trained = json.loads((wd / "search_check" / "final" / r["name"] / "result.json").read_text())["result"]
+        assert trained["test_acc"] == r["test_acc"] and trained["steps"] == 2  # the run's fine-tune budget
+    assert check["earned"] == (check["chosen_test_acc"] > check["best_random_test_acc"])
+    assert not (wd / "final" / "random_00").exists()  # the run's own stage 3 folder is untouched
+
     # a changed final-training setting is not silently served from the old results
     kept = (wd / "final" / "mobilenet_v2" / "result.json").read_text()
     proc_changed = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd), "--set", "final.max_steps=3")

@@ -8,7 +8,9 @@ no hint. Each gets
 - its supernet accuracy as the search sees it (inherited weights, BN recalibrated, the run's
   ``search.eval_batches`` validation batches, through the run's accuracy cache), and
 - its accuracy trained stand-alone from scratch with the fixed recipe :data:`RECIPE` (resumable:
-  ``WORKDIR/fidelity/final/<name>``),
+  ``WORKDIR/fidelity/final/<name>``), once per ``--seeds`` seed (``<name>_seed<k>`` for k > 0);
+  the ground truth is the mean over seeds, and with two or more seeds the agreement of the first
+  two seeds' rankings is reported too: the ceiling any supernet's τ can reach on this recipe,
 
 and the two rankings are compared: Kendall τ and Spearman ρ overall and within the band, with
 95% bootstrap intervals (pairs resampled). Writes ``WORKDIR/fidelity.json`` (read by the report)
@@ -74,6 +76,23 @@ def _finite(x) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def _cached_scores(path: Path, supernet_id, eval_batches: int, bn_batches: int, archs) -> list[float] | None:
+    """The inherited accuracies an earlier result file at ``path`` holds for exactly these subnets,
+    this supernet and this scoring; ``None`` when there is no such file (scoring is the slow part
+    of re-judging a supernet against a new ground truth)."""
+    from nas.files import read_json
+
+    try:
+        old = read_json(path, what="fidelity")
+        if (old["supernet_id"], old["eval_batches"], old["bn_batches"]) != (supernet_id, eval_batches, bn_batches):
+            return None
+        if [r["arch"] for r in old["rows"]] != [a.to_json() for a in archs]:
+            return None
+        return [float(r["supernet_accuracy"]) for r in old["rows"]]
+    except Exception:  # no file, another format: score afresh
+        return None
+
+
 def standalone_rows(workdir) -> tuple[list[dict], dict]:
     """``(rows, band)`` of another run's benchmark (``WORKDIR/fidelity/rows.json``): its subnets
     with their stand-alone results, and its MACs band, so a supernet variant is judged on the
@@ -86,7 +105,9 @@ def standalone_rows(workdir) -> tuple[list[dict], dict]:
     path = RunDir(Path(workdir).resolve()).fidelity_dir / "rows.json"
     rec = read_json(path, what="fidelity rows")
     try:
-        rows = [{k: r[k] for k in ("name", "arch", "in_band", "standalone_val", "standalone_test")}
+        rows = [{**{k: r[k] for k in ("name", "arch", "in_band", "standalone_val", "standalone_test")},
+                 "by_seed": r.get("by_seed") or {str(RECIPE["seed"]): {"val_acc": r["standalone_val"],
+                                                                      "test_acc": r["standalone_test"]}}}
                 for r in rec["rows"]]
         band = dict(rec.get("band") or {})
     except (KeyError, TypeError) as e:
@@ -114,6 +135,19 @@ def score_supernet(cfg, run, archs, dataset, eval_batches: int | None, bn_batche
     return [r["accuracy"] for r in ev.evaluate(list(archs))]
 
 
+def ground_truth_retest(rows, centre: float, band_width: float, seed: int) -> dict | None:
+    """How well the stand-alone recipe ranks the subnets against itself: Kendall τ / Spearman ρ of
+    the first two seeds' test accuracies, overall and in the band (``None`` with one seed). A
+    supernet cannot be shown to rank better than this."""
+    seeds = [k for k in rows[0]["by_seed"] if all(k in r["by_seed"] for r in rows)][:2]
+    if len(seeds) < 2:
+        return None
+    band = [r for r in rows if r["in_band"] or abs(r["macs"] - centre) <= band_width * centre]
+    return {"seeds": seeds, **{key: rank_agreement([r["by_seed"][seeds[0]]["test_acc"] for r in rs],
+                                                   [r["by_seed"][seeds[1]]["test_acc"] for r in rs], seed=seed)
+                               for key, rs in (("overall", rows), ("band_only", band))}}
+
+
 def cell(d) -> str:
     v, (lo, hi) = d["value"], d["ci95"]
     if v is None:
@@ -122,16 +156,38 @@ def cell(d) -> str:
 
 
 TABLE_HEAD = ("| run | subnets (band) | Kendall τ | Spearman ρ | τ in band | ρ in band | τ of MACs | "
-              "stand-alone recipe | cost |\n|---|---|---|---|---|---|---|---|---|")
+              "τ seed vs seed (in band) | stand-alone recipe | cost |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def table_row(label: str, result: dict) -> str:
     o, b, m = result["overall"], result["band_only"], result["macs_baseline"]
-    recipe, sec = result["recipe"], result["seconds"]
+    recipe, sec, retest = result["recipe"], result["seconds"], result.get("ground_truth_retest")
     steps = f", ≤{result['max_steps']} steps" if result["max_steps"] else ""
+    n_seeds = len(recipe.get("seeds", [recipe["seed"]]))
+    seeds = f", mean of {n_seeds} seeds" if n_seeds > 1 else ""
+    ceiling = "–" if not retest else \
+        f"{cell(retest['overall']['kendall_tau'])} ({cell(retest['band_only']['kendall_tau'])})"
     return (f"| {label} | {o['n']} ({b['n']}) | {cell(o['kendall_tau'])} | {cell(o['spearman_rho'])} | "
-            f"{cell(b['kendall_tau'])} | {cell(b['spearman_rho'])} | {cell(m['kendall_tau'])} | "
-            f"{recipe['epochs']:g} epochs{steps} | {sec['inherited']:.0f} s + {sec['standalone'] / 60:.1f} min |")
+            f"{cell(b['kendall_tau'])} | {cell(b['spearman_rho'])} | {cell(m['kendall_tau'])} | {ceiling} | "
+            f"{recipe['epochs']:g} epochs{steps}{seeds} | "
+            f"{sec['inherited']:.0f} s + {sec['standalone'] / 60:.1f} min |")
+
+
+def benchmark_subnets(space, args) -> tuple[list, list[str], list[bool], float, float, list[dict]]:
+    """``(archs, names, in_band, band_centre, band_width, known_rows)``: the subnets another run's
+    finished benchmark used, with its stand-alone rows (``--standalone-from``), else chosen afresh
+    (``known_rows`` empty). InputError when the other run's rows are missing or malformed."""
+    if args.standalone_from:
+        known, band_rec = standalone_rows(args.standalone_from)
+        centre = float(band_rec["centre_macs"]) if "centre_macs" in band_rec else \
+            choose_subnets(space, 0, 0, args.band_macs, args.band_width, args.seed)[2]
+        return ([space.from_json(r["arch"]) for r in known], [r["name"] for r in known],
+                [bool(r["in_band"]) for r in known], centre, float(band_rec.get("width", args.band_width)), known)
+    stratified, band, centre = choose_subnets(space, args.stratified, args.band, args.band_macs,
+                                              args.band_width, args.seed)
+    in_band = [False] * len(stratified) + [True] * len(band)
+    names = [f"{'band' if b else 'strat'}_{i:02d}" for i, b in enumerate(in_band)]
+    return stratified + band, names, in_band, centre, args.band_width, []
 
 
 def main(argv=None) -> int:
@@ -148,7 +204,10 @@ def main(argv=None) -> int:
     ap.add_argument("--band", type=int, default=8)
     ap.add_argument("--band-macs", type=float, help="centre of the narrow band (default: median MACs)")
     ap.add_argument("--band-width", type=float, default=0.10)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the subnet choice and the bootstrap")
+    ap.add_argument("--seeds", default=str(RECIPE["seed"]),
+                    help="comma-separated stand-alone training seeds; the ground truth is their mean, and the "
+                         "first two seeds' agreement is the ceiling of any supernet's τ (default: the recipe's)")
     ap.add_argument("--epochs", type=float, default=RECIPE["epochs"],
                     help=f"stand-alone epochs (the recipe's {RECIPE['epochs']:g} unless stated)")
     ap.add_argument("--max-steps", type=int, default=0, help="cap stand-alone steps (smoke tests only)")
@@ -164,6 +223,12 @@ def main(argv=None) -> int:
     for k in ("eval_batches", "bn_batches"):
         if getattr(args, k) is not None and not 0 < getattr(args, k) <= 10_000:
             ap.error(f"--{k.replace('_', '-')}: must be in 1..10000")
+    try:
+        seeds = list(dict.fromkeys(int(x) for x in args.seeds.split(",") if x.strip()))
+    except ValueError:
+        ap.error(f"--seeds: not a comma-separated list of integers: {args.seeds!r}")
+    if not seeds:
+        ap.error("--seeds: at least one seed")
     run = RunDir(Path(args.workdir).resolve())
     try:
         from nas.config import config_from_dict
@@ -171,43 +236,40 @@ def main(argv=None) -> int:
 
         cfg = config_from_dict(read_json(run.config, what="config"))
         space = get_space(cfg.space)
-        if args.standalone_from:  # the other run's subnets, names and band
-            known, band_rec = standalone_rows(args.standalone_from)
-            archs = [space.from_json(r["arch"]) for r in known]
-            names, in_band = [r["name"] for r in known], [bool(r["in_band"]) for r in known]
-            centre = float(band_rec["centre_macs"]) if "centre_macs" in band_rec else \
-                choose_subnets(space, 0, 0, args.band_macs, args.band_width, args.seed)[2]
-            args.band_width = float(band_rec.get("width", args.band_width))
+        archs, names, in_band, centre, band_width, known = benchmark_subnets(space, args)
     except InputError as e:
         ap.error(str(e))
+    args.band_width = band_width
     from nas.data import load_dataset
 
     dataset = load_dataset(cfg.data)
-    if not args.standalone_from:
-        known = []
-        stratified, band, centre = choose_subnets(space, args.stratified, args.band, args.band_macs,
-                                                  args.band_width, args.seed)
-        archs = stratified + band
-        in_band = [i >= len(stratified) for i in range(len(archs))]
-        names = [f"{'band' if b else 'strat'}_{i:02d}" for i, b in enumerate(in_band)]
+    out = Path(args.out) if args.out else run.fidelity
+    eval_batches = args.eval_batches or cfg.search.eval_batches
+    bn_batches = args.bn_batches or cfg.supernet.bn_recalibration_batches
     t0 = time.perf_counter()
-    inherited = score_supernet(cfg, run, archs, dataset, args.eval_batches, args.bn_batches)
+    inherited = _cached_scores(out, run.supernet_id(), eval_batches, bn_batches, archs)
+    if inherited is None:
+        inherited = score_supernet(cfg, run, archs, dataset, args.eval_batches, args.bn_batches)
     t_inherited = time.perf_counter() - t0
     recipe = {**RECIPE, "epochs": args.epochs}
     final = dataclasses.replace(cfg.final, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
                                 learning_rate=recipe["learning_rate"], from_scratch=True, augment=recipe["augment"],
                                 max_steps=args.max_steps)
-    scratch_cfg = dataclasses.replace(cfg, final=final, seed=recipe["seed"])
     rows, t1 = [], time.perf_counter()
     for i, (a, name) in enumerate(zip(archs, names)):
         if known:
-            alone = {"val_acc": known[i]["standalone_val"], "test_acc": known[i]["standalone_test"]}
-        else:
-            alone = train_candidate(scratch_cfg, Candidate(name, "searched", a.to_json()), run.fidelity_dir,
-                                    progress=True)
+            by_seed = known[i]["by_seed"]
+        else:  # seed k > 0 trains in <name>_seed<k>, so adding a seed keeps the trainings already done
+            by_seed = {str(k): train_candidate(
+                dataclasses.replace(cfg, final=final, seed=k),
+                Candidate(name if k == RECIPE["seed"] else f"{name}_seed{k}", "searched", a.to_json()),
+                run.fidelity_dir, progress=True) for k in seeds}
+            by_seed = {k: {"val_acc": v["val_acc"], "test_acc": v["test_acc"]} for k, v in by_seed.items()}
         rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
-                     "supernet_accuracy": inherited[i], "standalone_val": alone["val_acc"],
-                     "standalone_test": alone["test_acc"]})
+                     "supernet_accuracy": inherited[i],
+                     "standalone_val": float(np.mean([v["val_acc"] for v in by_seed.values()])),
+                     "standalone_test": float(np.mean([v["test_acc"] for v in by_seed.values()])),
+                     "by_seed": by_seed})
         # the rows so far (a long run can be read, or stopped and resumed, before it ends); with
         # reused results (possibly this run's own rows.json) only once, complete, at the end
         if not known or len(rows) == len(archs):
@@ -219,18 +281,18 @@ def main(argv=None) -> int:
     alone = [r["standalone_test"] for r in rows]
     in_band = [r for r in rows if r["in_band"] or abs(r["macs"] - centre) <= args.band_width * centre]
     result = {
-        "supernet_id": run.supernet_id(), "recipe": recipe, "max_steps": args.max_steps,
-        "eval_batches": args.eval_batches or cfg.search.eval_batches,
-        "bn_batches": args.bn_batches or cfg.supernet.bn_recalibration_batches,
+        "supernet_id": run.supernet_id(), "recipe": {**recipe, "seeds": list(rows[0]["by_seed"])},
+        "max_steps": args.max_steps, "eval_batches": eval_batches, "bn_batches": bn_batches,
         "standalone_from": str(Path(args.standalone_from).resolve()) if args.standalone_from else None,
         "band": {"centre_macs": centre, "width": args.band_width},
         "overall": rank_agreement(sup, alone, seed=args.seed),
         "band_only": rank_agreement([r["supernet_accuracy"] for r in in_band],
                                     [r["standalone_test"] for r in in_band], seed=args.seed),
         "macs_baseline": rank_agreement([r["macs"] for r in rows], alone, seed=args.seed),
+        "ground_truth_retest": ground_truth_retest(rows, centre, args.band_width, args.seed),
         "seconds": {"inherited": t_inherited, "standalone": t_standalone}, "rows": rows,
     }
-    atomic_write_json(Path(args.out) if args.out else run.fidelity, result)
+    atomic_write_json(out, result)
     print(TABLE_HEAD)
     print(table_row(args.label or run.root.name, result))
     return 0

@@ -85,8 +85,11 @@ def training_config(cfg: ExperimentConfig, cand: Candidate):
     return cfg.final
 
 
-def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress: bool = False) -> dict:
-    """Train one candidate to completion (resuming from its checkpoints); return its metrics."""
+def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress: bool = False,
+                    into=None) -> dict:
+    """Train one candidate to completion (resuming from its checkpoints); return its metrics.
+    It inherits ``workdir``'s supernet weights unless ``cfg.final.from_scratch``, and trains in
+    ``<into or workdir>/final/<name>`` (a benchmark keeps its trainings apart from the run's)."""
     from nas.data import load_dataset
     from nas.export.artifacts import save_weights
     from nas.train import train_static
@@ -94,7 +97,7 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
 
     dataset = load_dataset(cfg.data)
     spec = cand.spec(cfg, dataset.input_shape, dataset.num_classes)
-    d = RunDir(workdir).final(cand.name)
+    d = RunDir(into or workdir).final(cand.name)
     if d.result.is_file() and not d.weights_sha256.is_file():
         d.result.unlink()  # stopped before the weights were saved whole: restore and save them
     net = build_static(spec, cfg.seed)

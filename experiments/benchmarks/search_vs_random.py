@@ -1,0 +1,137 @@
+"""Does the search earn its choice? The chosen network against random ones of equal predicted latency.
+
+For a finished run, draws ``--sample`` random networks of its space whose latency predicted on the
+search's first profile is within ±``--tolerance`` of the chosen network's (and that meet the
+search's budgets), fine-tunes each exactly as the run fine-tuned its chosen network (the run's
+``final`` settings: epochs, batch, learning rate, seed, initialisation from the supernet's
+weights) in ``WORKDIR/search_check/final/random_<i>`` (resumable), and compares test accuracies.
+The search earns its choice when the chosen network beats the best of the sample. Each network's
+supernet accuracy (what the search saw) is listed too, so a loss can be traced to the ranking.
+
+    python -m experiments.benchmarks.search_vs_random runs/fashion_mnist [--sample 5 --tolerance 0.05]
+
+Writes ``WORKDIR/search_check.json`` as each network finishes and prints a Markdown table for
+docs/benchmarks/supernet.md.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+POOL = 20_000  # uniform samples the equal-latency networks are drawn from
+
+
+def equal_latency_sample(space, records_of, target_ms: float, tolerance: float, n: int, seed: int,
+                         exclude) -> list:
+    """``n`` distinct random architectures whose predicted latency is within ``target_ms·(1 ±
+    tolerance)`` and that meet the budgets; ``records_of(archs) -> (latency_ms [n], feasible [n])``.
+    ValueError when fewer exist in the pool."""
+    import jax
+
+    pool = [a for a in dict.fromkeys(space.canonical(a) for a in space.sample(jax.random.key(seed), POOL))
+            if a not in exclude]
+    ms, feasible = records_of(pool)
+    inside = np.flatnonzero((np.abs(ms - target_ms) <= tolerance * target_ms) & feasible)
+    if len(inside) < n:
+        raise ValueError(f"only {len(inside)} of {len(pool)} random networks are within ±{tolerance:.0%} of "
+                         f"{target_ms:.4g} ms and the budgets; widen --tolerance or lower --sample")
+    # a prefix of one permutation: a larger --sample keeps the networks already fine-tuned
+    return [pool[i] for i in np.random.default_rng(seed).permutation(inside)[:n]]
+
+
+def main(argv=None) -> int:
+    from evaluators.analytic import AnalyticCostEvaluator
+    from evaluators.latency import PredictedLatencyEvaluator
+    from nas.errors import InputError
+    from nas.files import atomic_write_json
+    from nas.pipeline.candidates import Candidate
+    from nas.pipeline.final import read_result, train_candidate
+    from nas.pipeline.run import load_finished_run
+    from nas.pipeline.search import supernet_accuracy
+    from nas.rundir import RunDir
+    from nas.search.objectives import ObjectiveSpec
+    from search_spaces import get_space
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workdir", help="a finished run (`nas run`)")
+    ap.add_argument("--sample", type=int, default=5, help="random networks to fine-tune")
+    ap.add_argument("--tolerance", type=float, default=0.05, help="relative predicted-latency window")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random draw")
+    ap.add_argument("--name", help="the chosen network to judge (default: the run's first searched one)")
+    args = ap.parse_args(argv)
+    if not 1 <= args.sample <= 100:
+        ap.error("--sample: must be in 1..100")
+    if not 0 < args.tolerance < 1:
+        ap.error("--tolerance: must be in (0, 1)")
+    run = RunDir(Path(args.workdir).resolve())
+    try:
+        cfg, cands = load_finished_run(run.root)
+        searched = [c for c in cands if c.kind == "searched" and (args.name in (None, c.name))]
+        if not searched:
+            raise InputError(f"{run.chosen}: no searched network{f' named {args.name}' if args.name else ''}")
+        chosen = searched[0]
+        done = read_result(run.root, chosen.name)
+        if done is None:
+            raise InputError(f"{run.final(chosen.name).path}: the run's final training of {chosen.name} "
+                             "has not finished")
+        space = get_space(cfg.space)
+        profile = cfg.search.profiles[0]
+        latency = PredictedLatencyEvaluator.from_profile_name(profile)
+    except InputError as e:
+        ap.error(str(e))
+    spec = ObjectiveSpec.from_config(cfg.search)
+    analytic = AnalyticCostEvaluator()
+
+    def records(archs):
+        return [{**c, **lat} for c, lat in zip(analytic.evaluate(archs), latency.evaluate(archs))]
+
+    def records_of(archs):
+        recs = records(archs)
+        return np.array([r["latency_ms"] for r in recs]), spec.violations(recs) <= 0
+
+    chosen_arch = space.canonical(space.from_json(chosen.arch))
+    target = records([chosen_arch])[0]
+    try:
+        randoms = equal_latency_sample(space, records_of, target["latency_ms"], args.tolerance, args.sample,
+                                       args.seed, exclude={chosen_arch})
+    except ValueError as e:
+        ap.error(str(e))
+    archs = [chosen_arch, *randoms]
+    names = [chosen.name] + [f"random_{i:02d}" for i in range(len(randoms))]
+    sup = supernet_accuracy(cfg, run.root, archs)  # the run's cache: what its search saw (or would have)
+    recs = records(archs)
+    rows, t0 = [], time.perf_counter()
+    for i, (a, name) in enumerate(zip(archs, names)):
+        info = done if i == 0 else train_candidate(cfg, Candidate(name, "searched", a.to_json()), run.root,
+                                                   progress=True, into=run.search_check_dir)
+        rows.append({"name": name, "arch": a.to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
+                     "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
+                     "val_acc": info["val_acc"], "test_acc": info["test_acc"]})
+        best = max(rows[1:], key=lambda r: r["test_acc"]) if len(rows) > 1 else None
+        result = {
+            "workdir": str(run.root), "supernet_id": run.supernet_id(), "profile": profile,
+            "tolerance": args.tolerance, "seed": args.seed, "sample": args.sample, "done": len(rows) - 1,
+            "final": {k: getattr(cfg.final, k) for k in ("epochs", "batch_size", "learning_rate", "from_scratch")},
+            "chosen_test_acc": rows[0]["test_acc"], "best_random": best and best["name"],
+            "best_random_test_acc": best and best["test_acc"],
+            "chosen_rank": 1 + sum(r["test_acc"] > rows[0]["test_acc"] for r in rows[1:]),
+            "earned": bool(best) and len(rows) - 1 == args.sample and rows[0]["test_acc"] > best["test_acc"],
+            "seconds": time.perf_counter() - t0, "rows": rows,
+        }
+        atomic_write_json(run.search_check, result)
+    print(f"| network | MACs (M) | predicted {profile} (ms) | supernet accuracy | test accuracy after "
+          f"the run's fine-tune ({cfg.final.epochs:g} epochs) |\n|---|---:|---:|---:|---:|")
+    for r in rows:
+        label = f"**{r['name']} (chosen)**" if r["chosen"] else r["name"]
+        print(f"| {label} | {r['macs'] / 1e6:.2f} | {r['latency_ms']:.3f} | {100 * r['supernet_accuracy']:.2f}% | "
+              f"{100 * r['test_acc']:.2f}% |")
+    print(f"\nchosen ranks {result['chosen_rank']} of {len(rows)}; earned its choice: {result['earned']}; "
+          f"fine-tuning took {result['seconds'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
