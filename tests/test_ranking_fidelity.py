@@ -52,6 +52,7 @@ def test_rank_agreement_statistics():
 
 
 def test_report_shows_fidelity_only_for_the_supernet_it_measured(tmp_path):
+    from nas.errors import InputError
     from nas.report import build_report
     from nas.rundir import RunDir
     from nas.train.loop import store_result
@@ -67,8 +68,27 @@ def test_report_shows_fidelity_only_for_the_supernet_it_measured(tmp_path):
     run.fidelity.write_text(json.dumps(record))
     html = build_report(tmp_path).read_text()
     assert "Kendall τ 0.61 [95% CI 0.40, 0.78] overall (24 subnets)" in html
+    assert "seed vs seed" not in html and "Search against random" not in html
+    retest = {"overall": {"kendall_tau": {"value": 0.52, "ci95": [0.3, 0.7]}, "n": 24}}
+    run.fidelity.write_text(json.dumps({**record, "recipe": {"epochs": 2.0, "seeds": ["0", "1"]},
+                                        "ground_truth_retest": retest}))
+    html = build_report(tmp_path).read_text()
+    assert "2 epochs, mean of 2 seeds" in html and "(seed vs seed) τ 0.52" in html
     run.fidelity.write_text(json.dumps({**record, "supernet_id": "another"}))
     assert "measured on another supernet" in build_report(tmp_path).read_text()
+    # the search-vs-random check, shown once complete and only for this supernet
+    rows = [{"name": "searched_0"}, {"name": "random_00"}, {"name": "random_01"}]
+    check = {"supernet_id": run.supernet_id(), "done": 2, "sample": 2, "rows": rows, "tolerance": 0.05,
+             "chosen_test_acc": 0.9086, "best_random_test_acc": 0.9101, "chosen_rank": 2, "earned": False}
+    run.search_check.write_text(json.dumps(check))
+    html = build_report(tmp_path).read_text()
+    assert "did not earn its choice" in html and "searched_0 ranks 2 of 3" in html and "91.01%" in html
+    for changed in ({"done": 1}, {"supernet_id": "another"}):
+        run.search_check.write_text(json.dumps({**check, **changed}))
+        assert "Search against random" not in build_report(tmp_path).read_text()
+    run.search_check.write_text(json.dumps({**check, "best_random_test_acc": "high"}))
+    with pytest.raises(InputError, match="search_check.json: best_random_test_acc must be a number"):
+        build_report(tmp_path)
 
 
 def test_macs_sampling_spreads_subnets_over_sizes():

@@ -120,13 +120,52 @@ def _fidelity_note(run: RunDir) -> str:
             ci = f" [95% CI {lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
             parts.append(f"Kendall τ {t:.2f}{ci} {label} ({int(d['n'])} subnets)")
         epochs = float(fid["recipe"]["epochs"])
+        n_seeds = len(fid["recipe"].get("seeds") or [0])
+        retest = fid.get("ground_truth_retest")
+        ceiling = retest and retest["overall"]["kendall_tau"]["value"]
+        if ceiling is not None:
+            _num(ceiling, f"{run.fidelity}: ground_truth_retest.overall.kendall_tau", lo=-1.0, hi=1.0)
+            parts.append(f"stand-alone training against itself (seed vs seed) τ {ceiling:.2f}, "
+                         "the most any supernet can show here")
+    except InputError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{run.fidelity}: malformed fidelity record ({type(e).__name__})") from None
     if not same:
         return (f"<p class='note'>Supernet ranking fidelity: {run.fidelity.name} was measured on another "
                 "supernet (retrained since); not shown.</p>")
+    seeds = f", mean of {n_seeds} seeds" if n_seeds > 1 else ""
     return (f"<p class='note'>Supernet ranking fidelity (inherited accuracy against stand-alone training, "
-            f"{epochs:g} epochs): {html.escape('; '.join(parts))}.</p>")
+            f"{epochs:g} epochs{seeds}): {html.escape('; '.join(parts))}.</p>")
+
+
+def _search_check_note(run: RunDir) -> str:
+    """Did the search earn its choice: the chosen network against random networks of equal
+    predicted latency fine-tuned the same way (``experiments.benchmarks.search_vs_random``),
+    when that was measured, complete, for this very supernet."""
+    if not run.search_check.is_file():
+        return ""
+    rec = read_json(run.search_check, what="search check")
+    try:
+        current = run.supernet_id()
+    except OSError:
+        current = None
+    try:
+        rows = rec["rows"]
+        if rec.get("supernet_id") != current or rec["done"] < rec["sample"] or len(rows) < 2:
+            return ""
+        for k in ("chosen_test_acc", "best_random_test_acc"):
+            _num(rec[k], f"{run.search_check}: {k}", hi=1.0)
+        text = (f"{rows[0]['name']} ranks {int(rec['chosen_rank'])} of {len(rows)} against {len(rows) - 1} random "
+                f"networks within ±{100 * float(rec['tolerance']):g}% of its predicted latency, all fine-tuned the "
+                f"same way: test accuracy {100 * rec['chosen_test_acc']:.2f}% against the best random "
+                f"{100 * rec['best_random_test_acc']:.2f}%")
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise InputError(f"{run.search_check}: malformed search check ({type(e).__name__})") from None
+    verdict = "the search earned its choice" if rec.get("earned") else "the search did not earn its choice"
+    return f"<p class='note'>Search against random ({verdict}): {html.escape(text)}.</p>"
 
 
 def load_summary(workdir: Path) -> dict:
@@ -313,7 +352,7 @@ def build_report(workdir) -> Path:
             f"<p class='note'>search space <b>{html.escape(summary['space'])}</b>; profiles: "
             f"{html.escape(', '.join(summary['profiles']))}. Test accuracy is measured once, after final "
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
-            _fidelity_note(run),
+            _fidelity_note(run), _search_check_note(run),
             "<h2>Chosen architectures</h2>", _arch_table(summary),
             _deployment_table(summary),
             _equal_macs_table(summary),
