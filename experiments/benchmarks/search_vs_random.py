@@ -101,7 +101,10 @@ def main(argv=None) -> int:
         ap.error(str(e))
     archs = [chosen_arch, *randoms]
     names = [chosen.name] + [f"random_{i:02d}" for i in range(len(randoms))]
-    sup = supernet_accuracy(cfg, run.root, archs)  # the run's cache: what its search saw (or would have)
+    try:
+        sup = supernet_accuracy(cfg, run.root, archs)  # the run's cache: what its search saw (or would have)
+    except InputError as e:
+        ap.error(str(e))
     recs = records(archs)
     rows, t0 = [], time.perf_counter()
     for i, (a, name) in enumerate(zip(archs, names)):
