@@ -171,10 +171,10 @@ def test_equal_latency_sample_is_a_growing_prefix_within_the_window():
         return macs / 1e6, macs < 3.5e6
 
     exclude = {space.canonical(space.sample(jax.random.key(5)))}
-    three = equal_latency_sample(space, records_of, 2.0, 0.05, 3, seed=0, exclude=exclude)
-    five = equal_latency_sample(space, records_of, 2.0, 0.05, 5, seed=0, exclude=exclude)
+    three = equal_latency_sample(space, records_of, 2.0, 0.05, 3, seed=0, exclude=exclude, pool_size=2000)
+    five = equal_latency_sample(space, records_of, 2.0, 0.05, 5, seed=0, exclude=exclude, pool_size=2000)
     assert five[:3] == three and len(set(five)) == 5 and not set(five) & exclude
     assert all(abs(arch_stats(a).macs / 1e6 - 2.0) <= 0.1 for a in five)
-    assert equal_latency_sample(space, records_of, 2.0, 0.05, 3, seed=1, exclude=exclude) != three
-    with pytest.raises(ValueError, match="widen --tolerance"):
-        equal_latency_sample(space, records_of, 4.0, 0.05, 3, seed=0, exclude=exclude)  # all over budget
+    assert equal_latency_sample(space, records_of, 2.0, 0.05, 3, seed=1, exclude=exclude, pool_size=2000) != three
+    with pytest.raises(ValueError, match="widen --tolerance"):  # all over budget
+        equal_latency_sample(space, records_of, 4.0, 0.05, 3, seed=0, exclude=exclude, pool_size=2000)

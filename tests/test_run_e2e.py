@@ -80,7 +80,7 @@ def test_smoke_run_end_to_end(tmp_path):
     # does the search earn its choice: random networks of equal predicted latency, fine-tuned alike
     from experiments.benchmarks import search_vs_random
 
-    assert search_vs_random.main([str(wd), "--sample", "2", "--tolerance", "0.5"]) == 0
+    assert search_vs_random.main([str(wd), "--sample", "2", "--tolerance", "0.5", "--pool", "300"]) == 0
     check = json.loads((wd / "search_check.json").read_text())
     chosen = next(a for a in searched if a["name"] == check["rows"][0]["name"])
     assert check["rows"][0]["test_acc"] == chosen["test_accuracy"] and check["done"] == 2

@@ -25,13 +25,13 @@ POOL = 20_000  # uniform samples the equal-latency networks are drawn from
 
 
 def equal_latency_sample(space, records_of, target_ms: float, tolerance: float, n: int, seed: int,
-                         exclude) -> list:
+                         exclude, pool_size: int = POOL) -> list:
     """``n`` distinct random architectures whose predicted latency is within ``target_ms·(1 ±
     tolerance)`` and that meet the budgets; ``records_of(archs) -> (latency_ms [n], feasible [n])``.
     ValueError when fewer exist in the pool."""
     import jax
 
-    pool = [a for a in dict.fromkeys(space.canonical(a) for a in space.sample(jax.random.key(seed), POOL))
+    pool = [a for a in dict.fromkeys(space.canonical(a) for a in space.sample(jax.random.key(seed), pool_size))
             if a not in exclude]
     ms, feasible = records_of(pool)
     inside = np.flatnonzero((np.abs(ms - target_ms) <= tolerance * target_ms) & feasible)
@@ -60,10 +60,13 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=int, default=5, help="random networks to fine-tune")
     ap.add_argument("--tolerance", type=float, default=0.05, help="relative predicted-latency window")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random draw")
+    ap.add_argument("--pool", type=int, default=POOL, help="uniform samples the random networks are drawn from")
     ap.add_argument("--name", help="the chosen network to judge (default: the run's first searched one)")
     args = ap.parse_args(argv)
     if not 1 <= args.sample <= 100:
         ap.error("--sample: must be in 1..100")
+    if not 10 <= args.pool <= 1_000_000:
+        ap.error("--pool: must be in 10..1000000")
     if not 0 < args.tolerance < 1:
         ap.error("--tolerance: must be in (0, 1)")
     run = RunDir(Path(args.workdir).resolve())
@@ -96,7 +99,7 @@ def main(argv=None) -> int:
     target = records([chosen_arch])[0]
     try:
         randoms = equal_latency_sample(space, records_of, target["latency_ms"], args.tolerance, args.sample,
-                                       args.seed, exclude={chosen_arch})
+                                       args.seed, exclude={chosen_arch}, pool_size=args.pool)
     except ValueError as e:
         ap.error(str(e))
     archs = [chosen_arch, *randoms]
