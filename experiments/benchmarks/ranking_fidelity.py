@@ -10,7 +10,7 @@ no hint. Each gets
 - its accuracy trained stand-alone from scratch with the fixed recipe :data:`RECIPE` (resumable:
   ``WORKDIR/fidelity/final/<name>``), once per ``--seeds`` seed (``<name>_seed<k>`` for k > 0);
   the ground truth is the mean over seeds, and with two or more seeds the agreement of the first
-  two seeds' rankings is reported too: the ceiling any supernet's τ can reach on this recipe,
+  two seeds' rankings is reported too: the ceiling any supernet's τ can reach on this recipe;
 
 and the two rankings are compared: Kendall τ and Spearman ρ overall and within the band, with
 95% bootstrap intervals (pairs resampled). Writes ``WORKDIR/fidelity.json`` (read by the report)
@@ -227,8 +227,8 @@ def main(argv=None) -> int:
         seeds = list(dict.fromkeys(int(x) for x in args.seeds.split(",") if x.strip()))
     except ValueError:
         ap.error(f"--seeds: not a comma-separated list of integers: {args.seeds!r}")
-    if not seeds:
-        ap.error("--seeds: at least one seed")
+    if not seeds or min(seeds) < 0:
+        ap.error(f"--seeds: one or more non-negative integers, got {args.seeds!r}")
     run = RunDir(Path(args.workdir).resolve())
     try:
         from nas.config import config_from_dict
