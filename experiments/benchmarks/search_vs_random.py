@@ -4,7 +4,7 @@ For a finished run, draws ``--sample`` random networks of its space whose latenc
 search's first profile is within ±``--tolerance`` of the chosen network's (and that meet the
 search's budgets), fine-tunes each exactly as the run fine-tuned its chosen network (the run's
 ``final`` settings: epochs, batch, learning rate, seed, initialisation from the supernet's
-weights) in ``WORKDIR/search_check/final/random_<i>`` (resumable), and compares test accuracies.
+weights) in ``WORKDIR/search_check/final/random_<i>_<arch hash>`` (resumable), and compares test accuracies.
 The search earns its choice when the chosen network beats the best of the sample. Each network's
 supernet accuracy (what the search saw) is listed too, so a loss can be traced to the ranking.
 
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     from evaluators.analytic import AnalyticCostEvaluator
     from evaluators.latency import PredictedLatencyEvaluator
     from nas.errors import InputError
-    from nas.files import atomic_write_json
+    from nas.files import atomic_write_json, record_digest
     from nas.pipeline.candidates import Candidate
     from nas.pipeline.final import read_result, train_candidate
     from nas.pipeline.run import load_finished_run
@@ -103,7 +103,9 @@ def main(argv=None) -> int:
     except ValueError as e:
         ap.error(str(e))
     archs = [chosen_arch, *randoms]
-    names = [chosen.name] + [f"random_{i:02d}" for i in range(len(randoms))]
+    # the folder names carry the architecture, so another draw (--seed, --tolerance, --pool) can
+    # never resume a training of a different network
+    names = [chosen.name] + [f"random_{i:02d}_{record_digest(a.to_json())[:8]}" for i, a in enumerate(randoms)]
     try:
         sup = supernet_accuracy(cfg, run.root, archs)  # the run's cache: what its search saw (or would have)
     except InputError as e:
