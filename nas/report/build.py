@@ -96,6 +96,15 @@ def check_summary(summary, p: Path) -> dict:
     return summary
 
 
+def _supernet_id_or_none(run: RunDir) -> str | None:
+    """The run's current supernet id, or None without a trained supernet: a benchmark record is
+    shown only when it was measured on this very supernet."""
+    try:
+        return run.supernet_id()
+    except OSError:
+        return None
+
+
 def _fidelity_note(run: RunDir) -> str:
     """How far to trust the fronts: the supernet's measured ranking fidelity
     (``experiments.benchmarks.ranking_fidelity``) when it was measured for this very supernet."""
@@ -103,10 +112,7 @@ def _fidelity_note(run: RunDir) -> str:
         return ("<p class='note'>Supernet ranking fidelity: not measured for this run "
                 "(<code>python -m experiments.benchmarks.ranking_fidelity WORKDIR</code>).</p>")
     fid = read_json(run.fidelity, what="fidelity record")
-    try:
-        current = run.supernet_id()
-    except OSError:
-        current = None
+    current = _supernet_id_or_none(run)
     try:
         same = isinstance(fid, dict) and fid.get("supernet_id") == current
         parts = []
@@ -146,10 +152,7 @@ def _search_check_note(run: RunDir) -> str:
     if not run.search_check.is_file():
         return ""
     rec = read_json(run.search_check, what="search check")
-    try:
-        current = run.supernet_id()
-    except OSError:
-        current = None
+    current = _supernet_id_or_none(run)
     try:
         rows = rec["rows"]
         if rec.get("supernet_id") != current or rec["done"] < rec["sample"] or len(rows) < 2:
