@@ -53,7 +53,21 @@ def test_image_folder_dataset_streams_rgb_at_any_size(folder):
     assert step == 0 and x.shape == (8, 48, 48, 3) and x.dtype == np.uint8 and set(y) <= set(range(4))
     batches = list(eval_batches(ds.test, 5))
     assert [float(m.sum()) for _, _, m in batches] == [5.0, 5.0, 2.0]
-    np.testing.assert_array_equal(np.concatenate([y for _, y, _ in batches])[:12], ds.test.source.labels)
+    np.testing.assert_array_equal(np.concatenate([y for _, y, _ in batches])[:12],
+                                  ds.test.source.labels[ds.test.positions])
+
+
+def test_every_prefix_of_a_folder_split_spans_the_classes(folder):
+    # the folder lists files class by class; limits, BN calibration and the search's first
+    # evaluation batches read prefixes of a split, so a prefix must not be one class
+    ds = load_dataset(_cfg(folder, val_size=12))
+    for split in (ds.train, ds.val, ds.test):
+        assert sorted(split.positions.tolist()) == sorted(set(split.positions.tolist()))
+        first = [split.source.label(int(p)) for p in split.positions[:8]]
+        assert len(set(first)) >= 3, (split.name, first)
+    (images, labels, _), = eval_batches(ds.test.take(8), 8)
+    assert len(set(labels.tolist())) >= 3
+    assert load_dataset(_cfg(folder, val_size=12)).train.positions.tolist() == ds.train.positions.tolist()
 
 
 def test_fashion_mnist_stays_in_memory():
@@ -110,7 +124,7 @@ def test_worker_processes_give_the_same_batches(folder):
 def test_eval_decodes_at_the_asked_resolution(folder):
     ds = load_dataset(_cfg(folder))
     x, _, _ = next(eval_batches(ds.test.at(96), 4))
-    path = os.fsdecode(ds.test.source.paths[0])
+    path = os.fsdecode(ds.test.source.paths[ds.test.positions[0]])
     want = center_crop(decode(Path(path).read_bytes()), 96)  # from the file itself, not a 48 px copy
     assert x.shape == (4, 96, 96, 3)
     np.testing.assert_array_equal(x[0], want)

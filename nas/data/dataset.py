@@ -168,8 +168,12 @@ def _streaming_dataset(cfg, force: bool = True) -> Dataset:
     if cfg.val_size < 0 or cfg.val_size >= n:
         raise InputError(f"data.val_size: must be in [0, {n}) for {name} ({n} training examples), got {cfg.val_size}")
     res = cfg.image_size
-    perm = np.random.default_rng(cfg.seed).permutation(n)
-    val_pos, train_pos = np.sort(perm[:cfg.val_size]), np.sort(perm[cfg.val_size:])
+    # Positions stay in a seeded random order: an image folder lists its files class by class,
+    # and every prefix of a split (data.limit_*, the batches BatchNorm is recalibrated on, the
+    # first evaluation batches the search scores on, the channel statistics) must span the classes.
+    rng = np.random.default_rng(cfg.seed)
+    perm = rng.permutation(n)
+    val_pos, train_pos = perm[:cfg.val_size], perm[cfg.val_size:]
 
     def split(src, pos, limit, tag):
         return StreamSplit(f"{name}:{tag}", src, pos, num_classes, res, cfg.workers,
@@ -177,6 +181,6 @@ def _streaming_dataset(cfg, force: bool = True) -> Dataset:
 
     tr = split(train_src, train_pos, cfg.limit_train, "train")
     va = split(train_src, val_pos, cfg.limit_eval, "val")
-    te = split(test_src, np.arange(len(test_src)), cfg.limit_eval, "test")
+    te = split(test_src, rng.permutation(len(test_src)), cfg.limit_eval, "test")
     mean, std = stream_stats(tr)
     return Dataset(name, tr, va, te, num_classes, (res, res, cfg.channels), mean, std)
