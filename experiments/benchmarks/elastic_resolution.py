@@ -106,11 +106,10 @@ def main(argv=None) -> None:
     from experiments.benchmarks.ranking_fidelity import rank_agreement
     from nas.config import DataConfig
     from nas.data import load_dataset
-    from nas.train.bn import calibration_batches
-    from nas.train.evaluate import evaluate_accuracy, full_state, subnet_accuracy
+    from nas.train.evaluate import evaluate_accuracy, full_state
     from nas.train.forward import no_arch, static_forward, supernet_forward
     from nas.train.loop import RunSpec, fit
-    from nas.train.supernet import subnet_sampler
+    from nas.train.supernet import evaluate_subnet, subnet_sampler
     from search_spaces.static_net import StaticNet
     from search_spaces.supernet import Supernet
 
@@ -149,11 +148,9 @@ def main(argv=None) -> None:
                                  spec(f"supernet_{kind}", res), progress=False)
         state = jax.device_get(full_state(params, rest))
         scores[kind] = {}
-        for name, r in pairs:
-            arch = model.arch_arrays(at(archs[name], r))
-            scores[kind][name, r] = subnet_accuracy(
-                g, state, arch, ds.test.at(r), calibration_batches(ds.train.at(r), 32, 4),
-                mean=ds.mean, std=ds.std, batch_size=32)
+        for name, r in pairs:  # the search's own scoring: BN and test images decoded at the arch's r
+            scores[kind][name, r] = evaluate_subnet(g, state, model, at(archs[name], r), ds, batch_size=32,
+                                                    bn_batches=4, split="test")
         print(f"supernet {kind}: " + ", ".join(f"{n}@{r} {v:.3f}" for (n, r), v in scores[kind].items()),
               flush=True)
 
