@@ -90,6 +90,28 @@ def test_smoke_run_end_to_end(tmp_path):
         assert trained["test_acc"] == r["test_acc"] and trained["steps"] == 2  # the run's fine-tune budget
     assert check["earned"] == (check["chosen_test_acc"] > check["best_random_test_acc"])
     assert not list((wd / "final").glob("random_*"))  # the run's own stage 3 folder is untouched
+
+    # the searched networks trained from scratch with the references' budget, apart from the run;
+    # a run that only chose its networks (config.json + chosen.json) is enough
+    from experiments.benchmarks import scratch_vs_inherited
+
+    chosen_only = tmp_path / "chosen_only"
+    chosen_only.mkdir()
+    for f in ("config.json", "chosen.json"):
+        (chosen_only / f).write_bytes((wd / f).read_bytes())
+    for where in (wd, chosen_only):
+        assert scratch_vs_inherited.main([str(where), searched[0]["name"]]) == 0
+        check = json.loads((where / "scratch_check.json").read_text())
+        row, refs = check["rows"][0], [r for r in check["rows"] if r["kind"] == "reference"]
+        trained = json.loads((where / "scratch_check" / "final" / row["name"] / "result.json").read_text())
+        assert trained["result"]["test_acc"] == row["scratch_test_acc"] and trained["result"]["steps"] == 2
+        assert trained["fingerprint"]["init"] == "scratch" and row["macs"] == searched[0]["macs"]
+        if where == wd:
+            assert row["run_test_acc"] == searched[0]["test_accuracy"]
+            assert [r["scratch_test_acc"] for r in refs] == \
+                [a["test_accuracy"] for a in summary["architectures"] if a["kind"] == "reference"]
+        else:
+            assert row["run_test_acc"] is None and all(r["scratch_test_acc"] is None for r in refs)
     before = _line_counts(wd)  # with the check's trainings
 
     # a changed final-training setting is not silently served from the old results

@@ -3,58 +3,96 @@
 After `nas run EXPERIMENT` with reference baselines, the searched networks were fine-tuned from
 inherited supernet weights while the reference models trained from scratch. This trains the
 named searched networks from scratch too, with the same budget as the references
-(``final.baseline_epochs``, else ``final.epochs``), into ``WORKDIR/scratch_check/final/<name>``,
-so that architectures are compared without the supernet's head start. Prints a Markdown
-table: MACs, test accuracy fine-tuned (from the run), from scratch (here), and the reference
-models.
+(``final.baseline_epochs``, else ``final.epochs``; same batch, learning rate, augmentation and
+seed), into ``WORKDIR/scratch_check/final/<name>`` (resumable), so that architectures are
+compared without the supernet's head start. The run needs only to have chosen its networks
+(``chosen.json``): its own final training may be unfinished or stopped. Prints a Markdown table
+(MACs, test accuracy of the run's final training where it exists, from scratch here, and the
+reference models) and writes it as ``WORKDIR/scratch_check.json``.
 
-    python -m experiments.benchmarks.scratch_vs_inherited runs/fashion_mnist_long searched_0 [searched_1 ...]
+    python -m experiments.benchmarks.scratch_vs_inherited runs/fashion_mnist_long [searched_0 ...] [--references]
+
+``--references`` also trains the run's reference models (from scratch, their own budget) into
+``scratch_check/`` when the run has not finished them itself.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from nas.errors import InputError
+from nas.files import atomic_write_json
 from nas.pipeline.candidates import Candidate
-from nas.pipeline.final import train_candidate, training_config
+from nas.pipeline.final import read_result, train_candidate, training_config
 from nas.pipeline.run import load_finished_run
 from nas.rundir import RunDir
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
+    from nas.data import load_dataset
+    from search_spaces.cost import net_stats
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("workdir")
-    ap.add_argument("names", nargs="+", help="searched candidates of the run (chosen.json names)")
+    ap.add_argument("names", nargs="*", help="searched candidates of the run (chosen.json names; default: all)")
+    ap.add_argument("--references", action="store_true",
+                    help="train the run's reference models here when the run has not finished them")
     args = ap.parse_args(argv)
-    wd = Path(args.workdir)
+    run = RunDir(Path(args.workdir).resolve())
     try:
-        cfg, cands = load_finished_run(wd)
-        chosen = {c.name: c for c in cands}
-        summary = {a["name"]: a for a in json.loads(RunDir(wd).summary.read_text())["architectures"]}
-    except (OSError, ValueError, KeyError, TypeError, InputError) as e:
-        ap.error(f"{wd}: not a finished run's work directory ({type(e).__name__}: {e})")
+        cfg, cands = load_finished_run(run.root, trained=False)
+        dataset = load_dataset(cfg.data)
+    except InputError as e:
+        ap.error(str(e))
+    by_name = {c.name: c for c in cands}
+    names = args.names or [c.name for c in cands if c.kind == "searched"]
+    for name in names:
+        if name not in by_name or by_name[name].kind != "searched":
+            ap.error(f"{name}: not a searched candidate of {run.chosen}")
+    references = [c for c in cands if c.kind == "reference"]
     reference_final = training_config(cfg, Candidate(name="", kind="reference"))  # the references' budget
-    epochs = reference_final.epochs
     scratch_cfg = dataclasses.replace(cfg, final=dataclasses.replace(reference_final, from_scratch=True))
-    rows = ["| network | MACs (M) | test acc., run's final training | test acc., from scratch "
-            f"{epochs:g} epochs |", "|---|---:|---:|---:|"]
-    for name in args.names:
-        if name not in chosen or chosen[name].kind != "searched":
-            ap.error(f"{name}: not a searched candidate of {wd}")
-        info = train_candidate(scratch_cfg, chosen[name], RunDir(wd).scratch_check, progress=True)
-        a = summary[name]
-        rows.append(f"| {name} | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "
-                    f"({a['training']['epochs']:g} epochs from {a['training']['init']}) | "
-                    f"{100 * info['test_acc']:.2f}% |")
-    for a in summary.values():
-        if a["kind"] == "reference":
-            rows.append(f"| {a['name']} (reference) | {a['macs'] / 1e6:.2f} | {100 * a['test_accuracy']:.2f}% "
-                        f"({a['training']['epochs']:g} epochs from scratch) | |")
-    print("\n".join(rows))
+    epochs = reference_final.epochs
+
+    def macs(c) -> float:
+        return net_stats(c.spec(cfg, dataset.input_shape, dataset.num_classes)).macs
+
+    rows = []
+    for name in names:
+        c = by_name[name]
+        info = train_candidate(scratch_cfg, c, run.scratch_check, progress=True)
+        own = read_result(run.root, name)
+        rows.append({"name": name, "kind": "searched", "macs": macs(c), "arch": c.arch,
+                     "scratch_test_acc": info["test_acc"], "scratch_val_acc": info["val_acc"],
+                     "run_test_acc": own and own["test_acc"]})
+    for c in references:
+        info = read_result(run.root, c.name) or read_result(run.scratch_check, c.name)
+        if info is None and args.references:
+            info = train_candidate(scratch_cfg, c, run.scratch_check, progress=True)
+        rows.append({"name": c.name, "kind": "reference", "model": c.model, "macs": macs(c),
+                     "scratch_test_acc": info and info["test_acc"], "scratch_val_acc": info and info["val_acc"],
+                     "run_test_acc": None})
+    try:
+        supernet_id = run.supernet_id()  # the supernet the run chose with (not needed here)
+    except OSError:
+        supernet_id = None
+    atomic_write_json(run.root / "scratch_check.json", {
+        "workdir": str(run.root), "supernet_id": supernet_id,
+        "final": {k: getattr(scratch_cfg.final, k) for k in ("epochs", "batch_size", "learning_rate", "augment")},
+        "run_final": {k: getattr(cfg.final, k) for k in ("epochs", "from_scratch", "augment")}, "rows": rows})
+
+    def pct(x) -> str:
+        return "–" if x is None else f"{100 * x:.2f}%"
+
+    print(f"| network | MACs (M) | test acc., run's final training ({cfg.final.epochs:g} epochs"
+          f"{'' if cfg.final.from_scratch else ' from the supernet'}) | test acc., from scratch {epochs:g} epochs |")
+    print("|---|---:|---:|---:|")
+    for r in rows:
+        label = r["name"] + (" (reference)" if r["kind"] == "reference" else "")
+        print(f"| {label} | {r['macs'] / 1e6:.2f} | {pct(r['run_test_acc'])} | {pct(r['scratch_test_acc'])} |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

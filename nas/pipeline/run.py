@@ -100,9 +100,10 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     return RunResult(build_report(run.root), summary)
 
 
-def load_finished_run(workdir) -> tuple[ExperimentConfig, list[Candidate]]:
+def load_finished_run(workdir, *, trained: bool = True) -> tuple[ExperimentConfig, list[Candidate]]:
     """The config and chosen candidates of a run that reached final training; InputError when
-    ``config.json`` or ``chosen.json`` is missing or malformed."""
+    ``config.json`` or ``chosen.json`` is missing or malformed, or (``trained``) when a chosen
+    network's final training is not finished."""
     from nas.config import config_from_dict
     from nas.errors import InputError
 
@@ -117,7 +118,7 @@ def load_finished_run(workdir) -> tuple[ExperimentConfig, list[Candidate]]:
     cands = [Candidate.from_dict(c, cfg.space, str(run.chosen)) for c in chosen]
     from nas.pipeline.final import read_result
 
-    for c in cands:  # verifies each network's result and weights checksums
+    for c in cands if trained else ():  # verifies each network's result and weights checksums
         if read_result(run.root, c.name) is None:
             raise InputError(f"{run.final(c.name).path}: final training of {c.name} is not finished "
                              f"(run `nas run {cfg.name} --workdir {run.root}`)")
