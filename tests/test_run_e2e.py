@@ -110,8 +110,15 @@ def test_smoke_run_end_to_end(tmp_path):
             assert row["run_test_acc"] == searched[0]["test_accuracy"]
             assert [r["scratch_test_acc"] for r in refs] == \
                 [a["test_accuracy"] for a in summary["architectures"] if a["kind"] == "reference"]
+            assert not (wd / "scratch_check" / "final" / "mobilenet_v2").exists()  # the run's result is used
         else:
             assert row["run_test_acc"] is None and all(r["scratch_test_acc"] is None for r in refs)
+    # a reference model named is trained too when the run has not (from scratch, its own budget)
+    assert scratch_vs_inherited.main([str(chosen_only), searched[0]["name"], "mobilenet_v2"]) == 0
+    ref = next(r for r in json.loads((chosen_only / "scratch_check.json").read_text())["rows"]
+               if r["name"] == "mobilenet_v2")
+    trained = json.loads((chosen_only / "scratch_check" / "final" / "mobilenet_v2" / "result.json").read_text())
+    assert ref["scratch_test_acc"] == trained["result"]["test_acc"] and trained["fingerprint"]["init"] == "scratch"
     before = _line_counts(wd)  # with the check's trainings
 
     # a changed final-training setting is not silently served from the old results

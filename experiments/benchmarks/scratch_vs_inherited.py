@@ -10,10 +10,11 @@ compared without the supernet's head start. The run needs only to have chosen it
 (MACs, test accuracy of the run's final training where it exists, from scratch here, and the
 reference models) and writes it as ``WORKDIR/scratch_check.json``.
 
-    python -m experiments.benchmarks.scratch_vs_inherited runs/fashion_mnist_long [searched_0 ...] [--references]
+    python -m experiments.benchmarks.scratch_vs_inherited runs/fashion_mnist_long [searched_0 ...] [mobilenet_v2 ...]
 
-``--references`` also trains the run's reference models (from scratch, their own budget) into
-``scratch_check/`` when the run has not finished them itself.
+A reference model named (or all of them, ``--references``) is trained here too (from scratch,
+its own budget, as the run would) when the run has not finished it itself; the others are
+shown where a result exists.
 """
 from __future__ import annotations
 
@@ -35,9 +36,9 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("workdir")
-    ap.add_argument("names", nargs="*", help="searched candidates of the run (chosen.json names; default: all)")
-    ap.add_argument("--references", action="store_true",
-                    help="train the run's reference models here when the run has not finished them")
+    ap.add_argument("names", nargs="*", help="searched networks of the run (chosen.json names; default: all) "
+                    "and reference models to train here when the run has not finished them")
+    ap.add_argument("--references", action="store_true", help="name every reference model of the run")
     args = ap.parse_args(argv)
     run = RunDir(Path(args.workdir).resolve())
     try:
@@ -46,11 +47,13 @@ def main(argv=None) -> int:
     except InputError as e:
         ap.error(str(e))
     by_name = {c.name: c for c in cands}
+    references = [c for c in cands if c.kind == "reference"]
     names = args.names or [c.name for c in cands if c.kind == "searched"]
     for name in names:
-        if name not in by_name or by_name[name].kind != "searched":
-            ap.error(f"{name}: not a searched candidate of {run.chosen}")
-    references = [c for c in cands if c.kind == "reference"]
+        if name not in by_name or by_name[name].kind == "baseline":
+            ap.error(f"{name}: not a searched network or reference model of {run.chosen}")
+    to_train = set(names) | ({c.name for c in references} if args.references else set())
+    names = [n for n in names if by_name[n].kind == "searched"]
     reference_final = training_config(cfg, Candidate(name="", kind="reference"))  # the references' budget
     scratch_cfg = dataclasses.replace(cfg, final=dataclasses.replace(reference_final, from_scratch=True))
     epochs = reference_final.epochs
@@ -68,7 +71,7 @@ def main(argv=None) -> int:
                      "run_test_acc": own and own["test_acc"]})
     for c in references:
         info = read_result(run.root, c.name) or read_result(run.scratch_check, c.name)
-        if info is None and args.references:
+        if info is None and c.name in to_train:
             info = train_candidate(scratch_cfg, c, run.scratch_check, progress=True)
         rows.append({"name": c.name, "kind": "reference", "model": c.model, "macs": macs(c),
                      "scratch_test_acc": info and info["test_acc"], "scratch_val_acc": info and info["val_acc"],
