@@ -83,6 +83,12 @@ def test_report_shows_fidelity_only_for_the_supernet_it_measured(tmp_path):
     run.search_check.write_text(json.dumps(check))
     html = build_report(tmp_path).read_text()
     assert "did not earn its choice" in html and "searched_0 ranks 2 of 3" in html and "91.01%" in html
+    assert "fine-tuned the same way:" in html  # an older record names no budget
+    run.search_check.write_text(json.dumps({**check, "final": {"epochs": 5.0}}))
+    assert "fine-tuned the same way (5 epochs):" in build_report(tmp_path).read_text()
+    run.search_check.write_text(json.dumps({**check, "final": {"epochs": "five"}}))
+    with pytest.raises(InputError, match="search_check.json: final.epochs must be a number"):
+        build_report(tmp_path)
     for changed in ({"done": 1}, {"supernet_id": "another"}):
         run.search_check.write_text(json.dumps({**check, **changed}))
         assert "Search against random" not in build_report(tmp_path).read_text()

@@ -1,14 +1,19 @@
 """Does the search earn its choice? The chosen network against random ones of equal predicted latency.
 
-For a finished run, draws ``--sample`` random networks of its space whose latency predicted on the
-search's first profile is within ±``--tolerance`` of the chosen network's (and that meet the
-search's budgets), fine-tunes each exactly as the run fine-tuned its chosen network (the run's
-``final`` settings: epochs, batch, learning rate, seed, initialisation from the supernet's
-weights) in ``WORKDIR/search_check/final/random_<i>_<arch hash>`` (resumable), and compares test accuracies.
-The search earns its choice when the chosen network beats the best of the sample. Each network's
-supernet accuracy (what the search saw) is listed too, so a loss can be traced to the ranking.
+For a run that has chosen its networks, draws ``--sample`` random networks of its space whose
+latency predicted on the search's first profile is within ±``--tolerance`` of the chosen network's
+(and that meet the search's budgets), fine-tunes each exactly as the run fine-tunes its chosen
+network (the run's ``final`` settings: epochs, batch, learning rate, seed, initialisation from
+the supernet's weights) in ``WORKDIR/search_check/final/random_<i>_<arch hash>`` (resumable), and
+compares test accuracies. The chosen network's own result is the run's final training when it has
+finished; otherwise (the run's final stage stopped or not reached) it is fine-tuned here too.
+``--epochs E`` gives every network, the chosen one included, the same shorter (or longer) budget
+instead, in ``WORKDIR/search_check/epochs_<E>/final/`` so trainings of different budgets never
+mix. The search earns its choice when the chosen network beats the best of the sample. Each
+network's supernet accuracy (what the search saw) is listed too, so a loss can be traced to the
+ranking.
 
-    python -m experiments.benchmarks.search_vs_random runs/fashion_mnist [--sample 5 --tolerance 0.05]
+    python -m experiments.benchmarks.search_vs_random runs/fashion_mnist [--sample 5 --tolerance 0.05 --epochs 5]
 
 Writes ``WORKDIR/search_check.json`` as each network finishes and prints a Markdown table for
 docs/benchmarks/supernet.md.
@@ -16,6 +21,7 @@ docs/benchmarks/supernet.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -56,13 +62,17 @@ def main(argv=None) -> int:
     from search_spaces import get_space
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workdir", help="a finished run (`nas run`)")
+    ap.add_argument("workdir", help="a run that has chosen its networks (`nas run`)")
     ap.add_argument("--sample", type=int, default=5, help="random networks to fine-tune")
     ap.add_argument("--tolerance", type=float, default=0.05, help="relative predicted-latency window")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random draw")
     ap.add_argument("--pool", type=int, default=POOL, help="uniform samples the random networks are drawn from")
     ap.add_argument("--name", help="the chosen network to judge (default: the run's first searched one)")
+    ap.add_argument("--epochs", type=float, help="fine-tune budget of every network, the chosen one included "
+                    "(default: the run's final.epochs)")
     args = ap.parse_args(argv)
+    if args.epochs is not None and not 0 < args.epochs <= 1000:
+        ap.error("--epochs: must be in (0, 1000]")
     if not 1 <= args.sample <= 100:
         ap.error("--sample: must be in 1..100")
     if not 10 <= args.pool <= 1_000_000:
@@ -71,15 +81,18 @@ def main(argv=None) -> int:
         ap.error("--tolerance: must be in (0, 1)")
     run = RunDir(Path(args.workdir).resolve())
     try:
-        cfg, cands = load_finished_run(run.root)
+        cfg, cands = load_finished_run(run.root, trained=False)
         searched = [c for c in cands if c.kind == "searched" and (args.name in (None, c.name))]
         if not searched:
             raise InputError(f"{run.chosen}: no searched network{f' named {args.name}' if args.name else ''}")
         chosen = searched[0]
-        done = read_result(run.root, chosen.name)
-        if done is None:
-            raise InputError(f"{run.final(chosen.name).path}: the run's final training of {chosen.name} "
-                             "has not finished")
+        into = run.search_check_dir
+        if args.epochs is not None and args.epochs != cfg.final.epochs:
+            cfg = dataclasses.replace(cfg, final=dataclasses.replace(cfg.final, epochs=args.epochs))
+            into = into / f"epochs_{args.epochs:g}"
+            done = None  # the run's own result has another budget
+        else:
+            done = read_result(run.root, chosen.name)  # verifies its checksums; None when unfinished
         space = get_space(cfg.space)
         profile = cfg.search.profiles[0]
         latency = PredictedLatencyEvaluator.from_profile_name(profile)
@@ -113,8 +126,8 @@ def main(argv=None) -> int:
     recs = records(archs)
     rows, t0 = [], time.perf_counter()
     for i, (a, name) in enumerate(zip(archs, names)):
-        info = done if i == 0 else train_candidate(cfg, Candidate(name, "searched", a.to_json()), run.root,
-                                                   progress=True, into=run.search_check_dir)
+        info = done if i == 0 and done else train_candidate(cfg, Candidate(name, "searched", a.to_json()), run.root,
+                                                            progress=True, into=into)
         rows.append({"name": name, "arch": a.to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
                      "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
                      "val_acc": info["val_acc"], "test_acc": info["test_acc"]})
@@ -123,7 +136,8 @@ def main(argv=None) -> int:
             "workdir": str(run.root), "supernet_id": run.supernet_id(), "profile": profile,
             "tolerance": args.tolerance, "seed": args.seed, "sample": args.sample, "done": len(rows) - 1,
             "final": {k: getattr(cfg.final, k) for k in ("epochs", "batch_size", "learning_rate", "from_scratch")},
-            "chosen_test_acc": rows[0]["test_acc"], "best_random": best and best["name"],
+            "chosen_from_run": done is not None, "chosen_test_acc": rows[0]["test_acc"],
+            "best_random": best and best["name"],
             "best_random_test_acc": best and best["test_acc"],
             "chosen_rank": 1 + sum(r["test_acc"] > rows[0]["test_acc"] for r in rows[1:]),
             "earned": bool(best) and len(rows) - 1 == args.sample and rows[0]["test_acc"] > best["test_acc"],
@@ -131,7 +145,7 @@ def main(argv=None) -> int:
         }
         atomic_write_json(run.search_check, result)
     print(f"| network | MACs (M) | predicted {profile} (ms) | supernet accuracy | test accuracy after "
-          f"the run's fine-tune ({cfg.final.epochs:g} epochs) |\n|---|---:|---:|---:|---:|")
+          f"fine-tuning {cfg.final.epochs:g} epochs |\n|---|---:|---:|---:|---:|")
     for r in rows:
         label = f"**{r['name']} (chosen)**" if r["chosen"] else r["name"]
         print(f"| {label} | {r['macs'] / 1e6:.2f} | {r['latency_ms']:.3f} | {100 * r['supernet_accuracy']:.2f}% | "

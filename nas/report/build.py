@@ -159,9 +159,12 @@ def _search_check_note(run: RunDir) -> str:
             return ""
         for k in ("chosen_test_acc", "best_random_test_acc"):
             _num(rec[k], f"{run.search_check}: {k}", hi=1.0)
+        epochs = (rec.get("final") or {}).get("epochs")
+        _num(epochs, f"{run.search_check}: final.epochs", hi=1e4, optional=True)
+        budget = "" if epochs is None else f" ({epochs:g} epochs)"
         text = (f"{rows[0]['name']} ranks {int(rec['chosen_rank'])} of {len(rows)} against {len(rows) - 1} random "
                 f"networks within ±{100 * float(rec['tolerance']):g}% of its predicted latency, all fine-tuned the "
-                f"same way: test accuracy {100 * rec['chosen_test_acc']:.2f}% against the best random "
+                f"same way{budget}: test accuracy {100 * rec['chosen_test_acc']:.2f}% against the best random "
                 f"{100 * rec['best_random_test_acc']:.2f}%")
     except InputError:
         raise
