@@ -37,8 +37,12 @@ def test_float_tflite_matches_jax_with_depthwise_ops(net):
 
 @pytest.mark.slow
 def test_export_tflite_int8_agrees_with_onnx_int8(tmp_path, net):
-    rng = np.random.default_rng(0)
-    imgs = rng.integers(0, 256, size=(64, 28, 28, 1), dtype=np.uint8)
+    # an untrained network on noise is close to a tie between classes on most images, so any
+    # rounding flips its top-1; judge the int8 files on the 64 images of 1,024 it is surest about
+    pool = np.random.default_rng(0).integers(0, 256, size=(1024, 28, 28, 1), dtype=np.uint8)
+    logits = np.sort(np.asarray(net((pool / 255.0 - MEAN[0]) / STD[0])), axis=-1)
+    margin = (logits[:, -1] - logits[:, -2]) / (logits[:, -1] - logits[:, 0])
+    imgs = pool[np.argsort(-margin)[:64]]
     labels = np.asarray(net((imgs / 255.0 - MEAN[0]) / STD[0])).argmax(-1)
     data = ExportData(MEAN, STD, imgs[:32], imgs, labels)
     rec = export_architecture(net, net.spec, tmp_path / "e", name="n", arch_json=None, space="fashion_mnist",
@@ -46,7 +50,8 @@ def test_export_tflite_int8_agrees_with_onnx_int8(tmp_path, net):
     assert rec["accuracy"]["tflite"] == 1.0 and rec["accuracy"]["onnx"] == 1.0
     check = json.loads((tmp_path / "e" / "tflite_check.json").read_text())
     assert check["int8"]["ops"]["DEPTHWISE_CONV_2D"] == check["depthwise_layers"] > 0
-    assert check["int8"]["top1_agreement_with_onnx_int8"] >= 0.8
+    assert check["int8"]["top1_agreement_with_onnx_int8"] >= 0.9
+    assert rec["accuracy"]["onnx-int8"] >= 0.9 and rec["accuracy"]["tflite-int8"] >= 0.9
     assert (tmp_path / "e" / "model_int8.tflite").stat().st_size < (tmp_path / "e" / "model.tflite").stat().st_size
 
 

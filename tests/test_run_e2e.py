@@ -90,9 +90,10 @@ def test_smoke_run_end_to_end(tmp_path):
         assert trained["test_acc"] == r["test_acc"] and trained["steps"] == 2  # the run's fine-tune budget
     assert check["earned"] == (check["chosen_test_acc"] > check["best_random_test_acc"])
     assert not list((wd / "final").glob("random_*"))  # the run's own stage 3 folder is untouched
-    # another budget for every network, the chosen one fine-tuned again, apart from the run's budget
+    # another budget for every network, the chosen one fine-tuned again, apart from the run's budget,
+    # two fine-tunes at a time in processes of their own
     assert search_vs_random.main([str(wd), "--sample", "1", "--tolerance", "0.5", "--pool", "300",
-                                  "--epochs", "0.05"]) == 0
+                                  "--epochs", "0.05", "--workers", "2"]) == 0
     short = json.loads((wd / "search_check.json").read_text())
     assert short["final"]["epochs"] == 0.05 and not short["chosen_from_run"] and short["done"] == 1
     assert [r["name"] for r in short["rows"]] == [r["name"] for r in check["rows"][:2]]

@@ -9,11 +9,12 @@ compares test accuracies. The chosen network's own result is the run's final tra
 finished; otherwise (the run's final stage stopped or not reached) it is fine-tuned here too.
 ``--epochs E`` gives every network, the chosen one included, the same shorter (or longer) budget
 instead, in ``WORKDIR/search_check/epochs_<E>/final/`` so trainings of different budgets never
-mix. The search earns its choice when the chosen network beats the best of the sample. Each
-network's supernet accuracy (what the search saw) is listed too, so a loss can be traced to the
-ranking.
+mix. ``--workers N`` fine-tunes N networks at a time, each in its own process. The search earns
+its choice when the chosen network beats the best of the sample. Each network's supernet accuracy
+(what the search saw) is listed too, so a loss can be traced to the ranking.
 
-    python -m experiments.benchmarks.search_vs_random runs/fashion_mnist [--sample 5 --tolerance 0.05 --epochs 5]
+    python -m experiments.benchmarks.search_vs_random runs/fashion_mnist [--sample 5 --tolerance 0.05]
+        [--epochs 5] [--workers 2]
 
 Writes ``WORKDIR/search_check.json`` as each network finishes and prints a Markdown table for
 docs/benchmarks/supernet.md.
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +73,10 @@ def main(argv=None) -> int:
     ap.add_argument("--name", help="the chosen network to judge (default: the run's first searched one)")
     ap.add_argument("--epochs", type=float, help="fine-tune budget of every network, the chosen one included "
                     "(default: the run's final.epochs)")
+    ap.add_argument("--workers", type=int, default=1, help="fine-tunes run at a time, each in its own process")
     args = ap.parse_args(argv)
+    if not 1 <= args.workers <= 64:
+        ap.error("--workers: must be in 1..64")
     if args.epochs is not None and not 0 < args.epochs <= 1000:
         ap.error("--epochs: must be in (0, 1000]")
     if not 1 <= args.sample <= 100:
@@ -124,13 +130,19 @@ def main(argv=None) -> int:
     except InputError as e:
         ap.error(str(e))
     recs = records(archs)
-    rows, t0 = [], time.perf_counter()
-    for i, (a, name) in enumerate(zip(archs, names)):
-        info = done if i == 0 and done else train_candidate(cfg, Candidate(name, "searched", a.to_json()), run.root,
-                                                            progress=True, into=into)
-        rows.append({"name": name, "arch": a.to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
-                     "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
-                     "val_acc": info["val_acc"], "test_acc": info["test_acc"]})
+    t0 = time.perf_counter()
+    infos = {0: done} if done else {}  # index in archs -> metrics of its fine-tune
+
+    def row(i: int) -> dict:
+        return {"name": names[i], "arch": archs[i].to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
+                "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
+                "val_acc": infos[i]["val_acc"], "test_acc": infos[i]["test_acc"]}
+
+    def record() -> dict | None:
+        """Writes the comparison over the networks finished so far, once the chosen one is."""
+        if 0 not in infos:
+            return None
+        rows = [row(i) for i in sorted(infos)]
         best = max(rows[1:], key=lambda r: r["test_acc"]) if len(rows) > 1 else None
         result = {
             "workdir": str(run.root), "supernet_id": run.supernet_id(), "profile": profile,
@@ -144,6 +156,24 @@ def main(argv=None) -> int:
             "seconds": time.perf_counter() - t0, "rows": rows,
         }
         atomic_write_json(run.search_check, result)
+        return result
+
+    def job(i: int) -> tuple:
+        return cfg, Candidate(names[i], "searched", archs[i].to_json()), run.root
+
+    todo = [i for i in range(len(archs)) if i not in infos]
+    if args.workers == 1:
+        for i in todo:
+            infos[i] = train_candidate(*job(i), progress=True, into=into)
+            record()
+    else:  # one process per fine-tune, `--workers` at a time (each imports JAX afresh)
+        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(train_candidate, *job(i), into=into): i for i in todo}
+            for f in as_completed(futures):
+                infos[futures[f]] = f.result()
+                record()
+    result = record()
+    rows = result["rows"]
     print(f"| network | MACs (M) | predicted {profile} (ms) | supernet accuracy | test accuracy after "
           f"fine-tuning {cfg.final.epochs:g} epochs |\n|---|---:|---:|---:|---:|")
     for r in rows:
