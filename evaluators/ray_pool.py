@@ -12,7 +12,10 @@ evaluator itself propagate. Actors are spread over the cluster's nodes (``SPREAD
 ``nodes_served`` counts the architectures each node id evaluated.
 
 Ray is joined or started by :func:`nas.raycluster.ensure_ray` (a local instance gets as many
-CPUs as the actors need; ``runtime_env`` ships code and settings to the workers).
+CPUs as the actors need; ``runtime_env`` ships code and settings to the workers). Each actor
+starts with the JAX environment of its GPU share (:func:`nas.raycluster.worker_env`: no
+preallocation and a memory fraction for a fraction of a GPU, no GPU when it reserves none),
+merged with ``runtime_env``'s ``env_vars``, whose values win.
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ class RayEvaluatorPool:
 
     ``provides`` must name the keys the built evaluator returns. ``max_failures`` bounds how
     often one chunk may lose its actor before ``RuntimeError``. Each actor reserves
-    ``num_cpus_per_worker`` CPUs and ``num_gpus_per_worker`` GPUs (set 1 on GPU clusters).
+    ``num_cpus_per_worker`` CPUs and ``num_gpus_per_worker`` GPUs (1, or a fraction such as
+    0.25 to share a GPU) and starts with ``env_vars`` (:func:`nas.raycluster.worker_env`).
     ``runtime_env``: Ray runtime environment when this pool starts or joins Ray.
     """
 
@@ -50,7 +54,7 @@ class RayEvaluatorPool:
                  num_gpus_per_worker: float = 0.0, max_failures: int = 5, runtime_env: dict | None = None):
         import ray
 
-        from nas.raycluster import ensure_ray
+        from nas.raycluster import ensure_ray, worker_env
 
         self.started_ray = ensure_ray(address, num_cpus=max(1, int(num_workers * num_cpus_per_worker + 0.999)),
                                       runtime_env=runtime_env)
@@ -58,8 +62,10 @@ class RayEvaluatorPool:
         self.provides = tuple(provides)
         self.builder, self.chunk_size, self.max_failures = builder, max(1, chunk_size), max_failures
         self.shared_ref = ray.put(shared)  # once; actors get the reference
+        self.env_vars = worker_env(num_gpus_per_worker, (runtime_env or {}).get("env_vars"))
         self.actor_cls = ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker,
-                                    max_restarts=0, scheduling_strategy="SPREAD")(_EvalActor)
+                                    max_restarts=0, scheduling_strategy="SPREAD",
+                                    runtime_env={"env_vars": self.env_vars})(_EvalActor)
         self.actors = [self._spawn() for _ in range(num_workers)]
         self.starting: dict = {}  # ObjectRef of a replacement's pid() -> its slot, until it is up
         self.failures = 0  # actor losses survived so far

@@ -129,6 +129,28 @@ def _trial(config: dict) -> None:
     tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(ckpt)) if ckpt.is_dir() else None)
 
 
+def trial_trainable(cfg: ExperimentConfig, body=None):
+    """The Tune trainable of one final-training trial: ``body`` (default: train a candidate)
+    reserving ``final.cpus_per_trial`` CPUs and ``final.gpus_per_trial`` GPUs, run after the
+    trial's process environment gets :func:`nas.raycluster.worker_env` for that share (Tune
+    has no per-trial ``runtime_env``; JAX reads it when the trial first starts a backend)."""
+    from ray import tune
+
+    from nas.raycluster import worker_env
+
+    body = body or _trial
+    env = worker_env(cfg.final.gpus_per_trial, cfg.search.ray_runtime_env.get("env_vars"))
+
+    def trial(config: dict):
+        import os
+
+        os.environ.update(env)
+        return body(config)
+
+    trial.__name__ = trial.__qualname__ = body.__name__  # Tune names the trials after it
+    return tune.with_resources(trial, {"cpu": cfg.final.cpus_per_trial, "gpu": cfg.final.gpus_per_trial})
+
+
 def tune_storage(cfg: ExperimentConfig, run: RunDir) -> str:
     """Where Ray Tune keeps its records: ``final.storage_path`` (a folder every node shares, or
     a URI such as ``s3://bucket/path``), else ``<workdir>/final/_tune``."""
@@ -159,9 +181,8 @@ def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidat
         from nas.raycluster import ensure_ray
 
         ensure_ray(cfg.search.ray_address, runtime_env=cfg.search.ray_runtime_env)
-        trainable = tune.with_resources(_trial, {"cpu": cfg.final.cpus_per_trial, "gpu": cfg.final.gpus_per_trial})
         tuner = tune.Tuner(
-            trainable,
+            trial_trainable(cfg),
             param_space={"experiment": cfg.to_dict(), "workdir": str(workdir),
                          "candidate": tune.grid_search([c.to_dict() for c in todo])},
             tune_config=tune.TuneConfig(max_concurrent_trials=max(1, cfg.final.num_workers)),
