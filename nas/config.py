@@ -107,6 +107,7 @@ class ExportConfig:
     calibration_images: int = 256  # training images that calibrate the int8 models
     accuracy_images: int = 0  # test images each exported format is scored on; 0: the whole split (streamed: 5,000)
     latency: bool = True  # measure float vs int8 latency of the exported models here (ONNX Runtime)
+    int8_weight_bits: Literal[8, 7] = 8  # ONNX int8 weights: 8 (as LiteRT, for the targets) or 7 (x86 without VNNI)
 
 
 @dataclass

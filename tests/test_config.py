@@ -28,13 +28,15 @@ def test_every_experiment_loads_and_round_trips(name, is_smoke):
 def test_overrides_are_typed():
     cfg = smoke("search.budgets.flops=3e6", "search.budgets.params=300000", "search.population=8.0",
                 "search.profiles=local_cpu,pixel2", 'search.objectives=["accuracy","flops"]',
-                "final.augment=on", "export.formats=json,onnx", "seed=3", "supernet.sampling=macs")
+                "final.augment=on", "export.formats=json,onnx", "seed=3", "supernet.sampling=macs",
+                "export.int8_weight_bits=7")
     assert cfg.search.budgets == {"flops": 3e6, "params": 300000.0}
     assert all(isinstance(v, float) for v in cfg.search.budgets.values())
     assert cfg.search.population == 8 and isinstance(cfg.search.population, int)
     assert cfg.search.profiles == ["local_cpu", "pixel2"] and cfg.search.objectives == ["accuracy", "flops"]
     assert cfg.final.augment == "on" and cfg.export.formats == ["json", "onnx"] and cfg.seed == 3
     assert cfg.supernet.sampling == "macs"
+    assert cfg.export.int8_weight_bits == 7 and smoke().export.int8_weight_bits == 8  # 8: the default
 
 
 @pytest.mark.parametrize("override,msg", [
@@ -57,6 +59,7 @@ def test_overrides_are_typed():
     ("search.profiles=my_phone", "search.profiles: unknown profile 'my_phone'"),
     ("final.baselines=resnet50", "final.baselines: unknown model 'resnet50'"),
     ("export.formats=json,savedmodel", "export.formats: unknown format 'savedmodel'"),
+    ("export.int8_weight_bits=6", "export.int8_weight_bits: must be 8 or 7, got 6"),
     ("search.population=0", "search.population: must be positive"),
     ("nonsense", "expected key=value"),
 ])

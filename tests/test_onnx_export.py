@@ -102,6 +102,37 @@ def test_int8_per_channel_qdq_close_to_float(tmp_path, tiny_net):
     assert onnx_accuracy(q, x, labels) >= 0.8  # int8 keeps most of the float model's decisions
 
 
+def _max_int8_weight(path) -> int:
+    """The largest |value| among the model's int8 weight initializers (per-channel quantised)."""
+    from onnx import TensorProto, numpy_helper
+
+    model = onnx.load(str(path))
+    per_channel = {n.input[0] for n in model.graph.node if n.op_type == "DequantizeLinear"
+                   and any(a.name == "axis" for a in n.attribute)}
+    ws = [numpy_helper.to_array(t) for t in model.graph.initializer
+          if t.name in per_channel and t.data_type == TensorProto.INT8]
+    assert ws
+    return max(int(np.abs(w.astype(np.int32)).max()) for w in ws)
+
+
+def test_int8_weights_use_8_bits_by_default_and_7_on_request(tmp_path, tiny_net):
+    f = export_onnx(tiny_net, (28, 28, 1), tmp_path / "net.onnx", mean=MEAN, std=STD)
+    calib = _raw(32, seed=1)
+    assert _max_int8_weight(quantize_int8(f, tmp_path / "int8.onnx", calib)) == 127  # symmetric 8-bit
+    assert _max_int8_weight(quantize_int8(f, tmp_path / "int7.onnx", calib, weight_bits=7)) <= 64
+    with pytest.raises(ValueError, match="must be 8 or 7"):
+        quantize_int8(f, tmp_path / "int6.onnx", calib, weight_bits=6)
+    # the bits are recorded in arch.json: the default export is 8-bit, the option 7-bit
+    labels = np.zeros(32, np.int32)
+    data = ExportData(MEAN, STD, calib, calib, labels)
+    for bits, kw in ((8, {}), (7, {"int8_weight_bits": 7})):
+        out = tmp_path / f"e{bits}"
+        export_architecture(tiny_net, tiny_net.spec, out, name="n", arch_json=None, space="fashion_mnist",
+                            formats=("json", "onnx-int8"), data=data, **kw)
+        assert json.loads((out / "arch.json").read_text())["int8_weight_bits"] == {"onnx-int8": bits}
+        assert (_max_int8_weight(out / "model_int8.onnx") == 127) == (bits == 8)
+
+
 def test_export_architecture_records_input_and_accuracy(tmp_path, tiny_net):
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, size=(40, 28, 28, 1), dtype=np.uint8)

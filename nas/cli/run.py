@@ -18,6 +18,9 @@ def register(sub) -> None:
     e.add_argument("workdir")
     e.add_argument("--format", default=",".join(DEFAULT_FORMATS),
                    help=f"comma-separated subset of {','.join(FORMATS)} (tflite needs the litert extra)")
+    e.add_argument("--int8-weight-bits", type=int, choices=(8, 7), default=None,
+                   help="ONNX int8 weights: 8 (default, as LiteRT) or 7 for x86 CPUs without VNNI "
+                        "(default: the run's export.int8_weight_bits)")
     e.set_defaults(func=cmd_export)
 
 
@@ -53,6 +56,8 @@ def cmd_export(args) -> int:
     check_converters(formats, "--format")  # one line and status 2 before any work
     run = RunDir(args.workdir)
     cfg, cands = load_finished_run(run.root)
+    if args.int8_weight_bits is not None:
+        cfg.export.int8_weight_bits = args.int8_weight_bits
     records = export_all(cfg, run.root, cands, load_dataset(cfg.data), formats=formats)
     for name, rec in records.items():
         extra = f"  onnx relative diff {rec['onnx_rel_diff']:.1e}" if "onnx_rel_diff" in rec else ""

@@ -3,7 +3,8 @@
 Layout of ``out_dir``::
 
     arch.json        {"space", "arch", "name", "input_shape", "input": {...}, "stats": {...},
-                      "accuracy": {format: test accuracy}, one key per written format}
+                      "accuracy": {format: test accuracy}, one key per written format,
+                      "int8_weight_bits": {int8 format: 8 or 7} when an int8 file is written}
     flax/            Orbax checkpoint of the network's nnx state (params + batch stats)
     model.onnx       deployment graph (:mod:`nas.export.graph`): raw pixels in, BN folded, NCHW
     onnx_check.json  {"max_abs_diff", "rel_diff", "tolerance", "tolerance_kind", "inputs"}
@@ -153,13 +154,15 @@ def _check_input(spec: NetSpec, batch: int | None, data: ExportData | None, seed
 
 def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: str, arch_json: dict | None,
                         space: str | None, formats=FORMATS, tolerance: float = 1e-4, batch: int | None = 1,
-                        data: ExportData | None = None, seed: int = 0) -> dict:
+                        data: ExportData | None = None, seed: int = 0, int8_weight_bits: int = 8) -> dict:
     """Write the requested formats for one network; return the record stored in arch.json.
 
     ``tolerance`` is relative: ``max|onnx - jax| / max|jax|`` on random inputs must not exceed it
     (:class:`ExportError` otherwise). ``batch``: the graphs' fixed batch, None for a symbolic one.
     ``data``: normalisation in the graph, int8 calibration images, test split (None: inputs
-    are already normalised, no int8, no accuracy). Derived formats (``onnx-int8``, ``tflite``,
+    are already normalised, no int8, no accuracy). ``int8_weight_bits``: the ONNX int8 model's
+    weights, 8 or 7 (:func:`~nas.export.quantize.quantize_int8`; LiteRT's int8 file always has
+    8), recorded under ``int8_weight_bits``. Derived formats (``onnx-int8``, ``tflite``,
     ``tflite-int8``) also write the float ONNX model they start from. Accuracy per format
     (test split) goes under ``accuracy``.
     """
@@ -200,8 +203,9 @@ def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: s
             raise InputError(f"{name}: onnx-int8 needs calibration images (training data)")
         from nas.export.quantize import onnx_accuracy, quantize_int8
 
-        quantize_int8(out.onnx, out.onnx_int8, data.calibration)
+        quantize_int8(out.onnx, out.onnx_int8, data.calibration, weight_bits=int8_weight_bits)
         record["onnx-int8"] = out.onnx_int8.name
+        record.setdefault("int8_weight_bits", {})["onnx-int8"] = int(int8_weight_bits)
         if has_test:
             record["accuracy"]["onnx-int8"] = onnx_accuracy(out.onnx_int8, data.test_images, data.test_labels)
     if "tflite" in formats or "tflite-int8" in formats:
@@ -210,6 +214,8 @@ def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: s
         tfl = export_tflite(out, net, spec, formats=formats, data=data, seed=seed, batch=batch, tolerance=tolerance)
         record["accuracy"].update(tfl.pop("accuracy", {}))
         record.update(tfl)
+        if tfl.get("tflite-int8"):
+            record.setdefault("int8_weight_bits", {})["tflite-int8"] = 8  # LiteRT: full-range int8 weights
     if "json" in formats:
         atomic_write_json(out.arch_json, record, indent=2)
     return record

@@ -5,6 +5,13 @@ other runtimes and converters read), int8 weights quantised per output channel (
 int8 activations (asymmetric, per tensor) with ranges calibrated on training images
 (``calibration`` raw-pixel images, MinMax over them). The graph's input and output stay
 float32, so the int8 model is a drop-in replacement for the float one.
+
+Weights use the full 8 bits (-127..127), as LiteRT's int8 file does and as the targets (ARM
+dot-product, x86 VNNI, NPUs) compute them. ``weight_bits=7`` (-64..64) is the explicit option
+for x86 CPUs without VNNI (AVX2, AVX-512F): ONNX Runtime multiplies int8 pairs there with an
+instruction that saturates 16-bit sums, so 8-bit weights lose accuracy on such a machine only
+(measured on an AVX2 EPYC: an untrained network's int8 top-1 agreed with float on 73% of noise
+images with 8-bit weights, 91% with 7-bit ones).
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 CALIBRATION_METHOD = "MinMax"
+WEIGHT_BITS = (8, 7)  # export.int8_weight_bits: 8 (default) or 7 (x86 without VNNI)
 
 
 class _Reader:
@@ -29,12 +37,16 @@ class _Reader:
         return None if b is None else {self.name: b}
 
 
-def quantize_int8(float_path, out_path, calibration: np.ndarray) -> Path:
+def quantize_int8(float_path, out_path, calibration: np.ndarray, *, weight_bits: int = 8) -> Path:
     """Write the int8 QDQ model of ``float_path`` to ``out_path``; ``calibration``: float32 or
-    uint8 images ``[N, H, W, C]`` in the graph's input units (raw pixels). Returns the path.
+    uint8 images ``[N, H, W, C]`` in the graph's input units (raw pixels); ``weight_bits``: 8
+    (weights in -127..127) or 7 (-64..64, for x86 without VNNI). Returns the path.
 
-    Raises ValueError when there are fewer calibration images than the graph's batch.
+    Raises ValueError when there are fewer calibration images than the graph's batch, or for
+    other ``weight_bits``.
     """
+    if weight_bits not in WEIGHT_BITS:
+        raise ValueError(f"int8 weight bits must be 8 or 7, got {weight_bits!r}")
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -49,12 +61,9 @@ def quantize_int8(float_path, out_path, calibration: np.ndarray) -> Path:
     out = Path(out_path)
     tmp, src = out.with_name(out.name + ".tmp"), out.with_name(out.name + ".src.tmp")
     onnx.save(model, str(src))
-    # reduce_range: 7-bit weights. x86 CPUs without VNNI (AVX2, AVX-512F) multiply int8 pairs with
-    # an instruction that saturates 16-bit sums; 8-bit weights then lose accuracy there (measured:
-    # an untrained network's int8 top-1 agreed with float on 73% of noise images on an AVX2 EPYC,
-    # 91% with 7-bit weights), while per-channel 7-bit weights cost little elsewhere.
+    # reduce_range: 7-bit weights (the option for x86 without VNNI, see the module's docstring)
     quantize_static(str(src), str(tmp), _Reader(calibration, inp.name, batch),
-                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
+                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=weight_bits == 7, weight_type=QuantType.QInt8,
                     activation_type=QuantType.QInt8, calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHOD),
                     extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
     data = tmp.read_bytes()

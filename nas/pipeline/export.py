@@ -19,7 +19,8 @@ def export_all(cfg, workdir, cands: list[Candidate], dataset, formats=None) -> d
     ``dataset`` (:class:`nas.data.Dataset`) gives the normalisation put into the graphs, the
     int8 calibration images (``export.calibration_images`` training images) and the test
     split on which every exported format's accuracy is measured. With ``export.latency`` the
-    float and int8 models' latency is measured here (:func:`deployed_latency`)."""
+    float and int8 models' latency is measured here (:func:`deployed_latency`). The ONNX int8
+    model has ``export.int8_weight_bits`` weights; an export made with other bits is redone."""
     from nas.export.artifacts import ExportData, export_architecture, load_weights
 
     run = RunDir(workdir)
@@ -30,19 +31,26 @@ def export_all(cfg, workdir, cands: list[Candidate], dataset, formats=None) -> d
     for c in cands:
         out = run.export(c.name)
         done = json.loads(out.arch_json.read_text()) if out.arch_json.is_file() else None
-        if done is not None and all(done.get(f) for f in formats if f != "json"):
+        if done is not None and all(done.get(f) for f in formats if f != "json") and \
+                ("onnx-int8" not in formats or _int8_bits(done) == cfg.export.int8_weight_bits):
             records[c.name] = done
             continue
         spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
         net = load_weights(spec, run.final(c.name).weights)
         rec = export_architecture(net, spec, out.path, name=c.name, arch_json=c.arch, space=cfg.space,
-                                  formats=formats, tolerance=cfg.export.onnx_tolerance, batch=batch, data=data)
+                                  formats=formats, tolerance=cfg.export.onnx_tolerance, batch=batch, data=data,
+                                  int8_weight_bits=cfg.export.int8_weight_bits)
         if cfg.export.latency:
             rec["latency_ms"] = deployed_latency(out, rec)
             if "json" in formats:
                 atomic_write_json(out.arch_json, rec, indent=2)
         records[c.name] = rec
     return records
+
+
+def _int8_bits(record: dict):
+    """The weight bits of an export's ONNX int8 model (None: not recorded)."""
+    return (record.get("int8_weight_bits") or {}).get("onnx-int8")
 
 
 def deployed_latency(out, record: dict, *, threads: int = 1) -> dict[str, float]:
