@@ -33,7 +33,9 @@ def is_profile_path(profile: str) -> bool:
 
 
 def profile_label(profile: str) -> str:
-    """The folder name of a profile's search: its name, or a YAML path's file stem."""
+    """How a run names a profile: its name, or a YAML path's file stem (``my/phone.yaml``:
+    ``phone``). The one rule for the search folder ``search/<label>/``, the summary's
+    ``profiles``, ``latency_ms`` and ``chosen_for`` keys, and the report."""
     return Path(profile).stem if is_profile_path(profile) else str(profile)
 
 

@@ -60,6 +60,10 @@ def test_overrides_are_typed():
     ("final.baselines=resnet50", "final.baselines: unknown model 'resnet50'"),
     ("export.formats=json,savedmodel", "export.formats: unknown format 'savedmodel'"),
     ("export.int8_weight_bits=6", "export.int8_weight_bits: must be 8 or 7, got 6"),
+    ("search.profiles=a/phone.yaml,b/phone.yaml", "search.profiles: 'a/phone.yaml' and 'b/phone.yaml' are both "
+                                                  "named 'phone'"),
+    ("search.profiles=pixel2,my/pixel2.yaml", "'pixel2' and 'my/pixel2.yaml' are both named 'pixel2'"),
+    ("search.profiles=my/..yaml", "search.profiles: 'my/..yaml': a profile file is named by its stem"),
     ("search.population=0", "search.population: must be positive"),
     ("nonsense", "expected key=value"),
 ])

@@ -96,3 +96,41 @@ def test_report_cli_bad_workdir(tmp_path, capsys):
     (tmp_path / "summary.json").write_text("{}")
     assert main(["report", str(tmp_path)]) == 2
     assert "missing key 'space'" in capsys.readouterr().err
+
+
+def test_run_with_a_profile_given_as_a_path_reaches_the_report(tmp_path):
+    """A YAML path in search.profiles: search, choice, summary and report all name it by its
+    file's stem, in one folder ``search/<stem>/`` inside the work directory."""
+    import shutil
+    from types import SimpleNamespace
+
+    from nas.config import apply_overrides, load_experiment
+    from nas.pipeline.candidates import choose_architectures
+    from nas.pipeline.export import write_summary
+    from nas.pipeline.search import run_stage
+    from nas.rundir import profile_label
+
+    yaml = tmp_path / "devices" / "my_phone.yaml"
+    yaml.parent.mkdir()
+    shutil.copyfile("hardware_profiles/pixel2.yaml", yaml)
+    (yaml.parent / "data").mkdir()  # its measurements, beside it
+    shutil.copyfile("hardware_profiles/data/fbnet_cifar100.csv", yaml.parent / "data" / "fbnet_cifar100.csv")
+    wd = tmp_path / "run"
+    cfg = apply_overrides(load_experiment("fashion_mnist", smoke=True), [
+        f"search.profiles={yaml}", "search.objectives=flops,latency_ms", "search.budgets={}",
+        "final.baselines=[]", "final.train_hand_designed=false"])
+    assert profile_label(cfg.search.profiles[0]) == "my_phone"
+    results = run_stage(cfg, wd, profiles=cfg.search.profiles)  # no accuracy objective: no supernet
+    cands = choose_architectures(cfg, {p: r.front for p, r in results.items()})
+    assert cands and all(c.chosen_for == ["my_phone"] for c in cands)
+    finals = {c.name: {"test_acc": 0.5, "val_acc": 0.5} for c in cands}
+    data = SimpleNamespace(input_shape=(28, 28, 1), num_classes=10, name="fashion_mnist")
+    write_summary(cfg, wd, cands, finals, data)
+    summary = json.loads((wd / "summary.json").read_text())
+    assert summary["profiles"] == ["my_phone"] and summary["profile_files"] == {"my_phone": str(yaml)}
+    assert all(set(a["latency_ms"]) == {"my_phone"} for a in summary["architectures"])
+    assert [p.name for p in (wd / "search").iterdir()] == ["my_phone"]  # one folder, not the path's
+    assert (wd / "search" / "my_phone" / "front.jsonl").is_file()
+    html = build_report(wd).read_text()
+    assert f"my_phone ({yaml})" in html and "<th>latency my_phone (ms)</th>" in html
+    assert all(a["name"] in html for a in summary["architectures"])

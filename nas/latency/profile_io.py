@@ -51,7 +51,7 @@ from nas.latency.encodings import ENCODING_NAME, enc_dim
 from nas.latency.features import FEATURE_NAMES, Hardware
 from nas.latency.profile import MeasurementRef, Profile
 from nas.latency.transfer import SpaceModel
-from nas.rundir import is_profile_path
+from nas.rundir import is_profile_path, profile_label
 
 MODEL_NAME = "linear_physics_v1"
 
@@ -272,12 +272,23 @@ def profile_path(name: str) -> Path:
 
 def check_profiles(profiles, field: str = "search.profiles") -> None:
     """InputError naming ``field`` when an entry is neither a shipped profile's name nor a YAML
-    path (:func:`nas.rundir.is_profile_path`; a path's file is checked when it is loaded)."""
+    path (:func:`nas.rundir.is_profile_path`; a path's file is checked when it is loaded), or
+    when two entries share a run's name for them (:func:`nas.rundir.profile_label`: a path's
+    file stem, which must be a plain folder name)."""
     shipped = list_profiles()
+    seen = {}
     for p in profiles:
         if not is_profile_path(p) and p not in shipped:
             raise InputError(f"{field}: unknown profile {p!r} (shipped: {', '.join(shipped)}; "
                              "or give a path to a .yaml file)")
+        label = profile_label(p)
+        if label in ("", ".", "..") or label.startswith(".") or profile_label(label) != label:
+            raise InputError(f"{field}: {p!r}: a profile file is named by its stem, {label!r} cannot name a "
+                             "folder; rename the file")
+        if label in seen:
+            raise InputError(f"{field}: {seen[label]!r} and {p!r} are both named {label!r} (a path by its "
+                             "file's stem); rename one file")
+        seen[label] = p
 
 
 def load_profile(name_or_path) -> Profile:

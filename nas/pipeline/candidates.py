@@ -71,7 +71,10 @@ def hand_designed(cfg: ExperimentConfig) -> Candidate:
 def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -> list[Candidate]:
     """``final.top_k`` architectures per profile spread along its front (always its most
     accurate), merged across profiles, plus the space's hand-designed baseline (unless
-    ``final.train_hand_designed`` is off) and the reference models of ``final.baselines``."""
+    ``final.train_hand_designed`` is off) and the reference models of ``final.baselines``.
+    ``chosen_for`` names the profiles as the run does (:func:`nas.rundir.profile_label`)."""
+    from nas.rundir import profile_label
+
     space = get_space(cfg.space)
     chosen: dict[Arch, Candidate] = {}
     for profile, front in fronts.items():
@@ -84,7 +87,7 @@ def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -
             if arch not in chosen:
                 chosen[arch] = Candidate(f"searched_{len(chosen)}", "searched", arch.to_json(),
                                          supernet_accuracy=rows[i].get("accuracy"))
-            chosen[arch].chosen_for.append(profile)
+            chosen[arch].chosen_for.append(profile_label(profile))
     cands = list(chosen.values())
     if cfg.final.train_hand_designed:
         cands.append(hand_designed(cfg))

@@ -110,11 +110,15 @@ def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, u
     """``summary.json``: the trained candidates under ``architectures`` (with ``training``: epochs,
     steps, init from ``scratch`` or ``supernet``, augment); ``untrained`` ones
     (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
-    with supernet accuracy, costs and latencies but no test accuracy."""
+    with supernet accuracy, costs and latencies but no test accuracy. Profiles are named as the
+    run names them (:func:`nas.rundir.profile_label`: a YAML path by its file's stem, the path
+    under ``profile_files``)."""
     from nas.latency.profile_io import load_profile
+    from nas.rundir import profile_label
 
     run = RunDir(workdir)
-    profiles = {p: load_profile(p) for p in cfg.search.profiles}  # each YAML read once
+    # each YAML read once; keyed as the run names them (a path by its file's stem)
+    profiles = {profile_label(p): load_profile(p) for p in cfg.search.profiles}
 
     def entry(c: Candidate) -> dict:
         spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)
@@ -131,8 +135,11 @@ def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, u
     entries = [{**entry(c), **deployed(c), "test_accuracy": finals[c.name]["test_acc"],
                 "val_accuracy": finals[c.name]["val_acc"], "export": str(run.export(c.name).path.relative_to(run.root)),
                 "training": training_record(cfg, c, finals[c.name])} for c in cands]
-    summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(cfg.search.profiles),
+    summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(profiles),
                "dataset": dataset.name, "architectures": entries}
+    files = {profile_label(p): p for p in cfg.search.profiles if profile_label(p) != p}
+    if files:
+        summary["profile_files"] = files  # the YAML each path profile was read from
     if untrained:
         summary["untrained"] = [entry(c) for c in untrained]
     return atomic_write_json(run.summary, summary)

@@ -57,7 +57,10 @@ def check_summary(summary, p: Path) -> dict:
         raise InputError(f"{p}: space: unknown search space {summary['space']!r}"[:300])
     if not isinstance(summary["profiles"], list) or not all(isinstance(x, str) and x and "/" not in x and
                                                             x not in (".", "..") for x in summary["profiles"]):
-        raise InputError(f"{p}: profiles must be a list of profile names")
+        raise InputError(f"{p}: profiles must be a list of profile names (a YAML path's file stem)")
+    files = summary.get("profile_files", {})
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise InputError(f"{p}: profile_files must map profile names to YAML paths")
     if not isinstance(summary.get("experiment", ""), str):
         raise InputError(f"{p}: experiment must be a string")
     space = get_space(summary["space"])
@@ -203,6 +206,12 @@ def _numbers(rows: list[dict], keys, path) -> None:
         for k in keys:
             if k in r and r[k] is not None:
                 _num(r[k], f"{path}: {k}", lo=-math.inf)
+
+
+def _profile_names(summary: dict) -> str:
+    """The run's profiles, each read from a YAML path followed by that path."""
+    files = summary.get("profile_files", {})
+    return ", ".join(f"{p} ({files[p]})" if p in files else p for p in summary["profiles"])
 
 
 def _arch_text(a: dict) -> str:
@@ -356,7 +365,7 @@ def build_report(workdir) -> Path:
                      figures.latency_check_figure(lc["rows"], out / "latency_check.png", lc["profile"])))
     body = [f"<h1>{html.escape(summary.get('experiment', 'experiment'))}: hardware-aware NAS report</h1>",
             f"<p class='note'>search space <b>{html.escape(summary['space'])}</b>; profiles: "
-            f"{html.escape(', '.join(summary['profiles']))}. Test accuracy is measured once, after final "
+            f"{html.escape(_profile_names(summary))}. Test accuracy is measured once, after final "
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
             _fidelity_note(run), _search_check_note(run),
             "<h2>Chosen architectures</h2>", _arch_table(summary),
