@@ -46,8 +46,13 @@ def test_export_tflite_int8_agrees_with_onnx_int8(tmp_path, net):
     surest = np.argsort(-margin)[:64]
     imgs, labels = pool[surest], raw[surest].argmax(-1)
     data = ExportData(MEAN, STD, imgs[:32], imgs, labels)
+    # the ONNX int8 reference runs here, under ONNX Runtime on x86, whose int8 kernels without
+    # VNNI saturate 16-bit sums of 8-bit weight products (73% top-1 agreement with float on an
+    # AVX2 EPYC): the local check uses the 7-bit option made for such machines; LiteRT's int8
+    # file keeps 8-bit weights (its kernels here do not saturate)
     rec = export_architecture(net, net.spec, tmp_path / "e", name="n", arch_json=None, space="fashion_mnist",
-                              formats=("json", "onnx-int8", "tflite", "tflite-int8"), data=data)
+                              formats=("json", "onnx-int8", "tflite", "tflite-int8"), data=data, int8_weight_bits=7)
+    assert rec["int8_weight_bits"] == {"onnx-int8": 7, "tflite-int8": 8}
     assert rec["accuracy"]["tflite"] == 1.0 and rec["accuracy"]["onnx"] == 1.0
     check = json.loads((tmp_path / "e" / "tflite_check.json").read_text())
     assert check["int8"]["ops"]["DEPTHWISE_CONV_2D"] == check["depthwise_layers"] > 0
