@@ -63,7 +63,8 @@ def quantize_int8(float_path, out_path, calibration: np.ndarray, *, weight_bits:
     onnx.save(model, str(src))
     # reduce_range: 7-bit weights (the option for x86 without VNNI, see the module's docstring)
     quantize_static(str(src), str(tmp), _Reader(calibration, inp.name, batch),
-                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=weight_bits == 7, weight_type=QuantType.QInt8,
+                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=weight_bits == 7,
+                    weight_type=QuantType.QInt8,
                     activation_type=QuantType.QInt8, calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHOD),
                     extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
     data = tmp.read_bytes()
