@@ -1,7 +1,7 @@
 """Streaming input pipeline: bounded memory and decode + augment throughput on this machine.
 
     python -m experiments.benchmarks.data_pipeline generate ROOT --images 50000
-    python -m experiments.benchmarks.data_pipeline measure ROOT [--workers 1] [--steps 40] [--batch 64]
+    python -m experiments.benchmarks.data_pipeline measure ROOT [--workers 1] [--steps 40] [--batch 64] [--resolution R]
 
 ``generate`` writes an ImageNet-layout folder (100 classes, 90% train / 10% val) of synthetic
 JPEGs (and a few RGBA PNGs, every 7th image grayscale), width and height each drawn from
@@ -9,7 +9,7 @@ JPEGs (and a few RGBA PNGs, every 7th image grayscale), width and height each dr
 
 ``measure`` runs in a fresh process, as the training loop does: :func:`nas.data.load_dataset`
 (scan the folder, carve the validation split, channel statistics from 256 images), then
-``--steps`` training batches of ``--batch`` random-resized crops + flips at 224x224 from
+``--steps`` training batches of ``--batch`` random-resized crops + flips at ``--resolution`` (224) from
 ``--workers`` Grain worker processes (after 3 untimed warm-up batches), each batch moved to the
 JAX device. It prints one JSON line: images/s overall and per worker, the peak RSS of the
 training process (``ru_maxrss`` of itself) and of the largest worker process, and the folder
@@ -88,13 +88,14 @@ def main(argv=None) -> None:
     m.add_argument("--workers", type=int, default=1)
     m.add_argument("--steps", type=int, default=40)
     m.add_argument("--batch", type=int, default=64)
+    m.add_argument("--resolution", type=int, default=224)
     a = p.parse_args(argv)
     if a.cmd == "generate":
         t0 = time.perf_counter()
         generate(a.root, a.images, sizes=a.sizes)
         print(json.dumps({"generated": a.root, "images": a.images, "seconds": round(time.perf_counter() - t0, 1)}))
     else:
-        print(json.dumps(measure(a.root, a.workers, a.steps, a.batch)))
+        print(json.dumps(measure(a.root, a.workers, a.steps, a.batch, a.resolution)))
 
 
 if __name__ == "__main__":

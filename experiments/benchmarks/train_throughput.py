@@ -29,15 +29,23 @@ from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv
 from search_spaces.supernet import Supernet, extract_subnet
 
 
-def time_jax(model, forward, sample, images, labels, steps: int, warmup: int) -> float:
-    """Seconds per step of the shared train step (distillation on when K > 1)."""
+def compiled_train_step(model, forward, sample, images, labels, *, num_classes: int = 10,
+                        mean=(0.286,), std=(0.353,)):
+    """``(compiled, state)``: the shared train step (distillation on when K > 1) compiled ahead of
+    time for these batches, and its first ``(params, rest, opt_state)``; ``compiled.cost_analysis()``
+    gives XLA's FLOP count of one step."""
     graphdef, params, rest = split_model(model)
     params, rest = jax.tree.map(lambda a: a.copy(), (params, rest))  # the step donates its inputs
     opt = make_optimizer(3e-5)
     k = jax.tree.leaves(sample(0))[0].shape[0]
-    step = make_train_step(graphdef, forward, opt, num_classes=10, label_smoothing=0.1, distill=k > 1,
-                           augment=True, mean=(0.286,), std=(0.353,))
+    step = make_train_step(graphdef, forward, opt, num_classes=num_classes, label_smoothing=0.1, distill=k > 1,
+                           augment=True, mean=mean, std=std)
     state = (params, rest, opt.init(params))
+    return step.lower(*state, images, labels, sample(0), jax.random.key(0), np.float32(0.05)).compile(), state
+
+
+def time_compiled(step, state, sample, images, labels, steps: int, warmup: int) -> float:
+    """Seconds per step of ``step`` over ``steps`` steps after ``warmup`` untimed ones."""
     for i in range(warmup + steps):
         if i == warmup:
             jax.block_until_ready(state)
@@ -45,6 +53,12 @@ def time_jax(model, forward, sample, images, labels, steps: int, warmup: int) ->
         *state, out = step(*state, images, labels, sample(i), jax.random.key(i), np.float32(0.05))
     jax.block_until_ready(out)
     return (time.perf_counter() - t0) / steps
+
+
+def time_jax(model, forward, sample, images, labels, steps: int, warmup: int, **step_options) -> float:
+    """Seconds per step of the shared train step (``step_options``: of :func:`compiled_train_step`)."""
+    step, state = compiled_train_step(model, forward, sample, images, labels, **step_options)
+    return time_compiled(step, state, sample, images, labels, steps, warmup)
 
 
 def torch_net(spec):
