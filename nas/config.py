@@ -39,6 +39,9 @@ class DataConfig:
     image_size: int = 224  # streamed data: side of evaluation crops (and of training crops without resolutions)
     workers: int = 2  # streamed data: Grain worker processes decoding and augmenting training batches
     channels: Literal[1, 3] = 3  # streamed data: 3 RGB, 1 grayscale (files of any mode are converted)
+    # streamed data: per-channel mean/std of the first training images ("dataset"), or ImageNet's
+    # (torchvision's and OFA's); "auto": ImageNet's when supernet.init is an OFA checkpoint file
+    normalize: Literal["auto", "dataset", "imagenet"] = "auto"
 
 
 @dataclass
@@ -59,6 +62,7 @@ class SupernetConfig:
     jax_distributed: bool = False  # multi-host: join the processes (JAX_COORDINATOR_ADDRESS etc., docs/cluster.md)
     jax_init_timeout_s: int = 300  # multi-host: give up joining the coordinator after this many seconds
     resolutions: list[int] = field(default_factory=list)  # streamed data: one drawn per step ([]: data.image_size)
+    init: str = ""  # start from this supernet, not random weights: OFA's MobileNetV3 .pth or a jaxnas supernet folder
 
 
 @dataclass
@@ -354,6 +358,9 @@ def validate(cfg: ExperimentConfig) -> None:
     _coerce(cfg.data.stream, typing.get_type_hints(DataConfig)["stream"], "data.stream")
     _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
     _coerce(cfg.supernet.sampling, typing.get_type_hints(SupernetConfig)["sampling"], "supernet.sampling")
+    _coerce(cfg.data.normalize, typing.get_type_hints(DataConfig)["normalize"], "data.normalize")
+    if cfg.supernet.init and cfg.supernet_from:
+        raise ConfigError("supernet.init: give supernet.init or supernet_from, not both")
     validate_cluster(cfg)
 
 

@@ -4,8 +4,9 @@ Every block runs unmasked (static network: the weights have the subnet's real sh
 masks (supernet: weights at maximum shapes, inactive kernel taps / channels zeroed). Masks are
 arrays, so one compiled function serves every subnet. Parameters (``nnx.Param``) are exactly
 what :mod:`search_spaces.cost` counts: conv weights (no bias), BatchNorm scale and bias,
-squeeze-excite and dense weights with biases. BatchNorm running statistics are
-``nnx.BatchStat`` buffers.
+squeeze-excite and dense weights with biases (a dense layer without bias keeps a
+:class:`ZeroBias` constant, not a parameter, so every dense layer exports alike). BatchNorm
+running statistics are ``nnx.BatchStat`` buffers.
 """
 from __future__ import annotations
 
@@ -65,8 +66,11 @@ class ConvBN(nnx.Module):
         self.w = nnx.Param(_conv_init(rngs.params(), (kernel, kernel, c_in // groups, c_out)))
         self.bn = BatchNorm(c_out)
 
-    def __call__(self, x, *, train, w_mask=None, out_mask=None, active=True, momentum=None):
-        w = self.w[...] if w_mask is None else self.w[...] * w_mask
+    def __call__(self, x, *, train, w=None, w_mask=None, out_mask=None, active=True, momentum=None):
+        """``w``: a weight of ``self.w``'s shape used instead of it (the supernet's transformed
+        depthwise kernels); ``w_mask`` multiplies the weight."""
+        w = self.w[...] if w is None else w
+        w = w if w_mask is None else w * w_mask
         y = conv2d(x, w, stride=self.stride, groups=self.groups, backend=self.backend)
         y = activation(self.act, self.bn(y, train=train, mask=out_mask, update=active, momentum=momentum))
         return y if out_mask is None else y * out_mask
@@ -94,8 +98,8 @@ class MBConvBlock(nnx.Module):
     """Inverted residual (see :class:`search_spaces.layers.MBConv`).
 
     ``masks`` (supernet only): dict with ``kernel`` [k,k,1,1], ``mid`` [mid], ``se`` [s] float
-    masks and ``active`` (bool scalar: the block is inside the depth; else output = input and
-    no running statistics change).
+    masks, optionally ``dw_w`` (the depthwise kernel to use, [k,k,1,mid]) and ``active`` (bool
+    scalar: the block is inside the depth; else output = input and no running statistics change).
     """
 
     def __init__(self, c_in, b, *, rngs, backend=None):
@@ -115,7 +119,7 @@ class MBConvBlock(nnx.Module):
         h = x
         if self.expand is not None:
             h = channel_shuffle(self.expand(h, out_mask=m.get("mid"), **kw), self.groups)
-        h = self.dw(h, w_mask=m.get("kernel"), out_mask=m.get("mid"), **kw)
+        h = self.dw(h, w=m.get("dw_w"), w_mask=m.get("kernel"), out_mask=m.get("mid"), **kw)
         if self.se is not None:
             h = self.se(h, se_mask=m.get("se"))
         h = self.project(h, **kw)
@@ -140,13 +144,18 @@ class GlobalPoolLayer(nnx.Module):
         return jnp.mean(x, axis=(1, 2))
 
 
-class DenseLayer(nnx.Module):
-    """Fully connected layer with bias and activation; input [N, c_in]."""
+class ZeroBias(nnx.Variable):
+    """The bias of a dense layer that has none: zeros, never trained, not a parameter."""
 
-    def __init__(self, c_in, c_out, act="none", *, rngs):
+
+class DenseLayer(nnx.Module):
+    """Fully connected layer with bias (a :class:`ZeroBias` when ``bias=False``) and
+    activation; input [N, c_in]."""
+
+    def __init__(self, c_in, c_out, act="none", bias=True, *, rngs):
         self.act = act
         self.w = nnx.Param(_dense_init(rngs.params(), (c_in, c_out)))
-        self.b = nnx.Param(jnp.zeros((c_out,), jnp.float32))
+        self.b = (nnx.Param if bias else ZeroBias)(jnp.zeros((c_out,), jnp.float32))
 
     def __call__(self, x, **_):
         return activation(self.act, x @ self.w[...] + self.b[...])

@@ -2,6 +2,9 @@
 
 Encoding ``{"ks": [S*slots], "e": [S*slots], "d": [S], "r": int}``: ``slots`` genes per elastic
 stage, stage-major; stage i uses its first ``d[i]`` slots (the rest are inactive).
+
+Once-for-All's own architecture dicts are accepted too: ``0`` in inactive slots, the resolution
+as ``image_size`` or ``r`` (an int or a one-element list), and a ``wid`` key that is ``None``.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.arch import Arch
+from search_spaces.arch import Arch, parse_arch_json
 from search_spaces.base import Field, SearchSpace
 from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, make_divisible
 
@@ -36,6 +39,10 @@ class ElasticConfig:
     expands: tuple[int, ...] = (3, 4, 6)
     depths: tuple[int, ...] = (2, 3, 4)
     resolutions: tuple[int, ...] = (224,)
+    feature_bias: bool = True  # the dense layer after pooling has a bias (OFA's feature mix: none)
+    # smaller depthwise kernels come from the largest through learned k'^2 x k'^2 matrices
+    # (Once-for-All's kernel transformation: centre crop, then a linear map per channel)
+    kernel_transform: bool = False
 
 
 class ElasticMBConvSpace(SearchSpace):
@@ -58,6 +65,28 @@ class ElasticMBConvSpace(SearchSpace):
         s, n = len(self.cfg.stages), len(self.cfg.stages) * self.slots
         return (g[:n].reshape(s, self.slots), g[n:2 * n].reshape(s, self.slots),
                 g[2 * n:2 * n + s], int(g[-1]))
+
+    def from_json(self, obj) -> Arch:
+        """Decode (see the module doc, OFA's dicts included); ArchError naming the bad field."""
+        return super().from_json(self._from_ofa_dict(parse_arch_json(obj)))
+
+    def _from_ofa_dict(self, obj: dict) -> dict:
+        """OFA's form of an architecture dict in this encoding (anything else passes unchanged)."""
+        obj = dict(obj)
+        if "wid" in obj and obj["wid"] is None:
+            del obj["wid"]
+        if "image_size" in obj and "r" not in obj:
+            obj["r"] = obj.pop("image_size")
+        if isinstance(obj.get("r"), list) and len(obj["r"]) == 1:
+            obj["r"] = obj["r"][0]
+        d, n = obj.get("d"), len(self.cfg.stages)
+        if isinstance(d, list) and len(d) == n and all(type(x) is int for x in d):
+            for name, default in (("ks", self.cfg.kernels[0]), ("e", self.cfg.expands[0])):
+                v = obj.get(name)
+                if isinstance(v, list) and len(v) == n * self.slots:
+                    obj[name] = [default if x == 0 and type(x) is int and i % self.slots >= d[i // self.slots]
+                                 else x for i, x in enumerate(v)]
+        return obj
 
     def canonical(self, arch: Arch) -> Arch:
         ks, e, d, r = self.decode(arch)
@@ -107,7 +136,7 @@ class ElasticMBConvSpace(SearchSpace):
         blocks.append(ConvBlock(c.final_width, 1, 1, "hswish"))
         blocks.append(GlobalPool())
         if c.feature_width:
-            blocks.append(Dense(c.feature_width, "hswish"))
+            blocks.append(Dense(c.feature_width, "hswish", c.feature_bias))
         blocks.append(Dense(c.num_classes))
         return NetSpec((r, r, c.in_channels), tuple(blocks))
 
@@ -120,7 +149,7 @@ OFA_MBV3 = ElasticMBConvSpace(
                 StageDef(80, 2, "hswish", False), StageDef(112, 1, "hswish", True),
                 StageDef(160, 2, "hswish", True)),
         final_width=960, feature_width=1280, depths=(2, 3, 4),
-        resolutions=tuple(range(128, 225, 4)),
+        resolutions=tuple(range(128, 225, 4)), feature_bias=False, kernel_transform=True,
     ),
     "Once-for-All MobileNetV3 space (ImageNet, 1000 classes, resolution 128..224)",
 )

@@ -2,8 +2,9 @@
 
 Every parameter and BatchNorm statistic of the subnet is the leading slice of the supernet's
 array along each axis (first ``mid`` expanded channels, first ``se`` squeeze channels), except
-the spatial axes of depthwise kernels, which take the centre ``k x k`` taps. The result has the
-subnet's real shapes and, in eval mode, computes what the masked supernet computes.
+the spatial axes of depthwise kernels, which take the centre ``k x k`` taps (or, in a space with
+kernel transformation, the transformed ``k x k`` kernel). The result has the subnet's real
+shapes and, in eval mode, computes what the masked supernet computes.
 """
 from __future__ import annotations
 
@@ -57,16 +58,24 @@ def extract_subnet(supernet: Supernet, arch: Arch, *, backend: str | None = None
     """
     space = supernet.space
     spec = space.net_spec(arch)
-    net = StaticNet(spec, rngs=nnx.Rngs(0), backend=backend)
-    _, _, d, _ = space.decode(arch)
+    # shapes only (no random initialisation): every variable is copied from the supernet below
+    net = nnx.eval_shape(lambda: StaticNet(spec, rngs=nnx.Rngs(0), backend=backend))
+    ks, _, d, _ = space.decode(arch)
     src = list(supernet.stem)
+    transformed = []  # (position in src, kernel transform, kernel size)
     for i, stage in enumerate(supernet.stages):
+        for j in range(int(d[i])):
+            if supernet.kernel_transforms is not None:
+                transformed.append((len(src) + j, supernet.kernel_transforms[i][j], int(ks[i, j])))
         src += list(stage)[: int(d[i])]
     src += list(supernet.head)
     if len(src) != len(net.layers):  # pragma: no cover - guarded by the space's net_spec
         raise ValueError("extract_subnet: supernet and subnet layer counts differ")
     for s, t in zip(src, net.layers):
         copy_sliced(s, t)
+    for pos, transform, k in transformed:  # bake the transformed kernel in, sliced to mid channels
+        w = transform.kernels(np.asarray(src[pos].dw.w[...]))[k]
+        net.layers[pos].dw.w[...] = jax.numpy.asarray(w[..., : net.layers[pos].dw.w.shape[-1]])
     return net
 
 

@@ -9,7 +9,7 @@ vocabulary of MobileNet/EfficientNet-style networks:
                          residual add when stride == 1 and c_in == c_out
 * :class:`SkipBlock`  -- identity, or 1x1 conv + BN + ReLU when stride or width changes
 * :class:`GlobalPool` -- global average pooling to a vector
-* :class:`Dense`      -- fully connected layer with bias (+ activation)
+* :class:`Dense`      -- fully connected layer, with bias unless ``bias=False`` (+ activation)
 
 :func:`expand_ops` turns a NetSpec into primitive :class:`Op` records carrying shapes, MACs,
 parameters and the tensor sizes needed for peak-memory accounting; the cost model and the
@@ -62,6 +62,7 @@ class GlobalPool:
 class Dense:
     c_out: int
     act: str = "none"
+    bias: bool = True
 
 
 Block = ConvBlock | MBConv | SkipBlock | GlobalPool | Dense
@@ -181,7 +182,7 @@ def expand_ops(spec: NetSpec) -> list[Op]:
             h, w = 1, 1
         elif isinstance(b, Dense):
             ops.append(Op("dense", 1, 1, c, 1, 1, b.c_out, act=b.act, macs=c * b.c_out,
-                          params=c * b.c_out + b.c_out, block_index=bi))
+                          params=c * b.c_out + (b.c_out if b.bias else 0), block_index=bi))
             c = b.c_out
         else:  # pragma: no cover - exhaustive over Block
             raise TypeError(f"unknown block {b!r}")

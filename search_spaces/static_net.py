@@ -25,7 +25,7 @@ def build_block(b, c_in: int, *, rngs: nnx.Rngs, backend: str | None):
     if isinstance(b, GlobalPool):
         return GlobalPoolLayer()
     if isinstance(b, Dense):
-        return DenseLayer(c_in, b.c_out, b.act, rngs=rngs)
+        return DenseLayer(c_in, b.c_out, b.act, b.bias, rngs=rngs)
     raise TypeError(f"unknown block {b!r}")
 
 

@@ -5,6 +5,9 @@ fixed-shape int32 arrays of :meth:`Supernet.arch_arrays`, so one compiled train 
 serves every subnet (one compile per input resolution):
 
 * kernel size: the centre ``k x k`` of the largest depthwise kernel (other taps masked to 0);
+  with ``cfg.kernel_transform`` (``ofa_mbv3``), the centre crop of the next larger kernel
+  multiplied by a learned ``k^2 x k^2`` matrix per slot (:class:`KernelTransform`), selected by
+  the kernel gene inside the jitted function;
 * expansion: the first ``mid = space.mid_channels(c_in, e)`` expanded channels are active;
 * squeeze-excite: the first ``space.se_channels(mid)`` squeeze channels are active;
 * depth: slot ``j`` of stage ``i`` runs when ``j < d[i]``, else passes its input through
@@ -27,6 +30,37 @@ from search_spaces.elastic_mbconv import ElasticMBConvSpace
 from search_spaces.layers import GlobalPool
 from search_spaces.ops import resolve_backend
 from search_spaces.static_net import build_block
+
+
+class KernelTransform(nnx.Module):
+    """Once-for-All's kernel transformation of one depthwise conv: for consecutive kernel sizes
+    ``K > k`` (largest first), ``kernel_k = centre_k(kernel_K) @ M.T`` per channel, over the
+    ``k * k`` taps flattened row-major; ``M`` [k^2, k^2] starts as the identity (plain centre
+    crop). ``matrices[i]`` maps ``sizes[i]`` to ``sizes[i + 1]`` (``sizes`` descending)."""
+
+    def __init__(self, kernels):
+        self.sizes = tuple(sorted(set(int(k) for k in kernels), reverse=True))
+        self.matrices = nnx.List([nnx.Param(jnp.eye(k * k, dtype=jnp.float32)) for k in self.sizes[1:]])
+
+    def kernels(self, w) -> dict:
+        """``{k: kernel [k, k, 1, C]}`` for every size, from ``w`` [K, K, 1, C] (K the largest);
+        NumPy in (outside jit), NumPy out."""
+        out, cur = {self.sizes[0]: w}, w
+        for big, small, m in zip(self.sizes, self.sizes[1:], self.matrices):
+            s, c = (big - small) // 2, cur.shape[-1]
+            mat = np.asarray(m[...]) if isinstance(w, np.ndarray) else m[...]
+            flat = cur[s:s + small, s:s + small].reshape(small * small, c)  # [taps, C]
+            cur = (mat @ flat).reshape(small, small, 1, c)  # == (flat.T @ M.T).T
+            out[small] = cur
+        return out
+
+    def padded(self, w, k):
+        """The kernel of size ``k`` (a traced int) zero-padded to ``w``'s K x K."""
+        big, acc = self.sizes[0], jnp.zeros_like(w)
+        for size, kern in self.kernels(w).items():
+            p = (big - size) // 2
+            acc = jnp.where(k == size, jnp.pad(kern, ((p, p), (p, p), (0, 0), (0, 0))), acc)
+        return acc
 
 
 class Supernet(nnx.Module):
@@ -59,6 +93,9 @@ class Supernet(nnx.Module):
                                 for i in range(self.num_stages)])
         self.head = nnx.List(mods[2 + n_el:])
         self.max_kernel = max(space.cfg.kernels)
+        self.kernel_transforms = (nnx.List([nnx.List([KernelTransform(space.cfg.kernels) for _ in range(self.slots)])
+                                            for _ in range(self.num_stages)])
+                                  if space.cfg.kernel_transform else None)
         self.min_depth = min(space.cfg.depths)  # slots below it always run (they may change shape)
 
     # ------------------------------------------------------------------ architecture arrays
@@ -96,6 +133,9 @@ class Supernet(nnx.Module):
         masks = dict(kernel=kmask[:, :, None, None].astype(jnp.float32),
                      mid=(jnp.arange(mid_max) < a["mid"][i, j]).astype(jnp.float32),
                      active=True if j < self.min_depth else j < a["d"][i])
+        if self.kernel_transforms is not None:  # the transformed kernel, zero outside k x k
+            masks["dw_w"] = self.kernel_transforms[i][j].padded(block.dw.w[...], a["ks"][i, j])
+            del masks["kernel"]
         if block.se is not None:
             se_max = block.se.b1.shape[0]
             masks["se"] = (jnp.arange(se_max) < a["se"][i, j]).astype(jnp.float32)
@@ -117,4 +157,4 @@ class Supernet(nnx.Module):
 
 from search_spaces.extract import extract_subnet  # noqa: E402  (re-export; no import cycle)
 
-__all__ = ["Supernet", "extract_subnet"]
+__all__ = ["KernelTransform", "Supernet", "extract_subnet"]

@@ -110,6 +110,9 @@ SOURCES = {"fashion_mnist": _fashion_mnist, "idx": _idx, "tfds": _tfds, "image_f
 IN_MEMORY_LIMIT_BYTES = 2 << 30  # data.stream "auto": TFDS sets of fixed-shape images below this load into RAM
 
 
+IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # data.normalize=imagenet (torchvision, OFA)
+
+
 def check_source(name: str) -> str:
     """``name`` if it is a registered data source, else InputError naming the known ones."""
     if name not in SOURCES:
@@ -182,5 +185,5 @@ def _streaming_dataset(cfg, force: bool = True) -> Dataset:
     tr = split(train_src, train_pos, cfg.limit_train, "train")
     va = split(train_src, val_pos, cfg.limit_eval, "val")
     te = split(test_src, rng.permutation(len(test_src)), cfg.limit_eval, "test")
-    mean, std = stream_stats(tr)
+    mean, std = IMAGENET_MEAN_STD if getattr(cfg, "normalize", "dataset") == "imagenet" else stream_stats(tr)
     return Dataset(name, tr, va, te, num_classes, (res, res, cfg.channels), mean, std)

@@ -135,8 +135,10 @@ def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, u
     entries = [{**entry(c), **deployed(c), "test_accuracy": finals[c.name]["test_acc"],
                 "val_accuracy": finals[c.name]["val_acc"], "export": str(run.export(c.name).path.relative_to(run.root)),
                 "training": training_record(cfg, c, finals[c.name])} for c in cands]
+    from nas.pretrained.init import supernet_source
+
     summary = {"experiment": cfg.name, "space": cfg.space, "profiles": list(profiles),
-               "dataset": dataset.name, "architectures": entries}
+               "dataset": dataset.name, "supernet": supernet_source(workdir), "architectures": entries}
     files = {profile_label(p): p for p in cfg.search.profiles if profile_label(p) != p}
     if files:
         summary["profile_files"] = files  # the YAML each path profile was read from

@@ -48,13 +48,14 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     from nas.pipeline.export import export_all, latency_check, write_summary
     from nas.pipeline.final import run_final_training
     from nas.pipeline.search import run_stage, supernet_accuracy
-    from nas.pipeline.supernet import check_space_fits_data, run_supernet_stage
+    from nas.pipeline.supernet import check_space_fits_data, resolve_normalization, run_supernet_stage
     from nas.raycluster import driver_env
     from nas.report import build_report
     from nas.train.distributed import is_main_process, leave
     from nas.train.supernet import maybe_initialize_distributed
 
     driver_env(cfg)  # GPUs shared with Ray workers: no preallocation here (before JAX starts)
+    resolve_normalization(cfg)
     maybe_initialize_distributed(cfg)  # before any JAX computation
     main = is_main_process()
 

@@ -1,5 +1,6 @@
 """Stage 1: the run's trained supernet, trained here (:func:`nas.train.train_supernet`, resumes
-from Orbax checkpoints) or reused from another work directory (``supernet_from``)."""
+from Orbax checkpoints), reused from another work directory (``supernet_from``) or imported
+(``supernet.init``: OFA's published checkpoint or a jaxnas supernet, :mod:`nas.pretrained.init`)."""
 from __future__ import annotations
 
 import json
@@ -42,8 +43,55 @@ def check_space_fits_data(cfg, dataset) -> None:
                           "(choose a space for this data)")
 
 
+def resolve_normalization(cfg) -> None:
+    """``data.normalize: auto`` made definite before anything reads data: ``imagenet`` when
+    ``supernet.init`` is a file (OFA's networks take ImageNet-normalised input), else ``dataset``."""
+    if cfg.supernet.init and not Path(cfg.supernet.init).expanduser().exists():
+        raise InputError(f"supernet.init: {cfg.supernet.init} does not exist")
+    if cfg.data.normalize == "auto":
+        cfg.data.normalize = "imagenet" if cfg.supernet.init and Path(cfg.supernet.init).is_file() else "dataset"
+
+
+def import_supernet(cfg, workdir, dataset) -> dict:
+    """Stage 1 with ``supernet.init``: the source's weights become the run's supernet (checkpoint
+    step 0); the largest and smallest subnets are scored (BN recalibrated) as after training.
+    Skipped when the run already holds this very import; returns the record's result."""
+    import time
+
+    from nas.pretrained.init import describe_source, import_fingerprint, load_source, write_supernet
+    from nas.train.loop import stored_result
+    from nas.train.supernet import evaluate_subnet
+    from search_spaces import get_space
+
+    directory = RunDir(workdir).supernet
+    source = describe_source(cfg.supernet.init)
+    fingerprint = import_fingerprint(cfg.space, source, dataset.input_shape, dataset.num_classes)
+    done = stored_result(directory.result, fingerprint)
+    if done is not None:
+        return done
+    t0 = time.perf_counter()
+    model, source = load_source(cfg.supernet.init, cfg.space)
+    from flax import nnx
+
+    graphdef, state = nnx.split(model)
+    space = get_space(cfg.space)
+    info = {"source": source, "steps": 0, "import_time_s": time.perf_counter() - t0}
+    for name, arch in (("largest", space.largest()), ("smallest", space.smallest())):
+        info[f"val_acc_{name}"] = evaluate_subnet(graphdef, state, model, arch, dataset,
+                                                  batch_size=cfg.supernet.batch_size,
+                                                  bn_batches=cfg.supernet.bn_recalibration_batches)
+    if directory.path.exists():  # another supernet's leftovers: moved aside, never deleted
+        directory.path.rename(directory.path.with_name(f"supernet.replaced.{int(time.time())}"))
+    directory.path.mkdir(parents=True)
+    return write_supernet(directory, model, fingerprint, info)
+
+
 def run_supernet_stage(cfg, workdir, dataset) -> dict:
     """The supernet's training record (``val_acc_largest``, ``val_acc_smallest``, ...)."""
+    if cfg.supernet.init:
+        from nas.train.distributed import is_main_process
+
+        return import_supernet(cfg, workdir, dataset) if is_main_process() else {}
     if cfg.supernet_from:
         from nas.train.distributed import is_main_process
 

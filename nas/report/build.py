@@ -339,6 +339,16 @@ th{background:#f0f0f0}td:first-child,td:last-child{text-align:left}code{font-siz
 img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.note{color:#555;font-size:13px}"""
 
 
+def _supernet_note(summary: dict) -> str:
+    """Which supernet the run searched: trained here, or imported from which file (SHA-256)."""
+    src = summary.get("supernet")
+    if not isinstance(src, dict) or src.get("kind") != "imported":
+        return "<p class='note'>supernet: trained in this run.</p>"
+    return (f"<p class='note'>supernet: imported ({html.escape(str(src.get('format', '')))}) from "
+            f"<code>{html.escape(str(src.get('file', '')))}</code>, SHA-256 "
+            f"<code>{html.escape(str(src.get('sha256', '')))}</code>; not trained in this run.</p>")
+
+
 def build_report(workdir) -> Path:
     """Write ``<workdir>/report/index.html`` and its figures; return the HTML path."""
     run = RunDir(workdir)
@@ -367,6 +377,7 @@ def build_report(workdir) -> Path:
             f"<p class='note'>search space <b>{html.escape(summary['space'])}</b>; profiles: "
             f"{html.escape(_profile_names(summary))}. Test accuracy is measured once, after final "
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
+            _supernet_note(summary),
             _fidelity_note(run), _search_check_note(run),
             "<h2>Chosen architectures</h2>", _arch_table(summary),
             _deployment_table(summary),

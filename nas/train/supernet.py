@@ -228,12 +228,13 @@ def load_supernet(workdir: str | Path, cfg, dataset=None):
     template = replicate((params, rest, opt.init(params)), make_mesh(jax.local_devices()))
     record = stored_record(RunDir(workdir).supernet.result)
     sums = (record or {}).get("checksums", {})
+    imported = isinstance((record or {}).get("result", {}).get("source"), dict)  # supernet.init: its own fingerprint
     if "checkpoint" in sums:  # verify the trained weights before any use
         step_dir = directory / str(sums.get("checkpoint_step"))
         if not step_dir.is_dir() or folder_digest(step_dir) != sums["checkpoint"]:
             raise InputError(f"{step_dir}: damaged supernet checkpoint (checksum mismatch with "
                              f"{RunDir(workdir).supernet.result.name}); retrain in another work directory")
-    ckpt = Checkpointer(directory, supernet_fingerprint(cfg, dataset))
+    ckpt = Checkpointer(directory, record["fingerprint"] if imported else supernet_fingerprint(cfg, dataset))
     try:
         step, restored = ckpt.restore(template, step=sums.get("checkpoint_step"))
     finally:

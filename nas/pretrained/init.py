@@ -1,0 +1,173 @@
+"""``supernet.init``: stage 1 starts from a supernet trained elsewhere instead of random weights.
+
+Two kinds of source:
+
+* a file: Once-for-All's MobileNetV3 checkpoint (:mod:`nas.pretrained.ofa`, space ``ofa_mbv3``);
+* a folder: a jaxnas supernet, i.e. a work directory, its ``supernet/`` folder, or what
+  ``nas supernet import-ofa --out DIR`` wrote. Its ``result.json`` is verified (record checksum),
+  its space must be the run's, its checkpoint's checksum and fingerprint must match the record.
+
+Either way the run's ``supernet/`` receives an ordinary checkpoint (step 0) and a ``result.json``
+whose ``result.source`` names the origin (``{"kind": "imported", "format", "file", "sha256"}``;
+a trained supernet's record has no ``source``). Without further training asked for, that is all
+stage 1 does (the subnets' BatchNorm statistics are recalibrated at evaluation as always).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nas.errors import InputError
+from nas.files import folder_digest, sha256_file
+from nas.rundir import RunDir, TrainDir
+
+OFA_FORMAT = "ofa_mbv3_d234_e346_k357_w1.0"
+
+
+def _supernet_dir(path: Path) -> TrainDir:
+    """The supernet folder at ``path``: a work directory's ``supernet/`` or the folder itself."""
+    for cand in (RunDir(path).supernet, TrainDir(path)):
+        if cand.result.is_file():
+            return cand
+    raise InputError(f"supernet.init: {path} holds no jaxnas supernet (no result.json in it or in its supernet/)")
+
+
+def describe_source(path: str | Path) -> dict:
+    """``{"kind": "imported", "format", "file", "sha256"}`` of an init source (hashing the file, or
+    taking the verified checkpoint checksum of a jaxnas supernet folder); InputError when it is
+    neither."""
+    p = Path(path).expanduser().resolve()
+    if p.is_file():
+        return {"kind": "imported", "format": OFA_FORMAT, "file": str(p), "sha256": sha256_file(p)}
+    if p.is_dir():
+        rec = _verified_record(_supernet_dir(p))
+        return {"kind": "imported", "format": "jaxnas", "file": str(p), "sha256": rec["checksums"]["checkpoint"],
+                **({"origin": rec["result"]["source"]} if isinstance(rec["result"].get("source"), dict) else {})}
+    raise InputError(f"{path}: no such file or folder")
+
+
+def _verified_record(d: TrainDir) -> dict:
+    from nas.train.loop import stored_record
+
+    rec = stored_record(d.result)
+    sums = rec.get("checksums", {})
+    if "checkpoint" not in sums or not isinstance(rec["fingerprint"], dict):
+        raise InputError(f"{d.result}: supernet record without a checkpoint checksum (not a finished supernet)")
+    step_dir = d.checkpoints / str(sums.get("checkpoint_step"))
+    if not step_dir.is_dir() or folder_digest(step_dir) != sums["checkpoint"]:
+        raise InputError(f"{step_dir}: damaged supernet checkpoint (checksum mismatch with {d.result})")
+    return rec
+
+
+def load_source(path: str | Path, space_name: str):
+    """``(supernet module, source dict)`` of ``supernet.init``'s ``path`` for a run of ``space_name``."""
+    from nas.pretrained.ofa import OFA_SPACE, import_ofa_supernet
+
+    source = describe_source(path)
+    p = Path(source["file"])
+    if p.is_file():
+        if space_name != OFA_SPACE:
+            raise InputError(f"supernet.init: {p.name} is an OFA MobileNetV3 checkpoint, which fits space "
+                             f"{OFA_SPACE}, not {space_name}")
+        return import_ofa_supernet(p), source
+    d = _supernet_dir(p)
+    rec = _verified_record(d)
+    if rec["fingerprint"].get("space") != space_name:
+        raise InputError(f"supernet.init: {p} holds a supernet of space {rec['fingerprint'].get('space')!r}, "
+                         f"not {space_name!r}")
+    return restore_supernet(d, space_name, rec["fingerprint"], rec["checksums"]["checkpoint_step"]), source
+
+
+def _template(space_name: str):
+    """``(graphdef, (params, rest, optimizer state))`` of zeros: the layout a checkpoint restores into."""
+    import jax
+    import numpy as np
+
+    from nas.pretrained.ofa import supernet_with
+    from nas.train.optim import make_optimizer
+    from nas.train.step import split_model
+
+    model = supernet_with(lambda pure: jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), pure), space_name)
+    graphdef, params, rest = split_model(model)
+    return graphdef, (params, rest, make_optimizer(0.0).init(params))
+
+
+def restore_supernet(d: TrainDir, space_name: str, fingerprint: dict, step: int):
+    """The supernet module of checkpoint ``step`` in ``d`` (its fingerprint must equal ``fingerprint``)."""
+    import jax
+    from flax import nnx
+
+    from nas.train.checkpoint import Checkpointer
+    from nas.train.evaluate import full_state
+
+    graphdef, template = _template(space_name)
+    ckpt = Checkpointer(d.checkpoints, fingerprint)
+    try:
+        _, restored = ckpt.restore(template, step=step)
+    finally:
+        ckpt.close()
+    if restored is None:
+        raise InputError(f"{d.checkpoints}: no supernet checkpoint")
+    return nnx.merge(graphdef, jax.device_get(full_state(restored[0], restored[1])))
+
+
+def write_supernet(d: TrainDir, model, fingerprint: dict, result: dict) -> dict:
+    """Save ``model`` as ``d``'s checkpoint (step 0, the training-state layout stage 1 reads) and
+    ``d.result`` with its checksum; returns ``result``."""
+    from nas.train.checkpoint import Checkpointer
+    from nas.train.loop import store_result
+    from nas.train.optim import make_optimizer
+    from nas.train.step import split_model
+
+    _, params, rest = split_model(model)
+    ckpt = Checkpointer(d.checkpoints, fingerprint)
+    try:
+        ckpt.save(0, (params, rest, make_optimizer(0.0).init(params)))
+    finally:
+        ckpt.close()
+    store_result(d.result, fingerprint, result, {"checkpoint": folder_digest(d.checkpoints / "0"),
+                                                 "checkpoint_step": 0})
+    return result
+
+
+def import_fingerprint(space_name: str, source: dict, input_shape=None, num_classes=None) -> dict:
+    """What an imported supernet's checkpoint belongs to: the space, the source's checksum and
+    (in a run) the data's input shape and class count."""
+    fp = {"space": space_name, "init": {"format": source["format"], "sha256": source["sha256"]}}
+    if input_shape is not None:
+        fp.update(input_shape=[int(v) for v in input_shape], num_classes=int(num_classes))
+    return fp
+
+
+def import_to_folder(checkpoint: str | Path, out: str | Path) -> dict:
+    """``nas supernet import-ofa``: import OFA's checkpoint once into the jaxnas supernet folder
+    ``out`` (usable as ``supernet.init``). A folder already holding this very import is left
+    as it is; one holding anything else is refused (nothing saved is replaced)."""
+    from nas.pretrained.ofa import OFA_SPACE, import_ofa_supernet
+
+    d = TrainDir(Path(out).expanduser().resolve())
+    source = describe_source(checkpoint)
+    if not Path(source["file"]).is_file():
+        raise InputError(f"{checkpoint}: not a file (give OFA's .pth checkpoint)")
+    fp = import_fingerprint(OFA_SPACE, source)
+    if d.result.exists() or (d.checkpoints.exists() and any(d.checkpoints.iterdir())):
+        from nas.train.loop import stored_record
+
+        rec = stored_record(d.result) if d.result.exists() else None
+        if rec is not None and rec["fingerprint"] == fp:
+            return {**rec["result"], "out": str(d.path), "already_imported": True}
+        raise InputError(f"{d.path}: already holds a supernet; choose an empty --out folder")
+    model = import_ofa_supernet(source["file"])
+    d.path.mkdir(parents=True, exist_ok=True)
+    return {**write_supernet(d, model, fp, {"source": source, "steps": 0}), "out": str(d.path)}
+
+
+def supernet_source(workdir) -> dict:
+    """Which supernet a run searched: ``{"kind": "trained"}`` or the imported source's record."""
+    from nas.train.loop import stored_record
+
+    try:
+        rec = stored_record(RunDir(workdir).supernet.result)
+    except InputError:
+        rec = None
+    src = (rec or {}).get("result", {}).get("source")
+    return src if isinstance(src, dict) else {"kind": "trained"}

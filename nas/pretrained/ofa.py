@@ -1,0 +1,177 @@
+"""Import Once-for-All's published MobileNetV3 supernet into the ``ofa_mbv3`` space.
+
+The file is a PyTorch state dict of ``OFAMobileNetV3(ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6],
+depth_list=[2, 3, 4], width_mult=1.0)`` (OFA's ``ofa_mbv3_d234_e346_k357_w1.0``), bare or under
+``"state_dict"``, with today's key names or the older ``.mobile_inverted_conv.`` ones. Every array
+is copied as it is (layouts converted: conv ``[O, I, kh, kw]`` -> ``[kh, kw, I, O]``, linear
+``[O, I]`` -> ``[I, O]``), the kernel transformation matrices included, so every subnet of the
+imported supernet computes what OFA's ``get_active_subnet(preserve_weight=True)`` computes with the
+same BatchNorm statistics. PyTorch is imported here only (the ``ofa`` extra); nothing else of the
+project needs it.
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from nas.errors import InputError
+
+OFA_SPACE = "ofa_mbv3"
+OFA_LAYOUT = "ofa_mbv3_d234_e346_k357_w1.0"
+_BN = {"weight": "scale", "bias": "bias", "running_mean": "mean", "running_var": "var"}
+
+
+def _normalise_key(key: str) -> str:
+    """OFA's key spellings (older ``mobile_inverted_conv``, dynamic wrappers ``.bn.bn.``,
+    ``.conv.conv.``, ``.linear.linear.``) in one form."""
+    key = key.replace(".mobile_inverted_conv.", ".conv.")
+    for a, b in ((".bn.bn.", ".bn."), (".conv.conv.", ".conv."), (".linear.linear.", ".linear.")):
+        key = key.replace(a, b)
+    return key
+
+
+def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a PyTorch checkpoint file, keys normalised (``num_batches_tracked`` dropped).
+
+    InputError (one line naming the file) when PyTorch is missing or the file is not a PyTorch
+    state dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such checkpoint file")
+    try:
+        import torch
+    except ImportError:
+        raise InputError(f"{path}: importing an OFA checkpoint needs PyTorch "
+                         "(pip install 'jaxnas[ofa]')") from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, zipfile.BadZipFile,
+            AttributeError, TypeError, UnicodeDecodeError) as e:
+        reason = " ".join(str(e).split())[:120]
+        raise InputError(f"{path}: not a PyTorch checkpoint ({type(e).__name__}: {reason})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(f"{path}: not a state dict of tensors (an OFA checkpoint holds one, "
+                         "bare or under 'state_dict')")
+    out = {}
+    for k, v in obj.items():
+        if not isinstance(k, str) or k.endswith("num_batches_tracked"):
+            continue
+        out[_normalise_key(k.removeprefix("module."))] = v.detach().to(torch.float32).numpy()
+    return out
+
+
+def _conv(w):  # torch [O, I, kh, kw] -> [kh, kw, I, O]
+    return np.transpose(w, (2, 3, 1, 0))
+
+
+def key_map(pure: dict) -> dict[str, tuple]:
+    """Every OFA key of the ``ofa_mbv3`` supernet with its path in ``pure`` (the supernet's
+    ``nnx.to_pure_dict`` state) and the layout converter (None: as it is)."""
+    m: dict[str, tuple] = {}
+
+    def add(path, items):
+        for k, (sub, fn) in items.items():
+            m[k] = ((*path, *sub), fn)
+
+    add(("stem", 0), _conv_bn("first_conv"))
+    add(("stem", 1), {f"blocks.0.conv.{p}.{s}": v for p in ("depth_conv", "point_linear")
+                      for s, v in _layer_items(p).items()})
+    n = 1
+    for i, stage in sorted(pure["stages"].items()):
+        for j, _ in sorted(stage.items()):
+            items = {f"blocks.{n}.conv.{p}.{s}": v for p in ("inverted_bottleneck", "depth_conv", "point_linear")
+                     for s, v in _layer_items(p).items()}
+            if "se" in pure["stages"][i][j]:
+                se = f"blocks.{n}.conv.depth_conv.se.fc"
+                items.update({f"{se}.reduce.weight": (("se", "w1"), lambda w: w[:, :, 0, 0].T),
+                              f"{se}.reduce.bias": (("se", "b1"), None),
+                              f"{se}.expand.weight": (("se", "w2"), lambda w: w[:, :, 0, 0].T),
+                              f"{se}.expand.bias": (("se", "b2"), None)})
+            add(("stages", i, j), items)
+            tr = pure["kernel_transforms"][i][j]["matrices"]
+            for t, (big, small) in enumerate(((7, 5), (5, 3))[:len(tr)]):
+                m[f"blocks.{n}.conv.depth_conv.conv.{big}to{small}_matrix"] = (
+                    ("kernel_transforms", i, j, "matrices", t), None)
+            n += 1
+    add(("head", 0), _conv_bn("final_expand_layer"))
+    m["feature_mix_layer.conv.weight"] = (("head", 2, "w"), lambda w: w[:, :, 0, 0].T)
+    m["classifier.linear.weight"] = (("head", 3, "w"), lambda w: w.T)
+    m["classifier.linear.bias"] = (("head", 3, "b"), None)
+    return m
+
+
+def _conv_bn(prefix: str) -> dict[str, tuple]:
+    """``{ofa_key: (path inside a ConvBN, converter)}`` of one conv + BatchNorm layer."""
+    out = {f"{prefix}.conv.weight": (("w",), _conv)}
+    out.update({f"{prefix}.bn.{k}": (("bn", v), None) for k, v in _BN.items()})
+    return out
+
+
+def _layer_items(part: str) -> dict:
+    """The conv + BN keys of one part of an MBConv block, mapped into its ConvBN."""
+    name = {"inverted_bottleneck": "expand", "depth_conv": "dw", "point_linear": "project"}[part]
+    return {k.removeprefix("x."): ((name, *sub), fn) for k, (sub, fn) in _conv_bn("x").items()}
+
+
+def _get(tree, path):
+    for p in path:
+        tree = tree[p]
+    return tree
+
+
+def _set(tree, path, value):
+    for p in path[:-1]:
+        tree = tree[p]
+    tree[path[-1]] = value
+
+
+def convert_state_dict(state_dict: dict[str, np.ndarray], pure: dict, where: str = "checkpoint") -> dict:
+    """``pure`` (the ``ofa_mbv3`` supernet's pure-dict state) with every array replaced by the
+    checkpoint's; InputError naming the first missing, unexpected or misshapen key."""
+    mapping = key_map(pure)
+    extra = sorted(set(state_dict) - set(mapping))
+    missing = sorted(set(mapping) - set(state_dict))
+    layout = f"not an OFA MobileNetV3 checkpoint of the {OFA_LAYOUT} layout"
+    if missing:
+        raise InputError(f"{where}: {layout} (missing {missing[0]!r}; {len(missing)} keys missing)")
+    if extra:
+        raise InputError(f"{where}: {layout} (unexpected key {extra[0]!r})")
+    for key, (path, fn) in mapping.items():
+        value = state_dict[key] if fn is None else fn(state_dict[key])
+        want = tuple(_get(pure, path).shape)
+        if value.shape != want:
+            raise InputError(f"{where}: {layout} ({key!r} has shape {list(state_dict[key].shape)}, "
+                             f"which does not convert to {list(want)})")
+        if not np.all(np.isfinite(value)):
+            raise InputError(f"{where}: {key!r} holds non-finite values")
+        _set(pure, path, np.ascontiguousarray(value, np.float32))
+    _set(pure, ("head", 2, "b"), np.zeros(_get(pure, ("head", 2, "b")).shape, np.float32))  # no bias in OFA
+    return pure
+
+
+def import_ofa_supernet(path: str | Path):
+    """The ``ofa_mbv3`` :class:`search_spaces.supernet.Supernet` holding the weights and BatchNorm
+    statistics of OFA's checkpoint at ``path``; InputError for anything else."""
+    state_dict = read_state_dict(path)
+    return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path)), OFA_SPACE)
+
+
+def supernet_with(fill, space_name: str):
+    """A Supernet of ``space_name`` whose state is ``fill(pure)``, ``pure`` being the pure-dict
+    state of its shapes (``jax.ShapeDtypeStruct`` leaves: nothing is initialised at random)."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from nas.train.supernet import build_supernet
+
+    abstract = nnx.eval_shape(lambda: build_supernet(space_name, 0))
+    graphdef, state = nnx.split(abstract)
+    pure = fill(nnx.to_pure_dict(state))
+    nnx.replace_by_pure_dict(state, jax.tree.map(jnp.asarray, pure))
+    return nnx.merge(graphdef, state)
