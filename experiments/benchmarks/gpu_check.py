@@ -11,7 +11,9 @@ Prints, one ``name: value`` line each (the test reads them):
    subnets, distillation) and of the extracted largest subnet alone, both through the shared
    train step (:func:`experiments.benchmarks.train_throughput.compiled_train_step`): images/s
    and XLA's FLOP count of the compiled step (``compiled.cost_analysis()``) per second, as a
-   share of the device's peak (:data:`PEAK_TFLOPS`). The steps run in float32 (parameters,
+   share of the device's peak (:data:`PEAK_TFLOPS`). XLA counts a while loop's body once, so
+   the sandwich step's count is multiplied by its number of subnets (their ``lax.scan``) when
+   the compiled step still has a loop; the line shows the loop count. The steps run in float32 (parameters,
    activations, optimizer) at XLA's default precision, which on NVIDIA Ampere/Hopper GPUs lets
    convolutions and matmuls use TF32 tensor cores and on TPUs bfloat16 passes: the share is
    given against that peak and, on NVIDIA GPUs, against the plain fp32 peak too;
@@ -142,13 +144,18 @@ def training_throughput(sizes: Sizes) -> None:
         step, state = compiled_train_step(model, forward, sample, images, labels, **options)
         compile_s = time.perf_counter() - t0
         flops = step_flops(step)
+        loops = step.as_text().count(" while(")
+        if loops and n_subnets > 1:  # XLA counts a loop's body once: the K subnets run in a lax.scan
+            flops *= n_subnets
         seconds = time_compiled(step, state, sample, images, labels, sizes.steps, sizes.warmup)
         # the masked supernet computes every subnet at the largest one's shapes: 3x forward each
         model_flops = 3 * n_subnets * largest_flops * b
         print(f"{name}: batch {b} at {r}x{r} px, {seconds:.4f} s/step, {b / seconds:.1f} img/s, "
               f"compiled in {compile_s:.1f} s", flush=True)
-        print(f"{name} flops: XLA cost analysis {flops / 1e9:.2f} GFLOP/step (cost model, 3x forward of the "
-              f"largest per subnet: {model_flops / 1e9:.2f}), {flops / seconds / 1e12:.3f} TFLOP/s, "
+        scaled = f", x{n_subnets} for the scan over subnets" if loops and n_subnets > 1 else ""
+        print(f"{name} flops: XLA cost analysis {flops / 1e9:.2f} GFLOP/step ({loops} while loops in the "
+              f"compiled step, each body counted once{scaled}; cost model, 3x forward of the largest per subnet: "
+              f"{model_flops / 1e9:.2f}), {flops / seconds / 1e12:.3f} TFLOP/s, "
               f"{peak_share(flops / seconds, device)}", flush=True)
 
 
