@@ -56,7 +56,10 @@ def test_smoke_run_end_to_end(tmp_path):
         # float and int8 deployed models: accuracy on the test split and latency here, beside JAX's
         assert (exp / "model_int8.onnx").is_file()
         assert abs(a["deployed"]["accuracy"]["onnx"] - a["test_accuracy"]) <= 0.01
+        # two training steps leave near-ties between classes, which any rounding flips: int8 accuracy
+        # is judged on a trained network (test_int8_of_a_trained_network_keeps_its_accuracy)
         assert 0.0 <= a["deployed"]["accuracy"]["onnx-int8"] <= 1.0
+        assert json.loads((exp / "arch.json").read_text())["int8_weight_bits"] == {"onnx-int8": 8}  # the default
         assert a["deployed"]["latency_ms_here"]["onnx-int8"] > 0
     searched = [a for a in summary["architectures"] if a["kind"] == "searched"]
     front = [json.loads(line) for line in (wd / "search" / "local_cpu" / "front.jsonl").read_text().splitlines()]
@@ -165,6 +168,32 @@ def test_smoke_run_end_to_end(tmp_path):
     weights.write_bytes(weights.read_bytes()[:-8])
     proc5 = nas("export", str(wd), "--format", "json")
     assert proc5.returncode == 2 and "damaged weights" in proc5.stderr, proc5.stderr[-2000:]
+
+
+# The int8 model is scored here, under ONNX Runtime on this x86 CPU without VNNI, whose int8
+# kernels saturate 16-bit sums of 8-bit weight products: this check exports with the 7-bit option
+# made for such machines. Measured on this test's network (AVX2 EPYC, 1,000 test images): float
+# 71.5%; 8-bit weights 70.0% with ONNX Runtime's int8 kernels, 71.6% with the QDQ graph run in
+# float (what a target without saturation computes); 7-bit weights 71.1% either way.
+INT8_CHECK_BITS = 7
+
+
+def test_int8_of_a_trained_network_keeps_its_accuracy(tmp_path):
+    """The smoke run with a final stage long enough to train its network (about 70% test accuracy
+    on 1,000 images; two steps leave near-ties that any rounding flips): the deployed int8 model's
+    accuracy is within 1 point of the float model's."""
+    wd = tmp_path / "run"
+    proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd), "--set", "data.limit_train=4096",
+               "--set", "data.limit_eval=1000", "--set", "final.max_steps=300", "--set", "final.batch_size=64",
+               "--set", "final.baselines=[]", "--set", "final.train_hand_designed=false",
+               "--set", f"export.int8_weight_bits={INT8_CHECK_BITS}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (a,) = json.loads((wd / "summary.json").read_text())["architectures"]
+    acc = a["deployed"]["accuracy"]
+    assert a["test_accuracy"] >= 0.6 and abs(acc["onnx"] - a["test_accuracy"]) <= 0.01  # trained
+    assert abs(acc["onnx-int8"] - acc["onnx"]) <= 0.01, acc
+    assert json.loads((wd / a["export"] / "arch.json").read_text())["int8_weight_bits"] == \
+        {"onnx-int8": INT8_CHECK_BITS}
 
 
 def test_run_bad_override_is_one_line(tmp_path):
