@@ -80,7 +80,8 @@ class RayEvaluatorPool:
     def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
         ray = self.ray
         archs = list(archs)
-        chunks = [archs[i:i + self.chunk_size] for i in range(0, len(archs), self.chunk_size)]
+        size = min(self.chunk_size, -(-len(archs) // max(1, len(self.actors))))  # a few archs: one each
+        chunks = [archs[i:i + size] for i in range(0, len(archs), max(1, size))]
         results: list = [None] * len(chunks)
         todo = deque(range(len(chunks)))
         tries = [0] * len(chunks)

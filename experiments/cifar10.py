@@ -24,12 +24,12 @@ def get_config(smoke: bool = False) -> ExperimentConfig:
         final=FinalConfig(top_k=4, epochs=200, batch_size=256, learning_rate=0.1, num_workers=4,
                           gpus_per_trial=1.0),
     )
-    if smoke:  # a few hundred images (e.g. a synthetic CIFAR-10 in the same TFDS format) and a few steps
+    if smoke:  # a few hundred images (e.g. a synthetic CIFAR-10 in the same TFDS format), a few steps, Ray actors
         cfg.data.val_size, cfg.data.limit_train, cfg.data.limit_eval = 40, 0, 32
         cfg.supernet.batch_size, cfg.supernet.epochs, cfg.supernet.max_steps = 16, 1, 2
         cfg.supernet.checkpoint_every_steps, cfg.supernet.bn_recalibration_batches = 1, 1
         cfg.search.population, cfg.search.generations, cfg.search.eval_batches = 4, 1, 1
-        cfg.search.num_workers, cfg.search.prescreen_factor = 0, 0
+        cfg.search.num_workers, cfg.search.prescreen_factor = 2, 0
         cfg.final.top_k, cfg.final.epochs, cfg.final.max_steps, cfg.final.batch_size = 1, 1, 2, 16
         cfg.final.num_workers, cfg.final.gpus_per_trial = 1, 0.0
         cfg.final.baselines, cfg.final.train_hand_designed = [], False

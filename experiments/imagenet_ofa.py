@@ -1,7 +1,8 @@
 """ImageNet on the Once-for-All MobileNetV3 space, for TPU/GPU pods (multi-host).
 
-Data, either: `tfds build imagenet2012 --file_format=array_record --data_dir=gs://BUCKET/tfds`
-(manual download of the ImageNet archives is required by TFDS), then
+The data are not shipped and have no default location: a run without `data.path` stops at once
+with one line saying how to give them. Either: `tfds build imagenet2012 --file_format=array_record
+--data_dir=gs://BUCKET/tfds` (manual download of the ImageNet archives is required by TFDS), then
 `--set data.path=gs://BUCKET/tfds`; or the extracted archives as a folder of JPEGs, one
 sub-folder per class (`train/n01440764/*.JPEG`, `val/n01440764/*.JPEG`):
 `--set data.source=image_folder data.path=/data/imagenet`. Either way the data are streamed
@@ -27,7 +28,7 @@ def get_config(smoke: bool = False) -> ExperimentConfig:
     cfg = ExperimentConfig(
         name="imagenet_ofa",
         space="ofa_mbv3",
-        data=DataConfig(source="tfds", name="imagenet2012", path="gs://BUCKET/tfds", val_size=10000,
+        data=DataConfig(source="tfds", name="imagenet2012", path="", val_size=10000,
                         image_size=224, workers=16),
         supernet=SupernetConfig(epochs=180, batch_size=4096, learning_rate=2.6, warmup_epochs=5,
                                 weight_decay=3e-5, label_smoothing=0.1, num_random_subnets=2,
@@ -41,14 +42,17 @@ def get_config(smoke: bool = False) -> ExperimentConfig:
                           gpus_per_trial=8.0, baselines=["mobilenet_v3_large", "efficientnet_b0"]),
     )
     if smoke:
-        # a small ImageNet-layout folder of JPEGs: --set data.path=DIR (train/<class>/, val/<class>/)
-        cfg.data.source, cfg.data.path, cfg.data.name, cfg.data.workers = "image_folder", "", "", 1
+        # The documented mode at toy size: multi-host (run it as two processes, e.g.
+        # experiments/tools/local_cluster.sh), streamed JPEGs at two resolutions, Ray actors.
+        # A small ImageNet-layout folder of JPEGs: --set data.path=DIR (train/<class>/, val/<class>/)
+        cfg.data.source, cfg.data.name, cfg.data.workers = "image_folder", "", 1
         cfg.data.val_size, cfg.data.limit_eval, cfg.data.image_size = 8, 8, 160
-        cfg.supernet.batch_size, cfg.supernet.epochs, cfg.supernet.max_steps = 4, 1, 2
+        cfg.supernet.batch_size, cfg.supernet.epochs, cfg.supernet.max_steps = 4, 1, 4
+        cfg.supernet.learning_rate = 0.01  # the learning rate scaled with the batch (2.6 at 4096)
         cfg.supernet.resolutions, cfg.supernet.bn_recalibration_batches = [128, 160], 1
-        cfg.supernet.jax_distributed, cfg.supernet.checkpoint_every_steps = False, 1
+        cfg.supernet.checkpoint_every_steps = 1
         cfg.search.population, cfg.search.generations, cfg.search.eval_batches = 2, 1, 1
-        cfg.search.num_workers, cfg.search.prescreen_factor = 0, 0
+        cfg.search.num_workers, cfg.search.prescreen_factor = 2, 0
         cfg.final.top_k, cfg.final.epochs, cfg.final.max_steps, cfg.final.batch_size = 1, 1, 1, 4
         cfg.final.num_workers, cfg.final.gpus_per_trial, cfg.final.baselines = 1, 0.0, []
         cfg.final.train_hand_designed = False

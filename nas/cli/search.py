@@ -27,9 +27,10 @@ def cmd_search(args) -> int:
     from rich.table import Table
 
     from nas.cli.progress import search_progress
-    from nas.pipeline.search import run_stage
+    from nas.pipeline.search import check_budgets_reachable, run_stage
 
     cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
+    check_budgets_reachable(cfg, args.profile)
     with search_progress(Console(stderr=True)) as on_generation:
         results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation)
     names = list(cfg.search.objectives)

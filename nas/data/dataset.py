@@ -9,7 +9,9 @@ computed on ``train`` and used by :func:`nas.data.normalize`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -118,6 +120,26 @@ def check_source(name: str) -> str:
     if name not in SOURCES:
         raise InputError(f"data.source: unknown source {name!r} (known: {', '.join(SOURCES)})")
     return name
+
+
+def check_location(cfg) -> None:
+    """Where the data should be, checked without reading it: InputError naming ``data.path`` and
+    how to give it when an idx or image_folder source has no path, or a TFDS dataset given no
+    ``data.path`` is not prepared in TFDS's default folder (``TFDS_DATA_DIR`` or
+    ~/tensorflow_datasets). Cheap and JAX-free: run before anything else (multi-host set-up)."""
+    check_source(cfg.source)
+    if cfg.source == "image_folder" and not cfg.path:
+        raise InputError("data.path: no data given; pass the image folder with --set data.path=DIR "
+                         "(DIR/train/<class>/*.JPEG and DIR/val/<class>/*.JPEG)")
+    if cfg.source == "idx" and not cfg.path:
+        raise InputError("data.path: a folder of IDX files is required for data.source 'idx' (--set data.path=DIR)")
+    if cfg.source == "tfds" and not cfg.path:
+        default = Path(os.environ.get("TFDS_DATA_DIR") or Path.home() / "tensorflow_datasets")
+        if cfg.name and not (default / cfg.name).is_dir():
+            raise InputError(f"data.path: no data given and TFDS dataset {cfg.name!r} is not prepared in {default}; "
+                             f"prepare it once (tfds build {cfg.name} --file_format=array_record --data_dir=DIR) "
+                             "and pass --set data.path=DIR, or give a folder of images with "
+                             "--set data.source=image_folder data.path=DIR")
 
 
 def load_dataset(cfg) -> Dataset:

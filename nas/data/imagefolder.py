@@ -113,8 +113,9 @@ def write_synthetic_image_folder(root: str | Path, *, num_classes: int = 4, per_
     """Write a learnable ImageNet-layout folder of JPEGs of mixed sizes (tests, benchmarks).
 
     Each class is a colour and a bright square's position on a noisy gradient; width and height
-    are drawn independently from ``sizes``. Every 7th image is grayscale and every 11th a PNG
-    with an alpha channel, so decoding sees the usual mix of modes.
+    are drawn independently from ``sizes``. Every 7th image is grayscale, every 11th a PNG with
+    an alpha channel, every 13th a CMYK JPEG and every 17th a PNG named ``.JPEG`` (as ImageNet's
+    archives hold a few), so decoding sees the usual mix of modes and misnamed files.
     """
     from PIL import Image
 
@@ -136,6 +137,10 @@ def write_synthetic_image_folder(root: str | Path, *, num_classes: int = 4, per_
                 k += 1
                 if k % 11 == 0:
                     img.convert("RGBA").save(d / f"{split}_{c}_{i}.png")
+                elif k % 17 == 0:
+                    img.save(d / f"{split}_{c}_{i}.JPEG", format="PNG")
+                elif k % 13 == 0:
+                    img.convert("CMYK").save(d / f"{split}_{c}_{i}.JPEG", quality=quality)
                 else:
                     (img.convert("L") if k % 7 == 0 else img).save(d / f"{split}_{c}_{i}.JPEG", quality=quality)
     return root

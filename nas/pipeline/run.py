@@ -43,19 +43,20 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
                    on_generation: Callable[[str, dict], None] | None = None) -> RunResult | None:
     """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary
     paths (None on the processes other than process 0 of a multi-host run)."""
-    from nas.data import load_dataset
+    from nas.data import check_location, load_dataset
     from nas.latency.profile_io import load_profile
     from nas.pipeline.export import export_all, latency_check, write_summary
     from nas.pipeline.final import run_final_training
-    from nas.pipeline.search import run_stage, supernet_accuracy
+    from nas.pipeline.search import check_budgets_reachable, run_stage, supernet_accuracy
     from nas.pipeline.supernet import check_space_fits_data, resolve_normalization, run_supernet_stage
     from nas.raycluster import driver_env
     from nas.report import build_report
     from nas.train.distributed import is_main_process, leave
     from nas.train.supernet import maybe_initialize_distributed
 
-    driver_env(cfg)  # GPUs shared with Ray workers: no preallocation here (before JAX starts)
+    check_location(cfg.data)  # a missing data path stops here, before the processes join
     resolve_normalization(cfg)
+    driver_env(cfg)  # GPUs shared with Ray workers: no preallocation here (before JAX starts)
     maybe_initialize_distributed(cfg)  # before any JAX computation
     main = is_main_process()
 
@@ -68,6 +69,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     check_space_fits_data(cfg, dataset)
     for p in cfg.search.profiles:  # a profile file that does not load fails now, not after training
         load_profile(p)
+    check_budgets_reachable(cfg)
     run = RunDir(Path(workdir).resolve())
     if main:
         checked_dir(run.root, "work directory")

@@ -18,6 +18,7 @@ non-dominated set of everything evaluated so far, sorted by the first objective.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -247,6 +248,49 @@ def supernet_accuracy(cfg, workdir, archs, dataset=None) -> list[float]:
         ev.close()
 
 
+def cheapest(space: SearchSpace, evaluator, name: str, passes: int = 2) -> float:
+    """The smallest value of ``name`` the space reaches (as far as ``evaluator`` says): coordinate
+    descent from the space's smallest network, each gene in turn set to its best choice, ``passes``
+    times over (exact for costs that are sums over genes, e.g. MACs and parameters; the predicted
+    latency of a profile is nearly so)."""
+    idx = np.zeros(space.num_genes, dtype=np.int64)
+    best = float(evaluator.evaluate([space.from_indices(idx)])[0][name])
+    for _ in range(passes):
+        changed = False
+        for g, card in enumerate(space.cardinalities):
+            trial = np.repeat(idx[None], card, axis=0)
+            trial[:, g] = np.arange(card)
+            values = [float(r[name]) for r in evaluator.evaluate([space.from_indices(t) for t in trial])]
+            i = int(np.argmin(values))
+            if values[i] < best:
+                best, idx, changed = values[i], trial[i], True
+        if not changed:
+            break
+    return best
+
+
+def check_budgets_reachable(cfg, profiles: list[str] | None = None) -> None:
+    """InputError naming the budget when no network of the space can meet it, with the smallest
+    value the space reaches (on that profile, for latency): checked before anything is trained
+    or searched, so an impossible budget never ends in an empty front."""
+    from evaluators import EvaluatorSpec
+
+    budgets, space = cfg.search.budgets, get_space(cfg.space)
+    checks = [(n, "") for n in budgets if n != "latency_ms"]
+    if "latency_ms" in budgets:
+        checks += [("latency_ms", p) for p in profiles or cfg.search.profiles]
+    for name, profile in checks:
+        low = cheapest(space, EvaluatorSpec(cfg.space, (name,), profile=profile)(), name)
+        if low > budgets[name]:
+            where = f" on profile {profile}" if profile else ""
+            raise InputError(f"search.budgets.{name}: no network of {cfg.space} meets {_number(budgets[name])}{where}; "
+                             f"the smallest the space reaches is {_number(low)}")
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
+
+
 def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
               on_generation: Callable[[str, dict], None] | None = None) -> dict[str, SearchResult]:
     """Search every profile of ``cfg.search.profiles`` (or ``profiles``); returns results by
@@ -268,12 +312,20 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
             parts = [EvaluatorSpec(cfg.space, local, profile=profile)()] if local else []
             evaluator = CompositeEvaluator(parts + ([accuracy] if accuracy else []))
             cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
+            served = Counter(getattr(getattr(accuracy, "inner", None), "nodes_served", None) or {})
             res = run_search(space, evaluator, s, workdir, profile=profile,
                              fingerprint_extra={**extra, "profile": profile}, on_generation=cb)
+            if not res.front:  # budgets each reachable alone, but no evaluated network meets them all
+                raise InputError(f"search.budgets: no network evaluated on {profile} meets every budget "
+                                 f"({', '.join(f'{k}={_number(v)}' for k, v in s.budgets.items())}); "
+                                 f"{res.evaluations} evaluated, see {res.directory}; loosen a budget")
             results[profile] = res
+            now = Counter(getattr(getattr(accuracy, "inner", None), "nodes_served", None) or {})
             atomic_write_json(run.search(profile).result, {
                 "profile": profile, "evaluations": res.evaluations, "hypervolume": res.hypervolume,
-                "front_size": len(res.front)})
+                "front_size": len(res.front),
+                # Ray node id -> supernet accuracies that node computed for this search in this run
+                "accuracy_nodes": dict(now - served)})
         if accuracy is not None:  # the hand-designed baseline, scored while the evaluator is up
             accuracy.evaluate([space.hand_designed()])
     finally:

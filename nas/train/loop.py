@@ -127,6 +127,20 @@ def output_width(model, num_classes: int) -> int:
     return max(num_classes, head)
 
 
+def _step_function(jitted_step, compiled: dict, args, title: str):
+    """The step to call on ``args``: the jitted step on one process (it compiles once per input
+    shape itself); on a multi-host run the step compiled ahead of time for this batch's shape,
+    compiled on first use by every process, which then start the step together (a CPU collective
+    gives up when one process is still compiling)."""
+    if not is_multihost():
+        return jitted_step
+    shape = tuple(args[3].shape)  # the images: one compiled step per resolution
+    if shape not in compiled:
+        compiled[shape] = jitted_step.lower(*args).compile()
+        wait_for_all(f"nas_compiled_{title}_{'x'.join(map(str, shape))}")
+    return compiled[shape]
+
+
 def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunSpec, *,
         progress: bool = True, mesh=None):
     """Train ``model`` (an nnx Module; not modified): returns ``(graphdef, params, rest, info)``.
@@ -151,7 +165,7 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
     jitted_step = make_train_step(graphdef, forward, optimizer, num_classes=output_width(model, dataset.num_classes),
                                   label_smoothing=spec.label_smoothing, distill=spec.distill,
                                   augment=spec.augment and not streaming, mean=dataset.mean, std=dataset.std)
-    step_fn = None if is_multihost() else jitted_step
+    compiled = {}  # multi-host: one ahead-of-time compiled step per batch shape (resolution)
     schedule = make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
     base_key = jax.random.key(spec.seed)
     monitor = Monitor(spec.directory, title=spec.title, total_steps=spec.total_steps, start_step=start,
@@ -171,11 +185,9 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
             archs = replicate(sample_archs(step), mesh)
             lr = float(schedule(step))
             args = (params, rest, opt_state, x, y, archs, jax.random.fold_in(base_key, step), np.float32(lr))
-            if step_fn is None:  # multi-host: every process compiles, then all start the step together
-                step_fn = jitted_step.lower(*args).compile()
-                wait_for_all(f"nas_compiled_{spec.title}")
-            params, rest, opt_state, out = step_fn(*args)
-            metrics = {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]), "learning_rate": lr}
+            params, rest, opt_state, out = _step_function(jitted_step, compiled, args, spec.title)(*args)
+            metrics = {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]), "learning_rate": lr,
+                       "resolution": int(images.shape[1])}
             metrics.update({f"loss_subnet{i}": float(v) for i, v in enumerate(np.asarray(out["losses"]))})
             if diverged(metrics["loss"], metrics["grad_norm"], bool(out["params_finite"]), dataset.num_classes):
                 kept = f"last good checkpoint: step {last_saved} in {ckpt.directory}" if last_saved \
