@@ -7,12 +7,12 @@ import shutil
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch  # the test extra installs it: a missing torch fails, never skips
 from flax import nnx
 
 from search_spaces import ArchError, arch_stats, get_space
 from tests.ofa_reference import ofa_subnet_logits, random_ofa_mbv3
 
-torch = pytest.importorskip("torch")
 SPACE = get_space("ofa_mbv3")
 REL_TOL = 1e-4
 
@@ -212,20 +212,27 @@ def test_jaxnas_init_checks_space_fingerprint_and_checksum(ofa, tmp_path):
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
 def test_imagenet_ofa_smoke_starts_from_ofa_checkpoint(ofa, tmp_path):
-    """``nas run imagenet_ofa --smoke`` with an OFA checkpoint: no supernet training, through to
-    the report; summary.json names the imported file and its SHA-256. Single process
-    (supernet.jax_distributed=false): the multi-host rehearsal of this experiment is
-    test_experiments_smoke's."""
+    """``nas run imagenet_ofa --smoke`` with an OFA checkpoint, as a user types it on one machine
+    without JAX_* variables: the config's supernet.jax_distributed=true does not try to join a
+    cluster when stage 1 only imports; no supernet training, through to the report (search on the
+    config's local Ray actors); summary.json names the imported file and its SHA-256. The
+    multi-host rehearsal of this experiment is test_cluster_rehearsal's."""
+    import os
+    import subprocess
+    import sys
+
     from nas.data.imagefolder import write_synthetic_image_folder
     from nas.files import sha256_file
-    from tests.test_experiments_smoke import nas
 
     _, path = ofa
     data = write_synthetic_image_folder(tmp_path / "imagenet", num_classes=4, per_class=6, test_per_class=2,
                                         sizes=(60, 300))
     wd = tmp_path / "run"
-    proc = nas("run", "imagenet_ofa", "--smoke", "--workdir", str(wd), "--set", f"data.path={data}",
-               "--set", f"supernet.init={path}", "--set", "supernet.jax_distributed=false", cwd=tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COORDINATOR", "JAX_NUM", "JAX_PROCESS"))}
+    env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    proc = subprocess.run([sys.executable, "-m", "nas.cli.main", "run", "imagenet_ofa", "--smoke", "--workdir",
+                           str(wd), "--set", f"data.path={data}", "--set", f"supernet.init={path}"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert not (wd / "supernet" / "metrics.jsonl").exists()  # nothing trained
     summary = json.loads((wd / "summary.json").read_text())
@@ -234,3 +241,27 @@ def test_imagenet_ofa_smoke_starts_from_ofa_checkpoint(ofa, tmp_path):
     assert sha256_file(path) in (wd / "report" / "index.html").read_text()
     cfg = json.loads((wd / "config.json").read_text())
     assert cfg["data"]["normalize"] == "imagenet"
+
+
+@pytest.mark.parametrize("init, supernet_from, num_processes, joins", [
+    ("ofa.pth", "", None, False),  # an import on one machine: no cluster to find
+    ("", "runs/other", "1", False),
+    ("ofa.pth", "", "2", True),  # the environment asks for several processes: they join (then leave at once)
+    ("", "", None, True),  # training with supernet.jax_distributed: joins as before
+])
+def test_a_stage_1_that_trains_nothing_joins_processes_only_when_asked(monkeypatch, init, supernet_from,
+                                                                       num_processes, joins):
+    from nas.config import load_experiment
+    from nas.train import supernet
+
+    cfg = load_experiment("imagenet_ofa", smoke=True)
+    assert cfg.supernet.jax_distributed  # the experiment's documented multi-host mode
+    cfg.supernet.init, cfg.supernet_from = init, supernet_from
+    for k in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
+        monkeypatch.delenv(k, raising=False)
+    if num_processes:
+        monkeypatch.setenv("JAX_NUM_PROCESSES", num_processes)
+    calls = []
+    monkeypatch.setattr(supernet, "initialize", lambda **kw: calls.append(kw))
+    supernet.maybe_initialize_distributed(cfg)
+    assert bool(calls) == joins

@@ -9,7 +9,9 @@
 On a multi-host run (``supernet.jax_distributed``, :mod:`nas.train.distributed`) every
 process runs stage 1 together; then they disconnect, process 0 alone runs stages 2-4 (search
 and final training use Ray, not JAX's processes) and the others return None. Only process 0
-writes files.
+writes files. When stage 1 trains nothing (``supernet.init``, ``supernet_from``) the processes
+join only when ``JAX_NUM_PROCESSES`` asks for several, and disconnect at once: process 0 alone
+imports (its Orbax save would otherwise wait for the others) and the others return None.
 """
 from __future__ import annotations
 
@@ -52,12 +54,14 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     from nas.raycluster import driver_env
     from nas.report import build_report
     from nas.train.distributed import is_main_process, leave
-    from nas.train.supernet import maybe_initialize_distributed
+    from nas.train.supernet import maybe_initialize_distributed, trains_supernet
 
     check_location(cfg.data)  # a missing data path stops here, before the processes join
     resolve_normalization(cfg)
     driver_env(cfg)  # GPUs shared with Ray workers: no preallocation here (before JAX starts)
     maybe_initialize_distributed(cfg)  # before any JAX computation
+    if not trains_supernet(cfg) and not leave():  # nothing to train together: process 0 goes on alone
+        return None
     main = is_main_process()
 
     def log(msg: str) -> None:

@@ -41,12 +41,18 @@ def build_supernet(space_name: str, seed: int):
     return Supernet(get_space(space_name), rngs=nnx.Rngs(seed))
 
 
+def trains_supernet(cfg) -> bool:
+    """Whether stage 1 trains (False when it imports ``supernet.init`` or links ``supernet_from``)."""
+    return not (cfg.supernet.init or cfg.supernet_from)
+
+
 def maybe_initialize_distributed(cfg) -> None:
     """Join the other processes of a multi-host run (:func:`nas.train.distributed.initialize`,
-    waiting at most ``supernet.jax_init_timeout_s``) when ``supernet.jax_distributed`` is set or
-    ``JAX_NUM_PROCESSES`` is above 1; otherwise nothing."""
+    waiting at most ``supernet.jax_init_timeout_s``) when ``JAX_NUM_PROCESSES`` is above 1, or
+    when ``supernet.jax_distributed`` is set and stage 1 trains (:func:`trains_supernet`: an
+    import on one machine without JAX_* variables runs as one process); otherwise nothing."""
     _, num, _ = settings_from_env()
-    if cfg.supernet.jax_distributed or (num or 1) > 1:
+    if (num or 1) > 1 or (cfg.supernet.jax_distributed and trains_supernet(cfg)):
         initialize(timeout_s=cfg.supernet.jax_init_timeout_s)
 
 
