@@ -18,6 +18,12 @@ and prints a Markdown row for ``docs/benchmarks/supernet.md``; ``WORKDIR/fidelit
 the rows finished so far.
 
     python -m experiments.benchmarks.ranking_fidelity runs/fashion_mnist [--stratified 16 --band 8]
+        [--rows docs/benchmarks/ranking_fidelity_rows.json]
+
+``--rows FILE`` merges each subnet's stand-alone results into FILE as each training finishes
+(keyed by experiment, subnet and recipe; the seeds accumulate in the row), trains only what FILE
+does not hold yet (a later sitting resumes there, even in a fresh work directory) and takes the
+ground truth from FILE's rows (:mod:`experiments.benchmarks.rows`).
 """
 from __future__ import annotations
 
@@ -191,6 +197,7 @@ def benchmark_subnets(space, args) -> tuple[list, list[str], list[bool], float, 
 
 
 def main(argv=None) -> int:
+    from experiments.benchmarks.rows import load_rows, merge_row, row_key
     from nas.errors import InputError
     from nas.files import atomic_write_json
     from nas.pipeline.candidates import Candidate
@@ -219,6 +226,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bn-batches", type=int, help="BN recalibration batches for scoring (default: the run's)")
     ap.add_argument("--out", help="result file (default WORKDIR/fidelity.json, which the report reads)")
     ap.add_argument("--label", help="the table row's label (default: the work directory's name)")
+    ap.add_argument("--rows", metavar="FILE", help="merge each stand-alone result into FILE as it finishes and "
+                    "skip those already there (commit it)")
     args = ap.parse_args(argv)
     for k in ("eval_batches", "bn_batches"):
         if getattr(args, k) is not None and not 0 < getattr(args, k) <= 10_000:
@@ -237,6 +246,7 @@ def main(argv=None) -> int:
         cfg = config_from_dict(read_json(run.config, what="config"))
         space = get_space(cfg.space)
         archs, names, in_band, centre, band_width, known = benchmark_subnets(space, args)
+        table = load_rows(args.rows)  # key -> row: FILE's (resumed), else this sitting's alone
     except InputError as e:
         ap.error(str(e))
     args.band_width = band_width
@@ -255,16 +265,27 @@ def main(argv=None) -> int:
     final = dataclasses.replace(cfg.final, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
                                 learning_rate=recipe["learning_rate"], from_scratch=True, augment=recipe["augment"],
                                 max_steps=args.max_steps)
+    # stand-alone results depend on the experiment's data, the subnet and the recipe, not the supernet
+    budget = {**{k: recipe[k] for k in ("epochs", "batch_size", "learning_rate", "augment")},
+              "max_steps": args.max_steps}
     rows, t1 = [], time.perf_counter()
     for i, (a, name) in enumerate(zip(archs, names)):
         if known:
             by_seed = known[i]["by_seed"]
         else:  # seed k > 0 trains in <name>_seed<k>, so adding a seed keeps the trainings already done
-            by_seed = {str(k): train_candidate(
-                dataclasses.replace(cfg, final=final, seed=k),
-                Candidate(name if k == RECIPE["seed"] else f"{name}_seed{k}", "searched", a.to_json()),
-                run.fidelity_dir, progress=True) for k in seeds}
-            by_seed = {k: {"val_acc": v["val_acc"], "test_acc": v["test_acc"]} for k, v in by_seed.items()}
+            key = row_key(cfg.name, name, a.to_json(), budget)
+            for k in seeds:
+                if str(k) in table.get(key, {}).get("by_seed", {}):
+                    continue
+                v = train_candidate(dataclasses.replace(cfg, final=final, seed=k),
+                                    Candidate(name if k == RECIPE["seed"] else f"{name}_seed{k}", "searched",
+                                              a.to_json()), run.fidelity_dir, progress=True)
+                row = {"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
+                       "by_seed": {**table.get(key, {}).get("by_seed", {}),
+                                   str(k): {"val_acc": v["val_acc"], "test_acc": v["test_acc"]}},
+                       "key": {"run": cfg.name, "budget": budget}}
+                table = merge_row(args.rows, key, row) if args.rows else {**table, key: row}
+            by_seed = {str(k): table[key]["by_seed"][str(k)] for k in seeds}
         rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
                      "supernet_accuracy": inherited[i],
                      "standalone_val": float(np.mean([v["val_acc"] for v in by_seed.values()])),

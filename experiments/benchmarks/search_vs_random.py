@@ -14,10 +14,13 @@ its choice when the chosen network beats the best of the sample. Each network's 
 (what the search saw) is listed too, so a loss can be traced to the ranking.
 
     python -m experiments.benchmarks.search_vs_random runs/fashion_mnist [--sample 5 --tolerance 0.05]
-        [--epochs 5] [--workers 2]
+        [--epochs 5] [--workers 2] [--rows docs/benchmarks/search_vs_random_rows.json]
 
 Writes ``WORKDIR/search_check.json`` as each network finishes and prints a Markdown table for
-docs/benchmarks/supernet.md.
+docs/benchmarks/supernet.md. ``--rows FILE`` also merges each network's row into FILE as it
+finishes, skips the networks FILE already holds (same supernet, network and budget: a later
+sitting resumes there) and computes the comparison from FILE's rows
+(:mod:`experiments.benchmarks.rows`).
 """
 from __future__ import annotations
 
@@ -54,6 +57,7 @@ def equal_latency_sample(space, records_of, target_ms: float, tolerance: float, 
 def main(argv=None) -> int:
     from evaluators.analytic import AnalyticCostEvaluator
     from evaluators.latency import PredictedLatencyEvaluator
+    from experiments.benchmarks.rows import load_rows, merge_row, row_key
     from nas.errors import InputError
     from nas.files import atomic_write_json, record_digest
     from nas.pipeline.candidates import Candidate
@@ -74,6 +78,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=float, help="fine-tune budget of every network, the chosen one included "
                     "(default: the run's final.epochs)")
     ap.add_argument("--workers", type=int, default=1, help="fine-tunes run at a time, each in its own process")
+    ap.add_argument("--rows", metavar="FILE", help="merge each network's row into FILE as it finishes and skip "
+                    "those already there (e.g. docs/benchmarks/search_vs_random_rows.json; commit it)")
     args = ap.parse_args(argv)
     if not 1 <= args.workers <= 64:
         ap.error("--workers: must be in 1..64")
@@ -131,18 +137,31 @@ def main(argv=None) -> int:
         ap.error(str(e))
     recs = records(archs)
     t0 = time.perf_counter()
-    infos = {0: done} if done else {}  # index in archs -> metrics of its fine-tune
+    # each network's row: kept in --rows FILE (resumed from there) or in memory
+    identity = f"{cfg.name}@{run.supernet_id()}"
+    budget = {"seed": cfg.seed, **{k: getattr(cfg.final, k) for k in
+                                   ("epochs", "batch_size", "learning_rate", "from_scratch", "augment", "max_steps")}}
+    keys = [row_key(identity, names[i], archs[i].to_json(), budget) for i in range(len(archs))]
+    try:
+        table = load_rows(args.rows)  # key -> row: FILE's (resumed), else this sitting's alone
+    except InputError as e:
+        ap.error(str(e))
 
-    def row(i: int) -> dict:
-        return {"name": names[i], "arch": archs[i].to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
-                "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
-                "val_acc": infos[i]["val_acc"], "test_acc": infos[i]["test_acc"]}
+    def finished(i: int, info: dict) -> None:
+        nonlocal table
+        row = {"name": names[i], "arch": archs[i].to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
+               "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
+               "val_acc": info["val_acc"], "test_acc": info["test_acc"], "key": {"run": identity, "budget": budget}}
+        table = merge_row(args.rows, keys[i], row) if args.rows else {**table, keys[i]: row}
+
+    if done and keys[0] not in table:
+        finished(0, done)
 
     def record() -> dict | None:
         """Writes the comparison over the networks finished so far, once the chosen one is."""
-        if 0 not in infos:
+        if keys[0] not in table:
             return None
-        rows = [row(i) for i in sorted(infos)]
+        rows = [table[k] for k in keys if k in table]
         best = max(rows[1:], key=lambda r: r["test_acc"]) if len(rows) > 1 else None
         result = {
             "workdir": str(run.root), "supernet_id": run.supernet_id(), "profile": profile,
@@ -161,16 +180,16 @@ def main(argv=None) -> int:
     def job(i: int) -> tuple:
         return cfg, Candidate(names[i], "searched", archs[i].to_json()), run.root
 
-    todo = [i for i in range(len(archs)) if i not in infos]
+    todo = [i for i in range(len(archs)) if keys[i] not in table]
     if args.workers == 1:
         for i in todo:
-            infos[i] = train_candidate(*job(i), progress=True, into=into)
+            finished(i, train_candidate(*job(i), progress=True, into=into))
             record()
     else:  # one process per fine-tune, `--workers` at a time (each imports JAX afresh)
         with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(train_candidate, *job(i), into=into): i for i in todo}
             for f in as_completed(futures):
-                infos[futures[f]] = f.result()
+                finished(futures[f], f.result())
                 record()
     result = record()
     rows = result["rows"]
