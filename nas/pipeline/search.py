@@ -291,6 +291,20 @@ def _number(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
 
 
+def _nodes_served(accuracy) -> Counter:
+    """Architectures each Ray node has evaluated so far for ``accuracy`` (empty in process)."""
+    return Counter(getattr(getattr(accuracy, "inner", None), "nodes_served", None) or {})
+
+
+def _recorded_nodes(path) -> Counter:
+    """``accuracy_nodes`` of a search's earlier ``result.json`` (empty when missing or malformed)."""
+    try:
+        nodes = read_json(path, what="search result").get("accuracy_nodes")
+    except (InputError, AttributeError):
+        return Counter()
+    return Counter({k: v for k, v in nodes.items() if type(v) is int and v > 0} if isinstance(nodes, dict) else {})
+
+
 def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
               on_generation: Callable[[str, dict], None] | None = None) -> dict[str, SearchResult]:
     """Search every profile of ``cfg.search.profiles`` (or ``profiles``); returns results by
@@ -312,7 +326,7 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
             parts = [EvaluatorSpec(cfg.space, local, profile=profile)()] if local else []
             evaluator = CompositeEvaluator(parts + ([accuracy] if accuracy else []))
             cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
-            served = Counter(getattr(getattr(accuracy, "inner", None), "nodes_served", None) or {})
+            served = _nodes_served(accuracy)
             res = run_search(space, evaluator, s, workdir, profile=profile,
                              fingerprint_extra={**extra, "profile": profile}, on_generation=cb)
             if not res.front:  # budgets each reachable alone, but no evaluated network meets them all
@@ -320,12 +334,13 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
                                  f"({', '.join(f'{k}={_number(v)}' for k, v in s.budgets.items())}); "
                                  f"{res.evaluations} evaluated, see {res.directory}; loosen a budget")
             results[profile] = res
-            now = Counter(getattr(getattr(accuracy, "inner", None), "nodes_served", None) or {})
-            atomic_write_json(run.search(profile).result, {
+            path = run.search(profile).result
+            before = _recorded_nodes(path)  # a resumed search adds to what its earlier runs computed
+            atomic_write_json(path, {
                 "profile": profile, "evaluations": res.evaluations, "hypervolume": res.hypervolume,
                 "front_size": len(res.front),
-                # Ray node id -> supernet accuracies that node computed for this search in this run
-                "accuracy_nodes": dict(now - served)})
+                # Ray node id -> supernet accuracies computed on that node for this search (all runs)
+                "accuracy_nodes": dict(before + (_nodes_served(accuracy) - served))})
         if accuracy is not None:  # the hand-designed baseline, scored while the evaluator is up
             accuracy.evaluate([space.hand_designed()])
     finally:
