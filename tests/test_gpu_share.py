@@ -45,7 +45,8 @@ def test_driver_env(monkeypatch, sets, expected):
     from jax._src import xla_bridge
 
     monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: False)
-    monkeypatch.delenv(PREALLOC, raising=False)
+    monkeypatch.setenv(PREALLOC, "unset below")  # recorded, so teardown restores the variable's absence
+    monkeypatch.delenv(PREALLOC)  # (driver_env writes os.environ itself)
     cfg = smoke(*sets)
     assert driver_env(cfg) is expected
     assert os.environ.get(PREALLOC) == ("false" if expected else None)

@@ -210,7 +210,7 @@ def test_jaxnas_init_checks_space_fingerprint_and_checksum(ofa, tmp_path):
 
 # ------------------------------------------------------------------ the user's run
 @pytest.mark.slow
-@pytest.mark.xdist_group("ray")
+@pytest.mark.xdist_group("ofa_smoke")  # its own Ray instance: may run beside the "ray" group
 def test_imagenet_ofa_smoke_starts_from_ofa_checkpoint(ofa, tmp_path):
     """``nas run imagenet_ofa --smoke`` with an OFA checkpoint, as a user types it on one machine
     without JAX_* variables: the config's supernet.jax_distributed=true does not try to join a

@@ -178,6 +178,7 @@ def test_smoke_run_end_to_end(tmp_path):
 INT8_CHECK_BITS = 7
 
 
+@pytest.mark.xdist_group("int8")  # with the module's "ray": a group of its own (xdist joins the names)
 def test_int8_of_a_trained_network_keeps_its_accuracy(tmp_path):
     """The smoke run with a final stage long enough to train its network (about 70% test accuracy
     on 1,000 images; two steps leave near-ties that any rounding flips): the deployed int8 model's
