@@ -168,14 +168,18 @@ def tune_name(cfg: ExperimentConfig, workdir) -> str:
     return f"{cfg.name}-final-{hashlib.sha256(str(workdir).encode()).hexdigest()[:8]}"
 
 
-def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidate]) -> dict[str, dict]:
-    """Train every candidate without a finished result as a Ray Tune trial; return name -> metrics."""
+def run_final_training(cfg: ExperimentConfig, workdir, candidates: list[Candidate], *,
+                       in_process: bool = False) -> dict[str, dict]:
+    """Train every candidate without a finished result as a Ray Tune trial (``in_process``: one
+    after another in this process, without Ray; the same files); return name -> metrics."""
     run = RunDir(Path(workdir).resolve())
     workdir = run.root
     for c in candidates:
         check_not_stale(cfg, c, workdir)
     todo = [c for c in candidates if read_result(workdir, c.name) is None]
-    if todo:
+    for c in todo if in_process else ():
+        train_candidate(cfg, c, workdir)
+    if todo and not in_process:
         from ray import tune
 
         from nas.raycluster import ensure_ray
