@@ -1,7 +1,13 @@
 """The Python API (:mod:`nas.api`): its argument checks (bad input raises InputError before any
-work)."""
+work), and ``experiments/api_example.py --smoke`` run as a user runs it, its outputs checked
+against the files it wrote and against ONNX Runtime."""
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nas import api
@@ -141,3 +147,58 @@ def test_every_exported_name_is_documented():
     text = (ROOT / "docs" / "api.md").read_text()
     missing = [n for n in api.__all__ if n != "InputError" and f"{n}" not in text]
     assert missing == []
+
+
+# ---------------------------------------------------------------- the example, as a user runs it
+@pytest.mark.slow
+@pytest.mark.xdist_group("api_example")
+def test_api_example_smoke_run_ends_with_a_checked_onnx_model(tmp_path):
+    from nas.config import load_experiment
+    from nas.data import load_dataset
+    from nas.export import ort_session, run_onnx
+    from nas.export.artifacts import load_weights
+    from nas.export.onnx import jax_logits
+    from nas.latency.profile_io import load_profile
+    from search_spaces import get_space
+
+    wd = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "experiments/api_example.py", "--smoke", "--json", "--workdir", str(wd)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    space = get_space("fashion_mnist")
+    arch = space.from_json(out["arch"])
+    assert f"chosen: {arch.dumps()}" in proc.stdout and out["onnx"] in proc.stdout
+
+    # the search's files: the chosen network is the front's most accurate, as front.jsonl holds it
+    front = [json.loads(line) for line in (wd / "search" / "local_cpu" / "front.jsonl").read_text().splitlines()]
+    assert space.from_json(front[0]["arch"]) == arch and out["front_size"] == len(front)
+    assert max(r["accuracy"] for r in front) == out["values"]["accuracy"] == front[0]["accuracy"]
+    assert all(r["flops"] <= 2e7 for r in front)
+    assert out["predicted_latency_ms"] == pytest.approx(load_profile("local_cpu").predict_ms([arch])[0], rel=1e-12)
+    assert out["predicted_latency_ms"] == pytest.approx(out["values"]["latency_ms"], rel=1e-12)
+    assert json.loads((wd / "supernet" / "result.json").read_text())["result"]["val_acc_largest"] == \
+        out["supernet"]["val_acc_largest"]
+
+    # the export: the pipeline's files, the record agreeing with what the API returned
+    exp = Path(out["export"])
+    assert exp == wd / "export" / out["name"] and Path(out["onnx"]) == exp / "model.onnx"
+    record = json.loads((exp / "arch.json").read_text())
+    assert record["arch"] == out["arch"] and record["accuracy"] == out["accuracy"]
+    assert (exp / "flax").is_dir() and (exp / "model_int8.onnx").is_file()
+    assert json.loads((wd / "final" / out["name"] / "result.json").read_text())["result"]["test_acc"] == \
+        out["test_accuracy"]
+    assert set(out["latency_ms_here"]) == {"onnx", "onnx-int8"} and min(out["latency_ms_here"].values()) > 0
+
+    # ONNX Runtime, on its own: the accuracy the API reported, and the JAX network's logits
+    data = load_dataset(load_experiment("api_example", smoke=True).data)
+    images = data.test.images.astype(np.float32)  # raw pixels: the graph normalises
+    logits = run_onnx(ort_session(out["onnx"]), images)
+    assert logits.shape == (len(images), 10)
+    assert float(np.mean(logits.argmax(-1) == data.test.labels)) == pytest.approx(out["accuracy"]["onnx"], abs=1e-12)
+    assert out["accuracy"]["onnx"] == pytest.approx(out["test_accuracy"], abs=0.02)  # near-ties may flip
+    net = load_weights(space.net_spec(arch), exp / "flax")
+    norm = record["input"]["normalization"]
+    want = jax_logits(net, (images[:16] / 255.0 - np.float32(norm["mean"])) / np.float32(norm["std"]))
+    assert np.max(np.abs(logits[:16] - want)) <= 1e-4 * np.max(np.abs(want))
