@@ -143,6 +143,13 @@ def test_export_refuses_an_arch_of_another_space(cfg, tmp_path):
         api.export(cfg, tmp_path / "run", api.space("fbnet").smallest())
 
 
+def test_run_refuses_bad_input_before_touching_the_workdir(tmp_path):
+    cfg = api.load_config("fashion_mnist", {"data.source": "idx"}, smoke=True)
+    with pytest.raises(InputError, match="data.path: a folder of IDX files is required"):
+        api.run(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 def test_every_exported_name_is_documented():
     text = (ROOT / "docs" / "api.md").read_text()
     missing = [n for n in api.__all__ if n != "InputError" and f"{n}" not in text]
@@ -180,6 +187,12 @@ def test_api_example_smoke_run_ends_with_a_checked_onnx_model(tmp_path):
     assert out["predicted_latency_ms"] == pytest.approx(out["values"]["latency_ms"], rel=1e-12)
     assert json.loads((wd / "supernet" / "result.json").read_text())["result"]["val_acc_largest"] == \
         out["supernet"]["val_acc_largest"]
+
+    # the CLI finds the API's search complete and prints the same front: one set of files
+    cli = subprocess.run([sys.executable, "-m", "nas.cli.main", "search", "api_example", "--smoke", "--workdir",
+                          str(wd), "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    assert [json.loads(line) for line in cli.stdout.splitlines()] == [{"profile": "local_cpu", **r} for r in front]
 
     # the export: the pipeline's files, the record agreeing with what the API returned
     exp = Path(out["export"])
