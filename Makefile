@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
@@ -15,6 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
+
+# the demo needs the package alone; the tests and benchmarks add their extras (LiteRT, PyTorch, ...)
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(DEMO_STAMP)
 
 install: $(STAMP)
 
@@ -31,7 +39,7 @@ data:
 browser:
 	@if ! command -v chromium >/dev/null 2>&1; then $(call APT,chromium); fi
 
-demo: install data
+demo: $(DEMO_STAMP) data
 	$(BIN)/nas run fashion_mnist --workdir runs/fashion_mnist
 
 test: install data browser

@@ -1,12 +1,11 @@
 """Hardware-aware design study: one Fashion-MNIST supernet, searched for four devices.
 
-    nas run fashion_mnist_long                 # trains the supernet once (runs/fashion_mnist_long)
-    nas run design_study                       # reuses it; one search per device profile
+    nas run design_study                       # one search per device profile
 
-The supernet is the long setting's (6 epochs, about an hour on a 2-core CPU): the demo's
-0.25-epoch supernet ranks subnets too roughly for the fronts of different devices to be told
-apart. Only its first stage is needed (stop `nas run fashion_mnist_long` once the search
-starts, or let it finish).
+The supernet is the long setting's (6 epochs, about an hour on a 2-core CPU), shipped with
+jaxnas as ``pretrained:fashion_mnist``: stage 1 imports it. To search a supernet trained here
+instead: ``nas run fashion_mnist_long``, then ``nas run design_study --set supernet.init=
+--set supernet_from=runs/fashion_mnist_long``.
 
 The devices are a GPU (RTX 2080 Ti, batch 1), a server CPU (Xeon Gold 6226), a phone (Pixel 2),
 all shipped profiles calibrated from published measurements, and this machine (``local_cpu``).
@@ -28,9 +27,9 @@ PROFILES = ["rtx2080ti_b1", "xeon_gold6226", "pixel2", "local_cpu"]
 
 
 def get_config(smoke: bool = False):
-    cfg = _fm.get_config(smoke=smoke)  # same data and supernet: the trained supernet is reused
+    cfg = _fm.get_config(smoke=smoke)  # same data and supernet
     cfg.name = "design_study"
-    cfg.supernet_from = "" if smoke else "runs/fashion_mnist_long"
+    cfg.supernet.init = "pretrained:fashion_mnist"  # the long setting's supernet, shipped
     cfg.search.profiles = list(PROFILES)
     cfg.search.budgets = {}  # no budget: each device's whole trade-off curve
     if not smoke:

@@ -3,7 +3,7 @@
     nas run fashion_mnist_long
 
 Same space and data as `experiments/fashion_mnist.py` (the `make demo` setting), but a supernet
-trained 6 epochs without augmentation (3-subnet sandwich: largest + smallest + 1 random,
+trained here (the demo imports this very setting's supernet, shipped with jaxnas) 6 epochs without augmentation (3-subnet sandwich: largest + smallest + 1 random,
 in-place distillation) to reach >= 91% (largest) / >= 87% (smallest) validation accuracy with
 inherited weights, the whole space searched (20 MFLOP budget: every subnet; 20 x 8 on the
 local_cpu profile), three networks spread along the front fine-tuned 15 epochs from their
@@ -26,6 +26,9 @@ _spec.loader.exec_module(_fm)
 def get_config(smoke: bool = False):
     cfg = _fm.get_config(smoke=smoke)
     cfg.name = "fashion_mnist_long"
+    cfg.supernet.init = ""  # trains its supernet (the one shipped as pretrained:fashion_mnist)
+    cfg.search.eval_batches = 8
+    cfg.final.learning_rate = 0.05
     if not smoke:
         cfg.supernet.epochs, cfg.supernet.warmup_epochs, cfg.supernet.num_random_subnets = 6.0, 0.3, 1
         cfg.search.budgets = {"flops": 2.0e7}

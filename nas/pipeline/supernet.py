@@ -46,10 +46,11 @@ def check_space_fits_data(cfg, dataset) -> None:
 def resolve_normalization(cfg) -> None:
     """``data.normalize: auto`` made definite before anything reads data: ``imagenet`` when
     ``supernet.init`` is a file (OFA's networks take ImageNet-normalised input), else ``dataset``."""
-    if cfg.supernet.init and not Path(cfg.supernet.init).expanduser().exists():
-        raise InputError(f"supernet.init: {cfg.supernet.init} does not exist")
+    from nas.pretrained.init import resolve_init
+
+    init = resolve_init(cfg.supernet.init) if cfg.supernet.init else None
     if cfg.data.normalize == "auto":
-        cfg.data.normalize = "imagenet" if cfg.supernet.init and Path(cfg.supernet.init).is_file() else "dataset"
+        cfg.data.normalize = "imagenet" if init is not None and init.is_file() else "dataset"
 
 
 def import_supernet(cfg, workdir, dataset) -> dict:

@@ -7,6 +7,9 @@ Two kinds of source:
   ``nas supernet import-ofa --out DIR`` wrote. Its ``result.json`` is verified (record checksum),
   its space must be the run's, its checkpoint's checksum and fingerprint must match the record.
 
+A supernet shipped with the package is named ``pretrained:NAME`` (a folder under
+``nas/pretrained/supernets/``; ``pretrained:fashion_mnist`` is the one ``make demo`` searches).
+
 Either way the run's ``supernet/`` receives an ordinary checkpoint (step 0) and a ``result.json``
 whose ``result.source`` names the origin (``{"kind": "imported", "format", "file", "sha256"}``;
 a trained supernet's record has no ``source``). Without further training asked for, that is all
@@ -21,6 +24,30 @@ from nas.files import folder_digest, sha256_file
 from nas.rundir import RunDir, TrainDir
 
 OFA_FORMAT = "ofa_mbv3_d234_e346_k357_w1.0"
+SHIPPED_PREFIX = "pretrained:"
+SHIPPED_DIR = Path(__file__).resolve().parent / "supernets"
+
+
+def shipped_supernets() -> list[str]:
+    """Names of the supernets shipped with the package (``pretrained:NAME``)."""
+    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "result.json").is_file()) if SHIPPED_DIR.is_dir() else []
+
+
+def resolve_init(value: str | Path) -> Path:
+    """The path ``supernet.init`` names: ``pretrained:NAME`` is a supernet shipped with the
+    package, anything else a path (``~`` expanded). InputError for an unknown shipped name or a
+    path that does not exist."""
+    text = str(value)
+    if text.startswith(SHIPPED_PREFIX):
+        name = text[len(SHIPPED_PREFIX):]
+        if name not in shipped_supernets():
+            raise InputError(f"supernet.init: no shipped supernet {name!r} (shipped: "
+                             f"{', '.join(SHIPPED_PREFIX + n for n in shipped_supernets()) or 'none'})")
+        return SHIPPED_DIR / name
+    p = Path(text).expanduser()
+    if not p.exists():
+        raise InputError(f"supernet.init: {text} does not exist")
+    return p.resolve()
 
 
 def _supernet_dir(path: Path) -> TrainDir:
@@ -35,14 +62,16 @@ def describe_source(path: str | Path) -> dict:
     """``{"kind": "imported", "format", "file", "sha256"}`` of an init source (hashing the file, or
     taking the verified checkpoint checksum of a jaxnas supernet folder); InputError when it is
     neither."""
-    p = Path(path).expanduser().resolve()
+    p = resolve_init(path)
+    named = {"name": str(path)} if str(path).startswith(SHIPPED_PREFIX) else {}
     if p.is_file():
-        return {"kind": "imported", "format": OFA_FORMAT, "file": str(p), "sha256": sha256_file(p)}
+        return {"kind": "imported", "format": OFA_FORMAT, "file": str(p), "sha256": sha256_file(p), **named}
     if p.is_dir():
         rec = _verified_record(_supernet_dir(p))
         return {"kind": "imported", "format": "jaxnas", "file": str(p), "sha256": rec["checksums"]["checkpoint"],
+                **named,
                 **({"origin": rec["result"]["source"]} if isinstance(rec["result"].get("source"), dict) else {})}
-    raise InputError(f"{path}: no such file or folder")
+    raise InputError(f"{path}: neither a file nor a folder")
 
 
 def _verified_record(d: TrainDir) -> dict:

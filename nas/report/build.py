@@ -344,7 +344,8 @@ def _supernet_note(summary: dict) -> str:
     src = summary.get("supernet")
     if not isinstance(src, dict) or src.get("kind") != "imported":
         return "<p class='note'>supernet: trained in this run.</p>"
-    return (f"<p class='note'>supernet: imported ({html.escape(str(src.get('format', '')))}) from "
+    named = f"<code>{html.escape(str(src['name']))}</code> shipped with jaxnas, " if src.get("name") else ""
+    return (f"<p class='note'>supernet: imported ({html.escape(str(src.get('format', '')))}) from {named}"
             f"<code>{html.escape(str(src.get('file', '')))}</code>, SHA-256 "
             f"<code>{html.escape(str(src.get('sha256', '')))}</code>; not trained in this run.</p>")
 
