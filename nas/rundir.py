@@ -12,9 +12,9 @@
     export/<name>/                    stage 4: arch.json, flax/, model.onnx, onnx_check.json
     latency_check.json, summary.json  stage 4
     report/                           index.html and its PNG figures
-    scratch_check/                    a nested run dir (benchmarks.scratch_vs_inherited)
-    fidelity.json, fidelity/          supernet ranking fidelity (benchmarks.ranking_fidelity)
-    search_check.json, search_check/  the chosen network against random ones (benchmarks.search_vs_random)
+    scratch_check/                    a nested run dir (nas check scratch-vs-inherited)
+    fidelity.json, fidelity/          supernet ranking fidelity (nas check fidelity)
+    search_check.json, search_check/  the chosen network against random ones (nas check search-vs-random)
 """
 from __future__ import annotations
 
@@ -110,9 +110,9 @@ class RunDir:
     chosen = property(lambda self: self.root / "chosen.json")
     summary = property(lambda self: self.root / "summary.json")
     latency_check = property(lambda self: self.root / "latency_check.json")
-    fidelity = property(lambda self: self.root / "fidelity.json")  # experiments.benchmarks.ranking_fidelity
+    fidelity = property(lambda self: self.root / "fidelity.json")  # nas check fidelity
     fidelity_dir = property(lambda self: self.root / "fidelity")  # its stand-alone trainings and rows.json
-    search_check = property(lambda self: self.root / "search_check.json")  # benchmarks.search_vs_random
+    search_check = property(lambda self: self.root / "search_check.json")  # nas check search-vs-random
     search_check_dir = property(lambda self: self.root / "search_check")  # its fine-tunings (a nested run dir)
     report = property(lambda self: self.root / "report")
     supernet = property(lambda self: TrainDir(self.root / "supernet"))
@@ -147,6 +147,6 @@ class RunDir:
 
     @property
     def scratch_check(self) -> Path:
-        """A nested run directory where ``experiments.benchmarks.scratch_vs_inherited`` retrains
+        """A nested run directory where ``nas check scratch-vs-inherited`` retrains
         chosen networks from scratch."""
         return self.root / "scratch_check"

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from experiments.benchmarks.rows import load_rows, merge_row, pending, row_key
+from nas.checks.rows import RowStore, load_rows, merge_row, pending, row_key
+from nas.cli.main import main as nas
 from nas.errors import InputError
 
 
@@ -54,11 +55,32 @@ def test_no_rows_file_means_nothing_is_done_yet():
     assert load_rows(None) == {} and pending(["a", "b"], None) == [0, 1]
 
 
-def test_fidelity_check_resumes_from_its_rows_file_in_a_fresh_work_directory(tmp_path, monkeypatch):
-    """ranking_fidelity --rows: a sitting that stops after two trainings leaves their rows; the next
-    sitting, in a fresh work directory of the same experiment, trains only the rest and takes the
-    ground truth from the file (trainings and supernet scoring stubbed: nothing is trained)."""
-    from experiments.benchmarks import ranking_fidelity
+def test_a_row_store_keeps_rows_in_its_file_or_in_memory(tmp_path):
+    path = tmp_path / "rows.json"
+    kept = RowStore(path)
+    assert kept.put("k1", {"x": 1}) == {"x": 1} and "k1" in kept and load_rows(path) == {"k1": {"x": 1}}
+    assert RowStore(path)["k1"] == {"x": 1} and RowStore(path).get("k2", {}) == {}  # a later sitting resumes
+    alone = RowStore()
+    alone.put("k1", {"x": 2})
+    assert alone["k1"] == {"x": 2} and load_rows(path) == {"k1": {"x": 1}}  # nothing written
+
+
+@pytest.mark.parametrize("argv", [["fidelity", "--seeds", "0,x"], ["fidelity", "--seeds", "-1"],
+                                  ["fidelity", "--eval-batches", "0"], ["search-vs-random", "--workers", "65"],
+                                  ["search-vs-random", "--sample", "0"], ["search-vs-random", "--pool", "9"],
+                                  ["search-vs-random", "--tolerance", "1"], ["search-vs-random", "--epochs", "0"]])
+def test_out_of_range_check_options_are_refused_before_any_work(tmp_path, capsys, argv):
+    assert nas(["check", argv[0], str(tmp_path / "no_run"), *argv[1:]]) == 2
+    err = capsys.readouterr().err
+    assert argv[1] in err and len(err.strip().splitlines()) == 1 and "no_run" not in err
+
+
+def test_fidelity_check_resumes_from_its_rows_file_in_a_fresh_work_directory(tmp_path, monkeypatch, capsys):
+    """nas check fidelity --rows: a sitting that stops after two trainings leaves their rows; the
+    next sitting, in a fresh work directory of the same experiment, trains only the rest and takes
+    the ground truth from the file; the supernet's scores are reused only for the same scoring
+    (trainings and supernet scoring stubbed: nothing is trained)."""
+    from nas.checks import ranking_fidelity
     from nas.config import load_experiment
     from nas.pipeline import final
     from nas.pipeline.run import save_config
@@ -74,8 +96,13 @@ def test_fidelity_check_resumes_from_its_rows_file_in_a_fresh_work_directory(tmp
         return {"val_acc": len(trained) / 10, "test_acc": len(trained) / 10}
 
     monkeypatch.setattr(final, "train_candidate", train_candidate)
-    monkeypatch.setattr(ranking_fidelity, "score_supernet",
-                        lambda cfg, run, archs, *a: [0.5 + i / 100 for i in range(len(archs))])
+    scored = []
+
+    def score_supernet(cfg, run, archs, dataset, eval_batches, bn_batches):
+        scored.append((run.root.name, eval_batches))
+        return [0.5 + i / 100 for i in range(len(archs))]
+
+    monkeypatch.setattr(ranking_fidelity, "score_supernet", score_supernet)
     rows_file = tmp_path / "docs" / "ranking_fidelity_rows.json"
     rows_file.parent.mkdir()
     args = ["--stratified", "3", "--band", "1", "--eval-batches", "1", "--rows", str(rows_file)]
@@ -85,19 +112,34 @@ def test_fidelity_check_resumes_from_its_rows_file_in_a_fresh_work_directory(tmp
         run.supernet.result.write_text("{}")
         save_config(cfg, run)
         if sitting == "first":
-            with pytest.raises(KeyboardInterrupt):
-                ranking_fidelity.main([str(run.root), *args])
+            assert nas(["check", "fidelity", str(run.root), *args]) == 130  # interrupted
             assert sorted(r["name"] for r in load_rows(rows_file).values()) == sorted(trained) and len(trained) == 2
         else:
-            assert ranking_fidelity.main([str(run.root), *args]) == 0
+            capsys.readouterr()
+            assert nas(["check", "fidelity", str(run.root), *args]) == 0
+            table = capsys.readouterr().out.splitlines()
+            assert table[0].startswith("| run | subnets (band) | Kendall τ |") and table[2].startswith("| second | 4 (")
     assert trained == ["strat_00", "strat_01", "strat_02", "band_03"]  # each trained once, over two sittings
     rec = json.loads(RunDir(tmp_path / "second").fidelity.read_text())
     assert [r["standalone_test"] for r in rec["rows"]] == [0.1, 0.2, 0.3, 0.4]
     assert len(load_rows(rows_file)) == 4
-    # a second seed later: only the new trainings, the rows gain the seed
-    assert ranking_fidelity.main([str(tmp_path / "second"), *args, "--seeds", "0,1"]) == 0
+    # a second seed later: only the new trainings, the rows gain the seed, the scores are reused
+    assert nas(["check", "fidelity", str(tmp_path / "second"), *args, "--seeds", "0,1"]) == 0
     assert trained[4:] == [f"{n}_seed1" for n in trained[:4]]
     assert all(set(r["by_seed"]) == {"0", "1"} for r in load_rows(rows_file).values())
+    assert scored == [("first", 1), ("second", 1)]
+    # another scoring is scored afresh (the finished check's subnets and results: nothing trained),
+    # and so is a retrained supernet
+    again = ["check", "fidelity", str(tmp_path / "second"), "--standalone-from", str(tmp_path / "second"),
+             "--eval-batches", "2", "--out", str(tmp_path / "full.json")]
+    assert nas(again) == 0 and nas(again) == 0
+    assert scored[2:] == [("second", 2)] and len(trained) == 8
+    RunDir(tmp_path / "second").supernet.result.write_text('{"retrained": 1}')
+    assert nas(again) == 0 and scored[3:] == [("second", 2)] and len(trained) == 8
+    full = json.loads((tmp_path / "full.json").read_text())
+    two_seeds = json.loads(RunDir(tmp_path / "second").fidelity.read_text())
+    assert full["eval_batches"] == 2 and full["rows"] == two_seeds["rows"]
+    assert [r["standalone_test"] for r in full["rows"]] == pytest.approx([0.3, 0.4, 0.5, 0.6])  # seed 0, 1 means
 
 
 def _stub_run(root, cfg, cands):
@@ -113,13 +155,13 @@ def _stub_run(root, cfg, cands):
     return run
 
 
-def test_search_and_scratch_checks_resume_from_their_rows_files_in_a_fresh_work_directory(tmp_path, monkeypatch):
-    """search_vs_random and scratch_vs_inherited with --rows: a second sitting in a fresh work
-    directory trains only what the file does not hold, and the summary comes from the file
+def test_search_and_scratch_checks_resume_from_their_rows_files_in_a_fresh_work_directory(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """nas check search-vs-random and scratch-vs-inherited with --rows: a second sitting in a fresh
+    work directory trains only what the file does not hold, and the summary comes from the file
     (trainings and supernet accuracies stubbed: nothing is trained)."""
     import jax
 
-    from experiments.benchmarks import scratch_vs_inherited, search_vs_random
     from nas.config import load_experiment
     from nas.pipeline import final, search
     from nas.pipeline.candidates import Candidate
@@ -136,16 +178,18 @@ def test_search_and_scratch_checks_resume_from_their_rows_files_in_a_fresh_work_
         return {"val_acc": len(trained) / 10, "test_acc": len(trained) / 10}
 
     monkeypatch.setattr(final, "train_candidate", train_candidate)
-    monkeypatch.setattr(scratch_vs_inherited, "train_candidate", train_candidate)
     monkeypatch.setattr(search, "supernet_accuracy", lambda cfg, root, archs, *a: [0.5] * len(archs))
     docs = tmp_path / "docs"
     docs.mkdir()
     first, second = (_stub_run(tmp_path / n, cfg, cands) for n in ("first", "second"))
 
     draw = ["--tolerance", "0.5", "--pool", "300", "--rows", str(docs / "search_vs_random_rows.json")]
-    assert search_vs_random.main([str(first.root), "--sample", "1", *draw]) == 0
+    assert nas(["check", "search-vs-random", str(first.root), "--sample", "1", *draw]) == 0
     assert trained[0] == "searched_0" and len(trained) == 2
-    assert search_vs_random.main([str(second.root), "--sample", "2", *draw]) == 0  # one more random network
+    capsys.readouterr()
+    assert nas(["check", "search-vs-random", str(second.root), "--sample", "2", *draw]) == 0  # one more random
+    out = capsys.readouterr().out
+    assert "| **searched_0 (chosen)** |" in out and "chosen ranks 3 of 3; earned its choice: False" in out
     assert len(trained) == 3 and trained[2].startswith("random_01_")
     check = json.loads(second.search_check.read_text())
     assert [r["test_acc"] for r in check["rows"]] == [0.1, 0.2, 0.3] and check["done"] == 2
@@ -154,8 +198,13 @@ def test_search_and_scratch_checks_resume_from_their_rows_files_in_a_fresh_work_
 
     del trained[:]
     rows = ["--rows", str(docs / "scratch_vs_inherited_rows.json")]
-    assert scratch_vs_inherited.main([str(first.root), "searched_0", *rows]) == 0
-    assert scratch_vs_inherited.main([str(second.root), "searched_0", "mobilenet_v2", *rows]) == 0
+    assert nas(["check", "scratch-vs-inherited", str(first.root), "searched_0", *rows]) == 0
+    capsys.readouterr()
+    assert nas(["check", "scratch-vs-inherited", str(second.root), "searched_0", "mobilenet_v2", *rows]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].startswith("| searched_0 |") and out[3].endswith("| – | 20.00% |")
+    assert nas(["check", "scratch-vs-inherited", str(second.root), "searched_9"]) == 2
+    assert "searched_9: not a searched network or reference model" in capsys.readouterr().err
     assert trained == ["searched_0", "mobilenet_v2"]  # searched_0 came from the file
     check = json.loads((second.root / "scratch_check.json").read_text())
     assert [(r["name"], r["scratch_test_acc"]) for r in check["rows"]] == [("searched_0", 0.1), ("mobilenet_v2", 0.2)]

@@ -6,7 +6,7 @@
     nas.{errors,files,rundir,raycluster}  leaf utilities
     nas.{data,train,latency,export,report}  libraries: never evaluators, the pipeline or the CLI
     evaluators                         libraries + search_spaces: never the pipeline or the CLI
-    nas.{config,pipeline,api}          wire everything; never the CLI
+    nas.{config,pipeline,api,checks}   wire everything; never the CLI
     hardware_profiles                  data: no code that anything imports back
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ RULES = {
     "nas.config": (("nas", "evaluators", "search_spaces"), None),
     "nas.pipeline": (("nas", "evaluators", "search_spaces"), None),
     "nas.api": (("nas", "evaluators", "search_spaces"), None),
+    "nas.checks": (("nas", "evaluators", "search_spaces"), None),
 }
 FORBIDDEN_EVERYWHERE_BUT_CLI = ("nas.cli",)
 

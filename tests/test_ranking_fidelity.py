@@ -1,5 +1,5 @@
-"""The ranking-fidelity and search-vs-random benchmarks' choices and statistics, and the report's
-fidelity note."""
+"""The ranking-fidelity and search-vs-random checks' choices and statistics (``nas check``), and
+the report's fidelity note."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from experiments.benchmarks.ranking_fidelity import choose_subnets, rank_agreement
+from nas.checks.ranking_fidelity import choose_subnets, ground_truth_retest, rank_agreement
 from search_spaces import arch_stats, get_space
 
 
@@ -20,20 +20,11 @@ def test_subnets_are_stratified_over_macs_plus_a_narrow_band():
     assert len(set(strat + band)) == 24
 
 
-def test_scores_are_reused_only_for_the_same_supernet_scoring_and_subnets(tmp_path):
-    from experiments.benchmarks.ranking_fidelity import _cached_scores, ground_truth_retest
-
+def test_the_ground_truth_against_itself_needs_two_seeds():
     space = get_space("fashion_mnist")
     strat, _, _ = choose_subnets(space, 3, 0, None, 0.10, seed=0)
-    path = tmp_path / "fidelity.json"
     rows = [{"arch": a.to_json(), "supernet_accuracy": 0.5 + i / 10, "macs": 1.0, "in_band": False,
              "by_seed": {"0": {"test_acc": i}, "1": {"test_acc": -i}}} for i, a in enumerate(strat)]
-    path.write_text(json.dumps({"supernet_id": "s1", "eval_batches": 8, "bn_batches": 4, "rows": rows}))
-    assert _cached_scores(path, "s1", 8, 4, strat) == [0.5, 0.6, 0.7]
-    for args in (("s2", 8, 4, strat), ("s1", 40, 4, strat), ("s1", 8, 16, strat), ("s1", 8, 4, strat[:2]),
-                 ("s1", 8, 4, strat[::-1])):
-        assert _cached_scores(path, *args) is None, args
-    assert _cached_scores(tmp_path / "none.json", "s1", 8, 4, strat) is None
     # the seed-vs-seed ceiling: these two seeds rank the subnets in opposite orders
     retest = ground_truth_retest(rows, centre=1.0, band_width=0.1, seed=0)
     assert retest["seeds"] == ["0", "1"] and retest["overall"]["kendall_tau"]["value"] == pytest.approx(-1)
@@ -118,10 +109,11 @@ def test_macs_sampling_spreads_subnets_over_sizes():
 
 @pytest.mark.slow
 def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
-    """The benchmark on a smoke-sized run (real supernet, real stand-alone trainings of a few
-    steps), then a MACs-sampling variant judged against the same stand-alone results (nothing
-    trained twice), with both scorings."""
-    from experiments.benchmarks import ranking_fidelity, supernet_variants
+    """The check on a smoke-sized run (real supernet, real stand-alone trainings of a few steps),
+    then the variants benchmark: a MACs-sampling variant judged against the same stand-alone
+    results (nothing trained twice), with both scorings."""
+    from experiments.benchmarks import supernet_variants
+    from nas.cli.main import main as nas
     from nas.config import load_experiment
     from nas.files import read_json
     from nas.pipeline.run import save_config
@@ -134,7 +126,7 @@ def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
     save_config(cfg, run)
     train_supernet(cfg, run.root, progress=False)
     args = ["--stratified", "2", "--band", "1", "--max-steps", "2"]
-    assert ranking_fidelity.main([str(run.root), *args]) == 0
+    assert nas(["check", "fidelity", str(run.root), *args]) == 0
     rec = read_json(run.fidelity)
     assert rec["overall"]["n"] == 3 and len(rec["rows"]) == 3
     assert all(0 <= r["supernet_accuracy"] <= 1 and 0 <= r["standalone_test"] <= 1 for r in rec["rows"])
@@ -142,7 +134,7 @@ def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
     assert len(trained) == 3 and rec["ground_truth_retest"] is None
     # a second seed: only the new trainings run, the scores are reused, the ground truth is the mean
     first = rec
-    assert ranking_fidelity.main([str(run.root), *args, "--seeds", "0,1"]) == 0
+    assert nas(["check", "fidelity", str(run.root), *args, "--seeds", "0,1"]) == 0
     rec = read_json(run.fidelity)
     assert sorted(p.name for p in (run.fidelity_dir / "final").iterdir()) == sorted(
         trained + [f"{n}_seed1" for n in trained])
@@ -168,7 +160,7 @@ def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
 def test_equal_latency_sample_is_a_growing_prefix_within_the_window():
     import jax
 
-    from experiments.benchmarks.search_vs_random import equal_latency_sample
+    from nas.checks.search_vs_random import equal_latency_sample
 
     space = get_space("fashion_mnist")
 

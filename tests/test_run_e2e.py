@@ -81,9 +81,9 @@ def test_smoke_run_end_to_end(tmp_path):
         [space.canonical(space.from_json(json.loads(line)["arch"])) for line in cache]
 
     # does the search earn its choice: random networks of equal predicted latency, fine-tuned alike
-    from experiments.benchmarks import search_vs_random
+    from nas.cli.main import main as nas_main
 
-    assert search_vs_random.main([str(wd), "--sample", "2", "--tolerance", "0.5", "--pool", "300"]) == 0
+    assert nas_main(["check", "search-vs-random", str(wd), "--sample", "2", "--tolerance", "0.5", "--pool", "300"]) == 0
     check = json.loads((wd / "search_check.json").read_text())
     chosen = next(a for a in searched if a["name"] == check["rows"][0]["name"])
     assert check["rows"][0]["test_acc"] == chosen["test_accuracy"] and check["done"] == 2
@@ -95,8 +95,8 @@ def test_smoke_run_end_to_end(tmp_path):
     assert not list((wd / "final").glob("random_*"))  # the run's own stage 3 folder is untouched
     # another budget for every network, the chosen one fine-tuned again, apart from the run's budget,
     # two fine-tunes at a time in processes of their own
-    assert search_vs_random.main([str(wd), "--sample", "1", "--tolerance", "0.5", "--pool", "300",
-                                  "--epochs", "0.05", "--workers", "2"]) == 0
+    assert nas_main(["check", "search-vs-random", str(wd), "--sample", "1", "--tolerance", "0.5", "--pool", "300",
+                     "--epochs", "0.05", "--workers", "2"]) == 0
     short = json.loads((wd / "search_check.json").read_text())
     assert short["final"]["epochs"] == 0.05 and not short["chosen_from_run"] and short["done"] == 1
     assert [r["name"] for r in short["rows"]] == [r["name"] for r in check["rows"][:2]]
@@ -107,14 +107,12 @@ def test_smoke_run_end_to_end(tmp_path):
 
     # the searched networks trained from scratch with the references' budget, apart from the run;
     # a run that only chose its networks (config.json + chosen.json) is enough
-    from experiments.benchmarks import scratch_vs_inherited
-
     chosen_only = tmp_path / "chosen_only"
     chosen_only.mkdir()
     for f in ("config.json", "chosen.json"):
         (chosen_only / f).write_bytes((wd / f).read_bytes())
     for where in (wd, chosen_only):
-        assert scratch_vs_inherited.main([str(where), searched[0]["name"]]) == 0
+        assert nas_main(["check", "scratch-vs-inherited", str(where), searched[0]["name"]]) == 0
         check = json.loads((where / "scratch_check.json").read_text())
         row, refs = check["rows"][0], [r for r in check["rows"] if r["kind"] == "reference"]
         trained = json.loads((where / "scratch_check" / "final" / row["name"] / "result.json").read_text())
@@ -128,7 +126,7 @@ def test_smoke_run_end_to_end(tmp_path):
         else:
             assert row["run_test_acc"] is None and all(r["scratch_test_acc"] is None for r in refs)
     # a reference model named is trained too when the run has not (from scratch, its own budget)
-    assert scratch_vs_inherited.main([str(chosen_only), searched[0]["name"], "mobilenet_v2"]) == 0
+    assert nas_main(["check", "scratch-vs-inherited", str(chosen_only), searched[0]["name"], "mobilenet_v2"]) == 0
     ref = next(r for r in json.loads((chosen_only / "scratch_check.json").read_text())["rows"]
                if r["name"] == "mobilenet_v2")
     trained = json.loads((chosen_only / "scratch_check" / "final" / "mobilenet_v2" / "result.json").read_text())

@@ -103,7 +103,7 @@ def main(argv=None) -> None:
     import jax
     from flax import nnx
 
-    from experiments.benchmarks.ranking_fidelity import rank_agreement
+    from nas.checks.ranking_fidelity import rank_agreement
     from nas.config import DataConfig
     from nas.data import load_dataset
     from nas.train.evaluate import evaluate_accuracy, full_state

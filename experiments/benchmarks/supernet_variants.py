@@ -3,13 +3,13 @@
 Each variant is the base run's configuration with a few ``--set``-style overrides; its supernet
 is trained in ``ROOT/<variant>`` (stage 1 only, resumable) and scored on the subnets of the
 ranking-fidelity benchmark against the stand-alone results the base run's benchmark already
-has (``ranking_fidelity --standalone-from BASE``), so a variant costs one supernet training, not
+has (``nas check fidelity --standalone-from BASE``), so a variant costs one supernet training, not
 24 stand-alone trainings. Every supernet is scored twice: as the search scores it (the run's
 ``search.eval_batches`` validation batches) and on the whole validation split
 (``--full-eval-batches``), with more BN-recalibration batches; the latter separates "the weights
 rank badly" from "the evaluation is too small to tell".
 
-    python -m experiments.benchmarks.ranking_fidelity runs/fashion_mnist      # the ground truth first
+    nas check fidelity runs/fashion_mnist      # the ground truth first
     python -m experiments.benchmarks.supernet_variants runs/fashion_mnist [--variants macs,sandwich3]
 
 Prints one Markdown table (rows: variant × scoring) for docs/benchmarks/supernet.md and writes
@@ -33,7 +33,7 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
 
 
 def main(argv=None) -> int:
-    from experiments.benchmarks import ranking_fidelity as rf
+    from nas.checks import ranking_fidelity as rf
     from nas.config import apply_overrides, config_from_dict
     from nas.errors import InputError
     from nas.files import read_json
@@ -70,14 +70,16 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             info = train_supernet(cfg, run.root, progress=True)
             print(f"{name}: supernet {info.get('steps')} steps, {time.perf_counter() - t0:.0f} s", flush=True)
-        for scoring, extra in (("search's", []),
-                               ("full val", ["--eval-batches", str(args.full_eval_batches),
-                                             "--bn-batches", str(args.full_bn_batches)])):
+        for scoring, extra in (("search's", {}),
+                               ("full val", {"eval_batches": args.full_eval_batches,
+                                             "bn_batches": args.full_bn_batches})):
             out = run.root / ("fidelity.json" if name != "base" and not extra else
                               f"fidelity_{'full' if extra else 'search'}.json")
             label = f"{name} ({', '.join(overrides) or what}), {scoring} scoring"
-            rf.main([str(run.root), "--standalone-from", str(base.root), "--out", str(out), "--label", label, *extra])
-            lines.append(rf.table_row(label, read_json(out, what="fidelity")))
+            result = rf.check_fidelity(run.root, rf.FidelityOptions(standalone_from=str(base.root), out=str(out),
+                                                                    **extra))
+            print(rf.fidelity_table(label, result))
+            lines.append(rf.table_row(label, result))
     print("\n" + rf.TABLE_HEAD)
     print("\n".join(lines))
     return 0

@@ -110,10 +110,10 @@ def _supernet_id_or_none(run: RunDir) -> str | None:
 
 def _fidelity_note(run: RunDir) -> str:
     """How far to trust the fronts: the supernet's measured ranking fidelity
-    (``experiments.benchmarks.ranking_fidelity``) when it was measured for this very supernet."""
+    (``nas check fidelity``) when it was measured for this very supernet."""
     if not run.fidelity.is_file():
         return ("<p class='note'>Supernet ranking fidelity: not measured for this run "
-                "(<code>python -m experiments.benchmarks.ranking_fidelity WORKDIR</code>).</p>")
+                "(<code>nas check fidelity WORKDIR</code>).</p>")
     fid = read_json(run.fidelity, what="fidelity record")
     current = _supernet_id_or_none(run)
     try:
@@ -150,7 +150,7 @@ def _fidelity_note(run: RunDir) -> str:
 
 def _search_check_note(run: RunDir) -> str:
     """Did the search earn its choice: the chosen network against random networks of equal
-    predicted latency fine-tuned the same way (``experiments.benchmarks.search_vs_random``),
+    predicted latency fine-tuned the same way (``nas check search-vs-random``),
     when that was measured, complete, for this very supernet."""
     if not run.search_check.is_file():
         return ""

@@ -17,26 +17,62 @@ and the two rankings are compared: Kendall τ and Spearman ρ overall and within
 and prints a Markdown row for ``docs/benchmarks/supernet.md``; ``WORKDIR/fidelity/rows.json`` holds
 the rows finished so far.
 
-    python -m experiments.benchmarks.ranking_fidelity runs/fashion_mnist [--stratified 16 --band 8]
+    nas check fidelity runs/fashion_mnist [--stratified 16 --band 8]
         [--rows docs/benchmarks/ranking_fidelity_rows.json]
 
 ``--rows FILE`` merges each subnet's stand-alone results into FILE as each training finishes
 (keyed by experiment, subnet and recipe; the seeds accumulate in the row), trains only what FILE
 does not hold yet (a later sitting resumes there, even in a fresh work directory) and takes the
-ground truth from FILE's rows (:mod:`experiments.benchmarks.rows`).
+ground truth from FILE's rows (:mod:`nas.checks.rows`).
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 # the stand-alone recipe, fixed here so every supernet is judged against the same ground truth
 RECIPE = {"epochs": 2.0, "batch_size": 256, "learning_rate": 0.05, "augment": "off", "seed": 0}
 SAMPLES = 4000
+
+
+@dataclasses.dataclass(frozen=True)
+class FidelityOptions:
+    """One measurement's settings (the options of ``nas check fidelity``): the subnets drawn
+    (``stratified`` over MACs, ``band`` more within ``band_macs·(1 ± band_width)``, default
+    centre the median MACs; ``seed`` also seeds the bootstrap), the stand-alone recipe
+    (``seeds``, ``epochs``, ``max_steps``: 0 uncapped), or the finished benchmark of another
+    work directory to take subnets and stand-alone results from (``standalone_from``), the
+    supernet's scoring (``eval_batches``/``bn_batches``: None, the run's, through its cache),
+    the result file (``out``; None: ``WORKDIR/fidelity.json``) and the rows file (``rows``)."""
+    stratified: int = 16
+    band: int = 8
+    band_macs: float | None = None
+    band_width: float = 0.10
+    seed: int = 0
+    seeds: tuple[int, ...] = (RECIPE["seed"],)
+    epochs: float = RECIPE["epochs"]
+    max_steps: int = 0
+    standalone_from: str | None = None
+    eval_batches: int | None = None
+    bn_batches: int | None = None
+    out: str | None = None
+    rows: str | None = None
+
+
+class Subnets(NamedTuple):
+    """The subnets of one measurement: architectures, names, which were drawn from the band,
+    the band (centre MACs, relative width) and, when taken from another run's benchmark, its
+    rows (``known``; empty otherwise)."""
+    archs: list
+    names: list[str]
+    in_band: list[bool]
+    centre: float
+    width: float
+    known: list[dict]
 
 
 def choose_subnets(space, n_stratified: int, n_band: int, band_macs: float | None, band_width: float,
@@ -179,145 +215,132 @@ def table_row(label: str, result: dict) -> str:
             f"{sec['inherited']:.0f} s + {sec['standalone'] / 60:.1f} min |")
 
 
-def benchmark_subnets(space, args) -> tuple[list, list[str], list[bool], float, float, list[dict]]:
-    """``(archs, names, in_band, band_centre, band_width, known_rows)``: the subnets another run's
-    finished benchmark used, with its stand-alone rows (``--standalone-from``), else chosen afresh
-    (``known_rows`` empty). InputError when the other run's rows are missing or malformed."""
-    if args.standalone_from:
-        known, band_rec = standalone_rows(args.standalone_from)
+def benchmark_subnets(space, opts: FidelityOptions) -> Subnets:
+    """The subnets another run's finished benchmark used, with its stand-alone rows
+    (``opts.standalone_from``), else chosen afresh (``known`` empty). InputError when the other
+    run's rows are missing or malformed."""
+    if opts.standalone_from:
+        known, band_rec = standalone_rows(opts.standalone_from)
         centre = float(band_rec["centre_macs"]) if "centre_macs" in band_rec else \
-            choose_subnets(space, 0, 0, args.band_macs, args.band_width, args.seed)[2]
-        return ([space.from_json(r["arch"]) for r in known], [r["name"] for r in known],
-                [bool(r["in_band"]) for r in known], centre, float(band_rec.get("width", args.band_width)), known)
-    stratified, band, centre = choose_subnets(space, args.stratified, args.band, args.band_macs,
-                                              args.band_width, args.seed)
+            choose_subnets(space, 0, 0, opts.band_macs, opts.band_width, opts.seed)[2]
+        return Subnets([space.from_json(r["arch"]) for r in known], [r["name"] for r in known],
+                       [bool(r["in_band"]) for r in known], centre, float(band_rec.get("width", opts.band_width)),
+                       known)
+    stratified, band, centre = choose_subnets(space, opts.stratified, opts.band, opts.band_macs,
+                                              opts.band_width, opts.seed)
     in_band = [False] * len(stratified) + [True] * len(band)
     names = [f"{'band' if b else 'strat'}_{i:02d}" for i, b in enumerate(in_band)]
-    return stratified + band, names, in_band, centre, args.band_width, []
+    return Subnets(stratified + band, names, in_band, centre, opts.band_width, [])
 
 
-def main(argv=None) -> int:
-    from experiments.benchmarks.rows import load_rows, merge_row, row_key
-    from nas.errors import InputError
-    from nas.files import atomic_write_json
-    from nas.pipeline.candidates import Candidate
-    from nas.pipeline.final import train_candidate
-    from nas.rundir import RunDir
-    from search_spaces import arch_stats, get_space
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workdir")
-    ap.add_argument("--stratified", type=int, default=16)
-    ap.add_argument("--band", type=int, default=8)
-    ap.add_argument("--band-macs", type=float, help="centre of the narrow band (default: median MACs)")
-    ap.add_argument("--band-width", type=float, default=0.10)
-    ap.add_argument("--seed", type=int, default=0, help="seed of the subnet choice and the bootstrap")
-    ap.add_argument("--seeds", default=str(RECIPE["seed"]),
-                    help="comma-separated stand-alone training seeds; the ground truth is their mean, and the "
-                         "first two seeds' agreement is the ceiling of any supernet's τ (default: the recipe's)")
-    ap.add_argument("--epochs", type=float, default=RECIPE["epochs"],
-                    help=f"stand-alone epochs (the recipe's {RECIPE['epochs']:g} unless stated)")
-    ap.add_argument("--max-steps", type=int, default=0, help="cap stand-alone steps (smoke tests only)")
-    ap.add_argument("--standalone-from", metavar="WORKDIR",
-                    help="score this run's supernet on the subnets of another run's finished benchmark, against "
-                         "its stand-alone results (nothing is trained; same space and recipe)")
-    ap.add_argument("--eval-batches", type=int, help="score the supernet on this many validation batches "
-                    "(default: the run's search.eval_batches, through its cache)")
-    ap.add_argument("--bn-batches", type=int, help="BN recalibration batches for scoring (default: the run's)")
-    ap.add_argument("--out", help="result file (default WORKDIR/fidelity.json, which the report reads)")
-    ap.add_argument("--label", help="the table row's label (default: the work directory's name)")
-    ap.add_argument("--rows", metavar="FILE", help="merge each stand-alone result into FILE as it finishes and "
-                    "skip those already there (commit it)")
-    args = ap.parse_args(argv)
-    for k in ("eval_batches", "bn_batches"):
-        if getattr(args, k) is not None and not 0 < getattr(args, k) <= 10_000:
-            ap.error(f"--{k.replace('_', '-')}: must be in 1..10000")
-    try:
-        seeds = list(dict.fromkeys(int(x) for x in args.seeds.split(",") if x.strip()))
-    except ValueError:
-        ap.error(f"--seeds: not a comma-separated list of integers: {args.seeds!r}")
-    if not seeds or min(seeds) < 0:
-        ap.error(f"--seeds: one or more non-negative integers, got {args.seeds!r}")
-    run = RunDir(Path(args.workdir).resolve())
-    try:
-        from nas.config import config_from_dict
-        from nas.files import read_json
-
-        cfg = config_from_dict(read_json(run.config, what="config"))
-        space = get_space(cfg.space)
-        archs, names, in_band, centre, band_width, known = benchmark_subnets(space, args)
-        table = load_rows(args.rows)  # key -> row: FILE's (resumed), else this sitting's alone
-    except InputError as e:
-        ap.error(str(e))
-    args.band_width = band_width
+def check_fidelity(workdir, opts: FidelityOptions = FidelityOptions()) -> dict:
+    """Measure the ranking fidelity of the supernet trained in ``workdir``: writes the result
+    (``opts.out``, default ``WORKDIR/fidelity.json``) and ``WORKDIR/fidelity/rows.json``, trains
+    what is missing into ``WORKDIR/fidelity/final/`` and returns the result. InputError when
+    the run's config, the other run's rows or the rows file are missing or malformed."""
+    from nas.checks.rows import RowStore
+    from nas.config import config_from_dict
     from nas.data import load_dataset
+    from nas.files import atomic_write_json, read_json
+    from nas.rundir import RunDir
+    from search_spaces import get_space
 
+    run = RunDir(Path(workdir).resolve())
+    cfg = config_from_dict(read_json(run.config, what="config"))
+    subnets = benchmark_subnets(get_space(cfg.space), opts)
+    store = RowStore(opts.rows)  # FILE's rows (resumed), else this sitting's alone
     dataset = load_dataset(cfg.data)
-    out = Path(args.out) if args.out else run.fidelity
-    eval_batches = args.eval_batches or cfg.search.eval_batches
-    bn_batches = args.bn_batches or cfg.supernet.bn_recalibration_batches
+    out = Path(opts.out) if opts.out else run.fidelity
+    eval_batches = opts.eval_batches or cfg.search.eval_batches
+    bn_batches = opts.bn_batches or cfg.supernet.bn_recalibration_batches
     t0 = time.perf_counter()
-    inherited = _cached_scores(out, run.supernet_id(), eval_batches, bn_batches, archs)
+    inherited = _cached_scores(out, run.supernet_id(), eval_batches, bn_batches, subnets.archs)
     if inherited is None:
-        inherited = score_supernet(cfg, run, archs, dataset, args.eval_batches, args.bn_batches)
-    t_inherited = time.perf_counter() - t0
-    recipe = {**RECIPE, "epochs": args.epochs}
+        inherited = score_supernet(cfg, run, subnets.archs, dataset, opts.eval_batches, opts.bn_batches)
+    t1 = time.perf_counter()
+    rows = standalone_results(cfg, run, subnets, inherited, opts, store)
+    seconds = {"inherited": t1 - t0, "standalone": time.perf_counter() - t1}
+    result = {"supernet_id": run.supernet_id(), "recipe": {**_recipe(opts), "seeds": list(rows[0]["by_seed"])},
+              "max_steps": opts.max_steps, "eval_batches": eval_batches, "bn_batches": bn_batches,
+              "standalone_from": str(Path(opts.standalone_from).resolve()) if opts.standalone_from else None,
+              **summarise(rows, subnets.centre, subnets.width, opts.seed), "seconds": seconds, "rows": rows}
+    atomic_write_json(out, result)
+    return result
+
+
+def _recipe(opts: FidelityOptions) -> dict:
+    return {**RECIPE, "epochs": opts.epochs}
+
+
+def standalone_results(cfg, run, subnets: Subnets, inherited: list[float], opts: FidelityOptions, store) -> list[dict]:
+    """One row per subnet: its supernet accuracy (``inherited``) and stand-alone results, the
+    other run's (``subnets.known``) or trained here per seed unless ``store`` holds them. Writes
+    ``WORKDIR/fidelity/rows.json`` as each subnet finishes (with reused results, once, at the end)."""
+    from nas.files import atomic_write_json
+    from search_spaces import arch_stats
+
+    recipe = _recipe(opts)
     final = dataclasses.replace(cfg.final, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
                                 learning_rate=recipe["learning_rate"], from_scratch=True, augment=recipe["augment"],
-                                max_steps=args.max_steps)
+                                max_steps=opts.max_steps)
     # stand-alone results depend on the experiment's data, the subnet and the recipe, not the supernet
     budget = {**{k: recipe[k] for k in ("epochs", "batch_size", "learning_rate", "augment")},
-              "max_steps": args.max_steps}
-    rows, t1 = [], time.perf_counter()
-    for i, (a, name) in enumerate(zip(archs, names)):
-        if known:
-            by_seed = known[i]["by_seed"]
-        else:  # seed k > 0 trains in <name>_seed<k>, so adding a seed keeps the trainings already done
-            key = row_key(cfg.name, name, a.to_json(), budget)
-            for k in seeds:
-                if str(k) in table.get(key, {}).get("by_seed", {}):
-                    continue
-                v = train_candidate(dataclasses.replace(cfg, final=final, seed=k),
-                                    Candidate(name if k == RECIPE["seed"] else f"{name}_seed{k}", "searched",
-                                              a.to_json()), run.fidelity_dir, progress=True)
-                row = {"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
-                       "by_seed": {**table.get(key, {}).get("by_seed", {}),
-                                   str(k): {"val_acc": v["val_acc"], "test_acc": v["test_acc"]}},
-                       "key": {"run": cfg.name, "budget": budget}}
-                table = merge_row(args.rows, key, row) if args.rows else {**table, key: row}
-            by_seed = {str(k): table[key]["by_seed"][str(k)] for k in seeds}
-        rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
-                     "supernet_accuracy": inherited[i],
+              "max_steps": opts.max_steps}
+    rows = []
+    for i, (a, name) in enumerate(zip(subnets.archs, subnets.names)):
+        row = {"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": subnets.in_band[i]}
+        by_seed = subnets.known[i]["by_seed"] if subnets.known else \
+            _train_seeds(dataclasses.replace(cfg, final=final), run, row, opts.seeds, budget, store)
+        rows.append({**row, "supernet_accuracy": inherited[i],
                      "standalone_val": float(np.mean([v["val_acc"] for v in by_seed.values()])),
                      "standalone_test": float(np.mean([v["test_acc"] for v in by_seed.values()])),
                      "by_seed": by_seed})
         # the rows so far (a long run can be read, or stopped and resumed, before it ends); with
         # reused results (possibly this run's own rows.json) only once, complete, at the end
-        if not known or len(rows) == len(archs):
+        if not subnets.known or len(rows) == len(subnets.archs):
             atomic_write_json(run.fidelity_dir / "rows.json", {
-                "done": len(rows), "of": len(archs), "rows": rows,
-                "band": {"centre_macs": centre, "width": args.band_width}})
-    t_standalone = time.perf_counter() - t1
-    sup = [r["supernet_accuracy"] for r in rows]
+                "done": len(rows), "of": len(subnets.archs), "rows": rows,
+                "band": {"centre_macs": subnets.centre, "width": subnets.width}})
+    return rows
+
+
+def _train_seeds(cfg, run, row: dict, seeds, budget: dict, store) -> dict:
+    """``{seed: {"val_acc", "test_acc"}}`` of the subnet of ``row`` trained stand-alone with
+    ``cfg.final`` once per seed, each kept in ``store`` as it finishes; seeds ``store`` already
+    holds are not trained again. Seed k > 0 trains in ``<name>_seed<k>``, so adding a seed keeps
+    the trainings already done."""
+    from nas.checks.rows import row_key
+    from nas.pipeline.candidates import Candidate
+    from nas.pipeline.final import train_candidate
+
+    name = row["name"]
+    key = row_key(cfg.name, name, row["arch"], budget)
+    for k in seeds:
+        done = store.get(key, {}).get("by_seed", {})
+        if str(k) in done:
+            continue
+        v = train_candidate(dataclasses.replace(cfg, seed=k),
+                            Candidate(name if k == RECIPE["seed"] else f"{name}_seed{k}", "searched", row["arch"]),
+                            run.fidelity_dir, progress=True)
+        store.put(key, {**row, "by_seed": {**done, str(k): {"val_acc": v["val_acc"], "test_acc": v["test_acc"]}},
+                        "key": {"run": cfg.name, "budget": budget}})
+    return {str(k): store[key]["by_seed"][str(k)] for k in seeds}
+
+
+def summarise(rows: list[dict], centre: float, band_width: float, seed: int) -> dict:
+    """The rankings compared: supernet accuracy against the stand-alone test accuracy overall
+    (``overall``) and within the band (``band_only``), MACs against it (``macs_baseline``) and
+    the stand-alone recipe against itself (``ground_truth_retest``), with the band."""
     alone = [r["standalone_test"] for r in rows]
-    in_band = [r for r in rows if r["in_band"] or abs(r["macs"] - centre) <= args.band_width * centre]
-    result = {
-        "supernet_id": run.supernet_id(), "recipe": {**recipe, "seeds": list(rows[0]["by_seed"])},
-        "max_steps": args.max_steps, "eval_batches": eval_batches, "bn_batches": bn_batches,
-        "standalone_from": str(Path(args.standalone_from).resolve()) if args.standalone_from else None,
-        "band": {"centre_macs": centre, "width": args.band_width},
-        "overall": rank_agreement(sup, alone, seed=args.seed),
-        "band_only": rank_agreement([r["supernet_accuracy"] for r in in_band],
-                                    [r["standalone_test"] for r in in_band], seed=args.seed),
-        "macs_baseline": rank_agreement([r["macs"] for r in rows], alone, seed=args.seed),
-        "ground_truth_retest": ground_truth_retest(rows, centre, args.band_width, args.seed),
-        "seconds": {"inherited": t_inherited, "standalone": t_standalone}, "rows": rows,
-    }
-    atomic_write_json(out, result)
-    print(TABLE_HEAD)
-    print(table_row(args.label or run.root.name, result))
-    return 0
+    band = [r for r in rows if r["in_band"] or abs(r["macs"] - centre) <= band_width * centre]
+    return {"band": {"centre_macs": centre, "width": band_width},
+            "overall": rank_agreement([r["supernet_accuracy"] for r in rows], alone, seed=seed),
+            "band_only": rank_agreement([r["supernet_accuracy"] for r in band],
+                                        [r["standalone_test"] for r in band], seed=seed),
+            "macs_baseline": rank_agreement([r["macs"] for r in rows], alone, seed=seed),
+            "ground_truth_retest": ground_truth_retest(rows, centre, band_width, seed)}
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def fidelity_table(label: str, result: dict) -> str:
+    """The Markdown table (head and one row) of ``result`` for docs/benchmarks/supernet.md."""
+    return f"{TABLE_HEAD}\n{table_row(label, result)}"

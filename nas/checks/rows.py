@@ -1,11 +1,11 @@
 """Per-network rows of a long check, kept in a small JSON file beside its docs page.
 
-A check that trains many networks (search_vs_random, scratch_vs_inherited, ranking_fidelity) can
-outlast one sitting of the machine, and its work directory may not survive to the next. With
-``--rows FILE`` each network's row is merged into FILE (atomically) as soon as that network
-finishes; a later sitting running the same command skips every network whose row FILE already
-holds, and the check's summary is computed from FILE's rows. Committing FILE after each sitting
-makes the measurement accumulate.
+A check that trains many networks (``nas check fidelity``, ``search-vs-random``,
+``scratch-vs-inherited``) can outlast one sitting of the machine, and its work directory may
+not survive to the next. With ``--rows FILE`` each network's row is merged into FILE
+(atomically) as soon as that network finishes; a later sitting running the same command skips
+every network whose row FILE already holds, and the check's summary is computed from FILE's
+rows. Committing FILE after each sitting makes the measurement accumulate.
 
 A row's key is what makes its number: the run's identity (experiment and the supernet whose
 weights or accuracies the row depends on), the network (name and architecture digest) and the
@@ -47,6 +47,31 @@ def merge_row(path: str | Path, key: str, row: dict) -> dict[str, dict]:
     rows[key] = row
     atomic_write_json(path, {"rows": dict(sorted(rows.items()))})
     return rows
+
+
+class RowStore:
+    """The rows of one check by key: FILE's (each new row merged into FILE as it arrives) with
+    ``path``, else this sitting's alone (in memory). InputError naming FILE when it is not a
+    rows file."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = path
+        self.rows = load_rows(path)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.rows
+
+    def __getitem__(self, key: str) -> dict:
+        return self.rows[key]
+
+    def get(self, key: str, default=None):
+        return self.rows.get(key, default)
+
+    def put(self, key: str, row: dict) -> dict:
+        """Keep ``row`` under ``key`` (merged into FILE at once when there is one); returns it
+        as stored."""
+        self.rows = merge_row(self.path, key, row) if self.path else {**self.rows, key: row}
+        return self.rows[key]
 
 
 def pending(keys, path: str | Path | None) -> list[int]:
