@@ -21,13 +21,13 @@ from flax import nnx
 
 from nas.files import folder_digest
 from nas.rundir import RunDir
-from nas.train.bn import calibration_batches
 from nas.train.checkpoint import Checkpointer
 from nas.train.distributed import initialize, is_main_process, settings_from_env
-from nas.train.evaluate import full_state, subnet_accuracy
+from nas.train.evaluate import full_state
 from nas.train.forward import stack_archs, supernet_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_record, stored_result
 from nas.train.optim import make_optimizer
+from nas.train.scoring import evaluate_subnet
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
 from search_spaces.arch import InputError
@@ -81,14 +81,6 @@ def training_resolutions(cfg, dataset) -> tuple[int, ...]:
                              f"or tfds with data.stream=on); {dataset.name} is held in memory at {native}x{native}")
         return (native,)
     return res or (native,)
-
-
-def arch_resolution(space, arch, dataset) -> int:
-    """The input resolution ``arch`` is evaluated at: its resolution gene on streamed data (decoded
-    at that size), else the stored images' size."""
-    if dataset.streaming and hasattr(space, "decode"):
-        return int(space.decode(arch)[3])
-    return int(dataset.input_shape[0])
 
 
 def supernet_fingerprint(cfg, dataset) -> dict:
@@ -159,20 +151,6 @@ def subnet_sampler(model, space, num_random: int, seed: int, sampling: str = "un
         return stack_archs(fixed + [model.arch_arrays(a) for a in randoms])
 
     return sample_archs
-
-
-def evaluate_subnet(graphdef, state, model, arch, dataset, *, batch_size: int, bn_batches: int,
-                    split: str = "val") -> float:
-    """Accuracy of ``arch`` with inherited weights after BN recalibration on the first
-    ``bn_batches`` training batches (:func:`nas.train.evaluate.subnet_accuracy`); streamed data
-    is decoded at the architecture's resolution for both."""
-    r = arch_resolution(model.space, arch, dataset)
-    data, train = getattr(dataset, split), dataset.train
-    if dataset.streaming:
-        data, train = data.at(r), train.at(r)
-    return subnet_accuracy(graphdef, state, model.arch_arrays(arch), data,
-                           calibration_batches(train, batch_size, bn_batches),
-                           mean=dataset.mean, std=dataset.std, batch_size=batch_size)
 
 
 def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = True, mesh=None) -> dict:
