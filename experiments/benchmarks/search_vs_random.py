@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     from experiments.benchmarks.rows import load_rows, merge_row, row_key
     from nas.errors import InputError
     from nas.files import atomic_write_json, record_digest
+    from nas.latency import load_profile
     from nas.pipeline.candidates import Candidate
     from nas.pipeline.final import read_result, train_candidate
     from nas.pipeline.run import load_finished_run
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
             done = read_result(run.root, chosen.name)  # verifies its checksums; None when unfinished
         space = get_space(cfg.space)
         profile = cfg.search.profiles[0]
-        latency = PredictedLatencyEvaluator.from_profile_name(profile)
+        latency = PredictedLatencyEvaluator(load_profile(profile))
     except InputError as e:
         ap.error(str(e))
     spec = ObjectiveSpec.from_config(cfg.search)
