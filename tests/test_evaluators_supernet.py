@@ -49,7 +49,7 @@ def test_stage2_on_trained_supernet(tiny_dataset, tmp_path):
                                                budgets={"flops": 2e7}, eval_batches=2, profiles=["analytic"]))
     with pytest.raises(InputError, match="no trained supernet"):
         run_stage(cfg, tmp_path, dataset=tiny_dataset)
-    train_supernet(cfg, tmp_path, tiny_dataset, progress=False)
+    train_supernet(cfg.space, cfg.supernet, cfg.data, tmp_path, tiny_dataset, progress=False)
     res = run_stage(cfg, tmp_path, dataset=tiny_dataset)["analytic"]
     assert res.evaluations == 8 and res.front
     assert all(0 <= r["accuracy"] <= 1 and r["flops"] <= 2e7 for r in res.front)

@@ -218,7 +218,7 @@ def supernet_scoring(cfg, run: RunDir, dataset=None, *, eval_batches: int | None
         from nas.data import load_dataset
 
         dataset = load_dataset(cfg.data)
-    graphdef, state = load_supernet(run.root, cfg, dataset)
+    graphdef, state = load_supernet(run.root, cfg.space, cfg.supernet, cfg.data, dataset)
     return SupernetScoring.from_supernet(
         graphdef, state, dataset, batch_size=cfg.supernet.batch_size,
         bn_batches=cfg.supernet.bn_recalibration_batches if bn_batches is None else bn_batches,
