@@ -1,6 +1,6 @@
 """Evaluators: architectures -> objective values (analytic costs, predicted latency, supernet
 accuracy), a persistent cache by canonical architecture, and a Ray actor pool."""
-from evaluators.accuracy import SupernetAccuracyEvaluator, SupernetBundle
+from evaluators.accuracy import SupernetAccuracyEvaluator
 from evaluators.analytic import COST_KEYS, AnalyticCostEvaluator
 from evaluators.base import CompositeEvaluator, Evaluator
 from evaluators.cache import CachedEvaluator
@@ -12,5 +12,5 @@ from evaluators.surrogate import SurrogateEvaluator
 __all__ = [
     "COST_KEYS", "AnalyticCostEvaluator", "CachedEvaluator", "CompositeEvaluator", "Evaluator",
     "EvaluatorSpec", "PredictedLatencyEvaluator", "RayEvaluatorPool", "SupernetAccuracyEvaluator",
-    "SupernetBundle", "SurrogateEvaluator", "make_evaluator",
+    "SurrogateEvaluator", "make_evaluator",
 ]

@@ -1,12 +1,16 @@
 """Build the evaluator a search needs, in process or as a Ray pool, from a picklable spec.
 
 An :class:`EvaluatorSpec` names the values needed (objectives + budgeted quantities) and how to
-get them; calling it with the shared payload builds a :class:`CompositeEvaluator`. The same
+get them; calling it with the scoring builder builds a :class:`CompositeEvaluator`. The same
 spec is what every Ray actor calls, so in-process and distributed evaluation share one code
 path. Sources: analytic costs for ``macs/flops/params/peak_activation_bytes``; ``latency_ms``
-from the hardware profile ``profile``; ``accuracy`` from the supernet in the shared
-:class:`SupernetBundle`. ``surrogate_seed`` replaces accuracy and latency by the fixed
-stand-ins of :mod:`evaluators.surrogate` (tests, benchmarks).
+from ``profile``, a loaded hardware profile (anything with ``predict_ms(archs)``, e.g.
+``nas.latency.load_profile(name)``); ``accuracy`` from ``scoring``, a picklable zero-argument
+builder of the scoring function ``score(arch) -> (correct, total)``
+(:class:`evaluators.SupernetAccuracyEvaluator`; the pipeline passes a
+:class:`nas.train.SupernetScoring`), called where the evaluator is built, so each Ray actor
+builds its own from the one copy in the object store. ``surrogate_seed`` replaces accuracy and
+latency by the fixed stand-ins of :mod:`evaluators.surrogate` (tests, benchmarks).
 """
 from __future__ import annotations
 
@@ -31,15 +35,13 @@ def check_values(names, field: str = "search.objectives") -> None:
 class EvaluatorSpec:
     space: str
     needs: tuple
-    profile: str = ""  # hardware profile name or YAML path (for latency_ms)
+    profile: object = None  # a loaded hardware profile (for latency_ms)
     surrogate_seed: int | None = None
-    eval_batches: int = 4
-    batch_size: int = 256
 
     def __post_init__(self):
         check_values(self.needs)
 
-    def __call__(self, shared=None) -> CompositeEvaluator:
+    def __call__(self, scoring=None) -> CompositeEvaluator:
         from search_spaces import get_space
 
         space = get_space(self.space)
@@ -54,25 +56,26 @@ class EvaluatorSpec:
             if "latency_ms" in self.needs:
                 from evaluators.latency import PredictedLatencyEvaluator
 
-                parts.append(PredictedLatencyEvaluator.from_profile_name(self.profile))
+                if self.profile is None:
+                    raise InputError("latency_ms needs a hardware profile, none was given")
+                parts.append(PredictedLatencyEvaluator(self.profile))
             if "accuracy" in self.needs:
                 from evaluators.accuracy import SupernetAccuracyEvaluator
 
-                if shared is None:
+                if scoring is None:
                     raise InputError("accuracy needs a trained supernet, none was given")
-                parts.append(SupernetAccuracyEvaluator(shared, eval_batches=self.eval_batches,
-                                                       batch_size=self.batch_size))
+                parts.append(SupernetAccuracyEvaluator(scoring()))
         return CompositeEvaluator(parts)
 
 
-def make_evaluator(spec: EvaluatorSpec, shared=None, *, num_workers: int = 0, address: str = "",
+def make_evaluator(spec: EvaluatorSpec, scoring=None, *, num_workers: int = 0, address: str = "",
                    chunk_size: int = 4, **pool_options):
     """In-process evaluator (``num_workers == 0``) or a :class:`RayEvaluatorPool` of that many
-    actors (``pool_options``: its resources per worker and ``runtime_env``); both have
-    ``evaluate(archs) -> list[dict]`` and ``close()``."""
+    actors, each building ``spec(scoring)`` (``pool_options``: its resources per worker and
+    ``runtime_env``); both have ``evaluate(archs) -> list[dict]`` and ``close()``."""
     if num_workers <= 0:
-        return spec(shared)
+        return spec(scoring)
     from evaluators.ray_pool import RayEvaluatorPool
 
-    return RayEvaluatorPool(spec, shared, provides=spec.needs, num_workers=num_workers, address=address,
+    return RayEvaluatorPool(spec, scoring, provides=spec.needs, num_workers=num_workers, address=address,
                             chunk_size=chunk_size, **pool_options)

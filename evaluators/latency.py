@@ -1,7 +1,7 @@
 """Predicted latency on a hardware profile: ``latency_ms`` per architecture.
 
 Works with any object that has ``predict_ms(archs) -> np.ndarray [n]`` in milliseconds (a
-:class:`nas.latency.profile.Profile`); ``from_profile_name`` loads one by name or YAML path.
+:class:`nas.latency.Profile`, loaded by the pipeline with ``nas.latency.load_profile`` and handed in).
 """
 from __future__ import annotations
 
@@ -17,12 +17,6 @@ class PredictedLatencyEvaluator:
 
     def __init__(self, profile):
         self.profile = profile
-
-    @classmethod
-    def from_profile_name(cls, name_or_path: str) -> PredictedLatencyEvaluator:
-        from nas.latency.profile_io import load_profile
-
-        return cls(load_profile(name_or_path))
 
     def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
         if not archs:

@@ -1,15 +1,16 @@
 """A pool of Ray actors that evaluate architectures in chunks, losing nothing when one dies.
 
-Each actor is built once from ``builder(shared)``: ``shared`` (supernet weights, validation
-batches, ...) is put in the object store ONCE with ``ray.put`` and every actor receives the
-reference, so the weights travel to each node once. ``evaluate(archs)`` splits the list into
-chunks, keeps every actor busy, and returns records in input order. When an actor dies (killed,
-OOM, node lost) its chunk goes back to the queue and the next free actor takes it, while a
-replacement actor starts wherever the cluster has room (it takes work once it is up, so a
-lost node never leaves work waiting on an actor that cannot be placed); evaluators are
-deterministic, so the result is the same as if nothing had happened. Errors raised by the
-evaluator itself propagate. Actors are spread over the cluster's nodes (``SPREAD``);
-``nodes_served`` counts the architectures each node id evaluated.
+Each actor is built once from ``builder(shared)``: ``shared`` (for supernet accuracy, the
+pipeline's picklable scoring builder holding the supernet weights and the examples scored, from
+which each actor builds its own scoring function) is put in the object store ONCE with
+``ray.put`` and every actor receives the reference, so the weights travel to each node once.
+``evaluate(archs)`` splits the list into chunks, keeps every actor busy, and returns records in
+input order. When an actor dies (killed, OOM, node lost) its chunk goes back to the queue and
+the next free actor takes it, while a replacement actor starts wherever the cluster has room
+(it takes work once it is up, so a lost node never leaves work waiting on an actor that cannot
+be placed); evaluators are deterministic, so the result is the same as if nothing had happened.
+Errors raised by the evaluator itself propagate. Actors are spread over the cluster's nodes
+(``SPREAD``); ``nodes_served`` counts the architectures each node id evaluated.
 
 Ray is joined or started by :func:`nas.raycluster.ensure_ray` (a local instance gets as many
 CPUs as the actors need; ``runtime_env`` ships code and settings to the workers). Each actor

@@ -11,6 +11,7 @@ from evaluators import (
     CompositeEvaluator,
     EvaluatorSpec,
     PredictedLatencyEvaluator,
+    SupernetAccuracyEvaluator,
     make_evaluator,
 )
 from search_spaces import Arch, arch_stats, get_space
@@ -46,11 +47,11 @@ def test_predicted_latency_from_shipped_profile():
 
     name = list_profiles()[0]
     archs = SPACE.sample(jax.random.key(1), 4)
-    got = PredictedLatencyEvaluator.from_profile_name(name).evaluate(archs)
+    got = EvaluatorSpec("ofa_mbv3", ("latency_ms",), profile=load_profile(name))().evaluate(archs)
     assert [r["latency_ms"] for r in got] == pytest.approx(list(load_profile(name).predict_ms(archs)))
     assert PredictedLatencyEvaluator(FixedProfile()).evaluate([]) == []
-    with pytest.raises(InputError):
-        PredictedLatencyEvaluator.from_profile_name("no_such_device")
+    with pytest.raises(InputError, match="needs a hardware profile"):
+        EvaluatorSpec("ofa_mbv3", ("latency_ms",))()
 
 
 def test_composite_and_spec():
@@ -66,6 +67,22 @@ def test_composite_and_spec():
         EvaluatorSpec("ofa_mbv3", ("speed",))
     with pytest.raises(InputError, match="trained supernet"):
         EvaluatorSpec("ofa_mbv3", ("accuracy",))()
+
+
+def test_accuracy_evaluator_scores_with_the_function_handed_in():
+    """The pipeline hands a builder of ``score(arch) -> (correct, total)``; the spec builds it once."""
+    built = []
+
+    def builder():
+        built.append(1)
+        return lambda arch: (float(arch_stats(arch).params % 7), 7.0)
+
+    archs = SPACE.sample(jax.random.key(5), 3)
+    ev = EvaluatorSpec("ofa_mbv3", ("accuracy", "params"))(builder)
+    recs = ev.evaluate(archs)
+    assert built == [1] and "accuracy" in ev.provides
+    assert [r["accuracy"] for r in recs] == [(arch_stats(a).params % 7) / 7.0 for a in archs]
+    assert SupernetAccuracyEvaluator(lambda a: (0.0, 0.0)).evaluate(archs[:1]) == [{"accuracy": 0.0}]
 
 
 def test_cache_evaluates_each_network_once(tmp_path):

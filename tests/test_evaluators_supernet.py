@@ -1,14 +1,15 @@
-"""Supernet accuracy evaluator against nas.train's evaluate_subnet, and stage 2 on a trained
-(two-step) supernet end to end."""
+"""Supernet accuracy evaluator, handed nas.train's scoring function, against nas.train's
+evaluate_subnet, and stage 2 on a trained (two-step) supernet end to end."""
 from __future__ import annotations
 
 import json
+import pickle
 
 import jax
 import pytest
 from flax import nnx
 
-from evaluators import EvaluatorSpec, SupernetAccuracyEvaluator, SupernetBundle
+from evaluators import EvaluatorSpec, SupernetAccuracyEvaluator
 from search_spaces import get_space
 
 SPACE = get_space("fashion_mnist")
@@ -16,19 +17,22 @@ SPACE = get_space("fashion_mnist")
 
 @pytest.mark.slow
 def test_accuracy_matches_evaluate_subnet(tiny_dataset):
+    from nas.train import SupernetScoring
     from nas.train.supernet import build_supernet, evaluate_subnet
 
     graphdef, state = nnx.split(build_supernet("fashion_mnist", 0))
-    bundle = SupernetBundle.from_state(graphdef, state, tiny_dataset, bn_batches=2, batch_size=32)
-    ev = SupernetAccuracyEvaluator(bundle, eval_batches=2, batch_size=32)
+    scoring = SupernetScoring.from_supernet(graphdef, state, tiny_dataset, bn_batches=2, batch_size=32,
+                                            eval_batches=2)
+    ev = SupernetAccuracyEvaluator(scoring())
     archs = [SPACE.largest(), SPACE.smallest()] + SPACE.sample(jax.random.key(0), 2)
     got = [r["accuracy"] for r in ev.evaluate(archs)]
     model = nnx.merge(graphdef, state)
     want = [evaluate_subnet(graphdef, state, model, a, tiny_dataset, batch_size=32, bn_batches=2) for a in archs]
-    assert got == pytest.approx(want, abs=1e-9)
+    assert got == want  # one scoring, one data rule: the same numbers, not just close ones
     assert all(0.0 <= g <= 1.0 for g in got)
-    assert [r["accuracy"] for r in EvaluatorSpec("fashion_mnist", ("accuracy",), eval_batches=2,
-                                                 batch_size=32)(bundle).evaluate(archs)] == got
+    # what a Ray pool ships: the builder pickles, and what it builds on the other side scores the same
+    shipped = pickle.loads(pickle.dumps(scoring))
+    assert [r["accuracy"] for r in EvaluatorSpec("fashion_mnist", ("accuracy",))(shipped).evaluate(archs)] == got
 
 
 @pytest.mark.slow
@@ -45,7 +49,7 @@ def test_stage2_on_trained_supernet(tiny_dataset, tmp_path):
                                                budgets={"flops": 2e7}, eval_batches=2, profiles=["analytic"]))
     with pytest.raises(InputError, match="no trained supernet"):
         run_stage(cfg, tmp_path, dataset=tiny_dataset)
-    train_supernet(cfg, tmp_path, tiny_dataset, progress=False)
+    train_supernet(cfg.space, cfg.supernet, cfg.data, tmp_path, tiny_dataset, progress=False)
     res = run_stage(cfg, tmp_path, dataset=tiny_dataset)["analytic"]
     assert res.evaluations == 8 and res.front
     assert all(0 <= r["accuracy"] <= 1 and r["flops"] <= 2e7 for r in res.front)

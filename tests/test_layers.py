@@ -5,7 +5,8 @@
     nas.search (the search core)       NumPy, JAX and search_spaces only
     nas.{errors,files,rundir,raycluster}  leaf utilities
     nas.{data,train,latency,export,report}  libraries: never evaluators, the pipeline or the CLI
-    evaluators                         libraries + search_spaces: never the pipeline or the CLI
+    evaluators                         search_spaces + leaf utilities only: what they score (a scoring
+                                       function, a loaded profile) is handed in by the pipeline
     nas.{config,pipeline,api,checks}   wire everything; never the CLI
     hardware_profiles                  data: no code that anything imports back
 """
@@ -28,7 +29,7 @@ RULES = {
     "nas.search": (("nas.search", "search_spaces"), ("numpy", "jax")),
     **{leaf: (("nas.errors", "search_spaces"), None) for leaf in LEAVES},
     **{lib: (LIBRARIES + LEAVES + ("search_spaces", "nas.search"), None) for lib in LIBRARIES},
-    "evaluators": (("evaluators", "search_spaces") + LIBRARIES + LEAVES, None),
+    "evaluators": (("evaluators", "search_spaces") + LEAVES, None),
     "nas.config": (("nas", "evaluators", "search_spaces"), None),
     "nas.pipeline": (("nas", "evaluators", "search_spaces"), None),
     "nas.api": (("nas", "evaluators", "search_spaces"), None),
@@ -98,12 +99,18 @@ def test_layer_rules_catch_violations(tmp_path):
     files = {"nas/search/bad.py": "def f():\n    from evaluators import CachedEvaluator\n    import flax\n",
              "nas/train/bad.py": "from nas.pipeline.search import run_stage\n",
              "evaluators/bad.py": "import nas.cli.main\n",
+             "evaluators/scoring.py": "def f():\n    from nas.train.evaluate import subnet_accuracy\n"
+                                      "    import nas.data\n    from nas.latency import load_profile\n",
+             "evaluators/good.py": "from nas.files import read_text\nfrom nas.errors import InputError\n"
+                                   "from search_spaces import Arch\nfrom evaluators.base import Evaluator\n",
              "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     got = layer_violations(sorted(tmp_path.rglob("*.py")), tmp_path)
-    assert sorted(got) == ["evaluators.bad imports nas.cli.main", "nas.search.bad imports evaluators",
+    assert sorted(got) == ["evaluators.bad imports nas.cli.main", "evaluators.scoring imports nas.data",
+                           "evaluators.scoring imports nas.latency", "evaluators.scoring imports nas.train.evaluate",
+                           "nas.search.bad imports evaluators",
                            "nas.search.bad imports third-party flax", "nas.train.bad imports nas.pipeline.search"]
 
 

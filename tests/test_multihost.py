@@ -40,11 +40,11 @@ from nas.train.supernet import maybe_initialize_distributed
 cfg = load_experiment("fashion_mnist", smoke=True)
 cfg.supernet.max_steps, cfg.supernet.checkpoint_every_steps = {STEPS}, {EVERY}
 cfg.supernet.jax_init_timeout_s = 120
-maybe_initialize_distributed(cfg)
+maybe_initialize_distributed(cfg.supernet)
 devices, pid = jax.device_count(), jax.process_index()
-info = train_supernet(cfg, sys.argv[1], progress=False)
+info = train_supernet(cfg.space, cfg.supernet, cfg.data, sys.argv[1], progress=False)
 if leave():
-    load_supernet(sys.argv[1], cfg)
+    load_supernet(sys.argv[1], cfg.space, cfg.supernet, cfg.data)
     print(json.dumps({{"devices": devices, "processes_after": jax.process_count(), **info}}))
 else:
     print(json.dumps({{"left": pid}}))
@@ -83,7 +83,7 @@ def finish(procs, timeout_s: float = 900) -> list[dict]:
 def weights(workdir) -> list[np.ndarray]:
     cfg = load_experiment("fashion_mnist", smoke=True)
     cfg.supernet.max_steps, cfg.supernet.checkpoint_every_steps = STEPS, EVERY
-    return [np.asarray(x) for x in jax.tree.leaves(load_supernet(workdir, cfg)[1])]
+    return [np.asarray(x) for x in jax.tree.leaves(load_supernet(workdir, cfg.space, cfg.supernet, cfg.data)[1])]
 
 
 @pytest.fixture(scope="module")

@@ -263,5 +263,6 @@ def test_a_stage_1_that_trains_nothing_joins_processes_only_when_asked(monkeypat
         monkeypatch.setenv("JAX_NUM_PROCESSES", num_processes)
     calls = []
     monkeypatch.setattr(supernet, "initialize", lambda **kw: calls.append(kw))
-    supernet.maybe_initialize_distributed(cfg)
+    supernet.maybe_initialize_distributed(cfg.supernet,
+                                          trains=supernet.trains_supernet(cfg.supernet, cfg.supernet_from))
     assert bool(calls) == joins

@@ -124,7 +124,7 @@ def test_fidelity_benchmark_and_variants_end_to_end(tmp_path, capsys):
     run = RunDir(tmp_path / "base")
     run.root.mkdir()
     save_config(cfg, run)
-    train_supernet(cfg, run.root, progress=False)
+    train_supernet(cfg.space, cfg.supernet, cfg.data, run.root, progress=False)
     args = ["--stratified", "2", "--band", "1", "--max-steps", "2"]
     assert nas(["check", "fidelity", str(run.root), *args]) == 0
     rec = read_json(run.fidelity)

@@ -24,7 +24,7 @@ from nas.config import load_experiment
 from nas.train import train_supernet
 cfg = load_experiment("fashion_mnist", smoke=True)
 cfg.supernet.max_steps, cfg.supernet.checkpoint_every_steps = {max_steps}, {checkpoint_every_steps}
-print(train_supernet(cfg, sys.argv[1], progress=False))
+print(train_supernet(cfg.space, cfg.supernet, cfg.data, sys.argv[1], progress=False))
 """.format(**SETTINGS)
 
 
@@ -54,9 +54,9 @@ def test_sigkill_then_rerun_matches_uninterrupted_run(tmp_path):
     cfg.supernet.max_steps = SETTINGS["max_steps"]
     cfg.supernet.checkpoint_every_steps = SETTINGS["checkpoint_every_steps"]
     straight = tmp_path / "straight"
-    train_supernet(cfg, straight, progress=False)
-    _, a = load_supernet(killed, cfg)
-    _, b = load_supernet(straight, cfg)
+    train_supernet(cfg.space, cfg.supernet, cfg.data, straight, progress=False)
+    _, a = load_supernet(killed, cfg.space, cfg.supernet, cfg.data)
+    _, b = load_supernet(straight, cfg.space, cfg.supernet, cfg.data)
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
     rows = (killed / "supernet" / "metrics.jsonl").read_text().splitlines()

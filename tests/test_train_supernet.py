@@ -29,6 +29,14 @@ def smoke_cfg(**supernet):
     return cfg
 
 
+def _train(cfg, workdir, dataset):
+    return train_supernet(cfg.space, cfg.supernet, cfg.data, workdir, dataset, progress=False)
+
+
+def _load(workdir, cfg, dataset):
+    return load_supernet(workdir, cfg.space, cfg.supernet, cfg.data, dataset)
+
+
 def tree_digest(folder: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(folder.rglob("*")):
@@ -47,7 +55,7 @@ def dataset():
 def trained(tmp_path_factory, dataset):
     workdir = tmp_path_factory.mktemp("supernet")
     cfg = smoke_cfg()
-    return cfg, workdir, train_supernet(cfg, workdir, dataset, progress=False)
+    return cfg, workdir, _train(cfg, workdir, dataset)
 
 
 def test_train_supernet_writes_results_metrics_and_checkpoints(trained, dataset):
@@ -62,12 +70,12 @@ def test_train_supernet_writes_results_metrics_and_checkpoints(trained, dataset)
     assert sorted(int(p.name) for p in (d / "checkpoints").iterdir() if p.name.isdigit()) == [2, 4]
     assert list((d / "tb").iterdir())
     # a finished run is not trained again
-    assert train_supernet(cfg, workdir, dataset, progress=False) == res
+    assert _train(cfg, workdir, dataset) == res
 
 
 def test_load_supernet_gives_the_trained_weights(trained, dataset):
     cfg, workdir, res = trained
-    graphdef, state = load_supernet(workdir, cfg, dataset)
+    graphdef, state = _load(workdir, cfg, dataset)
     model = nnx.merge(graphdef, state)
     acc = evaluate_subnet(graphdef, state, model, SPACE.largest(), dataset,
                           batch_size=cfg.supernet.batch_size, bn_batches=cfg.supernet.bn_recalibration_batches)
@@ -81,11 +89,11 @@ def test_mismatched_or_corrupt_checkpoint_is_refused_and_kept(trained, dataset, 
     cfg, workdir, _ = trained
     before = tree_digest(workdir)
     with pytest.raises(InputError, match=r"supernet.learning_rate: 0.1 in checkpoint, 0.2 now"):
-        train_supernet(smoke_cfg(learning_rate=0.2), workdir, dataset, progress=False)
+        _train(smoke_cfg(learning_rate=0.2), workdir, dataset)
     other = smoke_cfg()
     other.space = "ofa_mbv3"
     with pytest.raises(InputError, match=r"space: \"fashion_mnist\" in checkpoint, \"ofa_mbv3\" now"):
-        load_supernet(workdir, other, dataset)
+        _load(workdir, other, dataset)
     assert tree_digest(workdir) == before
 
     copy = tmp_path / "copy"
@@ -96,14 +104,14 @@ def test_mismatched_or_corrupt_checkpoint_is_refused_and_kept(trained, dataset, 
             f.write_bytes(b"\0garbage" * 3)
     before = tree_digest(copy)
     with pytest.raises(InputError, match=r"checkpoints/4: corrupt checkpoint"):
-        train_supernet(smoke_cfg(), copy, dataset, progress=False)
+        _train(smoke_cfg(), copy, dataset)
     assert tree_digest(copy) == before
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(dataset, tmp_path):
     cfg = smoke_cfg(learning_rate=1e9, max_steps=8, checkpoint_every_steps=1)
     with pytest.raises(TrainingDiverged, match=r"loss diverged at step (\d+).*last good checkpoint: step (\d+)") as e:
-        train_supernet(cfg, tmp_path, dataset, progress=False)
+        _train(cfg, tmp_path, dataset)
     import re
 
     bad, good = map(int, re.search(r"step (\d+).*step (\d+)", str(e.value)).groups())
@@ -112,5 +120,5 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(dataset, tmp_path):
     assert steps[-1] == good
     assert not (tmp_path / "supernet" / "result.json").exists()
     # the kept checkpoint restores, with finite weights
-    _, state = load_supernet(tmp_path, cfg, dataset)
+    _, state = _load(tmp_path, cfg, dataset)
     assert all(np.isfinite(np.asarray(v)).all() for v in jax.tree.leaves(state))

@@ -165,8 +165,8 @@ def throughput(n_archs: int = 24, workers=(1, 2)) -> dict:
     from flax import nnx
 
     from evaluators import EvaluatorSpec, RayEvaluatorPool
-    from evaluators.accuracy import SupernetBundle
     from nas.data import make_dataset
+    from nas.train import SupernetScoring
     from nas.train.supernet import build_supernet
 
     rng = np.random.default_rng(0)
@@ -176,8 +176,8 @@ def throughput(n_archs: int = 24, workers=(1, 2)) -> dict:
                          rng.integers(0, 10, 64).astype(np.int32)),
                         num_classes=10, val_size=256, seed=0)
     graphdef, state = nnx.split(build_supernet("fashion_mnist", 0))
-    bundle = SupernetBundle.from_state(graphdef, state, data, bn_batches=2, batch_size=128)
-    spec = EvaluatorSpec("fashion_mnist", ("accuracy",), eval_batches=2, batch_size=128)
+    bundle = SupernetScoring.from_supernet(graphdef, state, data, bn_batches=2, batch_size=128, eval_batches=2)
+    spec = EvaluatorSpec("fashion_mnist", ("accuracy",))
     space = get_space("fashion_mnist")
     archs = space.sample(jax.random.key(1), n_archs)
     warm = space.sample(jax.random.key(2), 4)

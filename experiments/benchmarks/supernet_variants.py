@@ -68,7 +68,7 @@ def main(argv=None) -> int:
             run.root.mkdir(parents=True, exist_ok=True)
             save_config(cfg, run)
             t0 = time.perf_counter()
-            info = train_supernet(cfg, run.root, progress=True)
+            info = train_supernet(cfg.space, cfg.supernet, cfg.data, run.root, progress=True)
             print(f"{name}: supernet {info.get('steps')} steps, {time.perf_counter() - t0:.0f} s", flush=True)
         for scoring, extra in (("search's", {}),
                                ("full val", {"eval_batches": args.full_eval_batches,

@@ -164,16 +164,13 @@ def score_supernet(cfg, run, archs, dataset, eval_batches: int | None, bn_batche
     """Inherited-weight accuracy of ``archs``: as the run's search sees it (its cache and
     settings), or, with ``eval_batches``/``bn_batches`` given, scored afresh with those
     (validation batches; BN recalibration batches), bypassing the cache."""
-    from evaluators import EvaluatorSpec
-    from nas.pipeline.search import supernet_accuracy, supernet_bundle
+    from nas.pipeline.search import accuracy_spec, supernet_accuracy, supernet_scoring
 
     if eval_batches is None and bn_batches is None:
         return supernet_accuracy(cfg, run.root, archs, dataset)
-    supernet = dataclasses.replace(cfg.supernet, bn_recalibration_batches=bn_batches or
-                                   cfg.supernet.bn_recalibration_batches)
-    cfg = dataclasses.replace(cfg, supernet=supernet)
-    ev = EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=eval_batches or cfg.search.eval_batches,
-                       batch_size=cfg.supernet.batch_size)(supernet_bundle(cfg, run, dataset))
+    ev = accuracy_spec(cfg)(supernet_scoring(cfg, run, dataset,
+                                             eval_batches=eval_batches or cfg.search.eval_batches,
+                                             bn_batches=bn_batches or cfg.supernet.bn_recalibration_batches))
     return [r["accuracy"] for r in ev.evaluate(list(archs))]
 
 

@@ -165,9 +165,10 @@ def latency_records(cfg, profile: str) -> tuple:
     each breaks the search's budgets (0: feasible). InputError for an unknown profile."""
     from evaluators.analytic import AnalyticCostEvaluator
     from evaluators.latency import PredictedLatencyEvaluator
+    from nas.latency import load_profile
     from nas.search.objectives import ObjectiveSpec
 
-    latency = PredictedLatencyEvaluator.from_profile_name(profile)
+    latency = PredictedLatencyEvaluator(load_profile(profile))
     analytic = AnalyticCostEvaluator()
 
     def records(archs):

@@ -4,6 +4,7 @@ from nas.data.dataset import (
     SOURCES,
     Dataset,
     Split,
+    at_resolution,
     channel_stats,
     check_location,
     check_source,
@@ -25,7 +26,8 @@ from nas.data.stream import SKIPPED, StreamSplit, step_resolution
 from nas.data.tfds_source import load_tfds
 
 __all__ = [
-    "SOURCES", "Dataset", "Split", "augment", "check_source", "augment_images", "channel_stats", "check_location",
+    "SOURCES", "Dataset", "Split", "at_resolution", "augment", "check_source", "augment_images", "channel_stats",
+    "check_location",
     "epoch_permutation",    "eval_batches", "load_dataset", "load_fashion_mnist", "load_idx_folder", "load_tfds",
     "make_dataset", "normalize", "read_idx", "steps_per_epoch", "train_batches",
     "SKIPPED", "StreamSplit", "scan_image_folder", "step_resolution", "write_synthetic_image_folder",

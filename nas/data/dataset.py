@@ -47,6 +47,18 @@ class Dataset:
         return bool(getattr(self.train, "streaming", False))
 
 
+def at_resolution(split, resolution: int):
+    """``split`` as a network with input side ``resolution`` is scored (and recalibrated) on: the
+    one rule for every data source. A streamed split (image folder, TFDS records) is decoded at
+    ``resolution`` from the original images (:meth:`nas.data.stream.StreamSplit.at`: shorter side
+    to ``resolution / 0.875``, centre crop). An in-memory split is returned as stored: its arrays
+    are the only copy of the images and the only size a network trains at in memory (several
+    resolutions need streamed data), so resampling them would score a rescaled copy, which
+    streamed evaluation never does. (With the shipped in-memory spaces the architecture's
+    resolution is the stored size anyway.)"""
+    return split.at(resolution) if getattr(split, "streaming", False) else split
+
+
 def channel_stats(images: np.ndarray, max_examples: int = 10000) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 images scaled to [0, 1] (first ``max_examples``)."""
     x = images[:max_examples].astype(np.float64) / 255.0

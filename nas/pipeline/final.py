@@ -107,7 +107,7 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
         from nas.train import load_supernet
         from search_spaces.supernet import extract_subnet
 
-        model = nnx.merge(*load_supernet(workdir, cfg, dataset))
+        model = nnx.merge(*load_supernet(workdir, cfg.space, cfg.supernet, cfg.data, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))
     info = train_static(net, training_config(cfg, cand), dataset, d.path, progress=progress, name=cand.name,
                         **_static_options(cfg, cand))

@@ -59,8 +59,9 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     check_location(cfg.data)  # a missing data path stops here, before the processes join
     resolve_normalization(cfg)
     driver_env(cfg)  # GPUs shared with Ray workers: no preallocation here (before JAX starts)
-    maybe_initialize_distributed(cfg)  # before any JAX computation
-    if not trains_supernet(cfg) and not leave():  # nothing to train together: process 0 goes on alone
+    trains = trains_supernet(cfg.supernet, cfg.supernet_from)
+    maybe_initialize_distributed(cfg.supernet, trains=trains)  # before any JAX computation
+    if not trains and not leave():  # nothing to train together: process 0 goes on alone
         return None
     main = is_main_process()
 

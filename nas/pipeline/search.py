@@ -188,15 +188,14 @@ class _LazySupernetAccuracy:
 
     def evaluate(self, archs):
         if self.inner is None:
-            self.inner = accuracy_spec(self.cfg)(supernet_bundle(self.cfg, self.run, self.dataset))
+            self.inner = accuracy_spec(self.cfg)(supernet_scoring(self.cfg, self.run, self.dataset))
         return self.inner.evaluate(archs)
 
 
 def accuracy_spec(cfg):
     from evaluators import EvaluatorSpec
 
-    return EvaluatorSpec(cfg.space, ("accuracy",), eval_batches=cfg.search.eval_batches,
-                         batch_size=cfg.supernet.batch_size)
+    return EvaluatorSpec(cfg.space, ("accuracy",))
 
 
 def _require_supernet(cfg, run: RunDir) -> None:
@@ -206,20 +205,24 @@ def _require_supernet(cfg, run: RunDir) -> None:
                          f"{run.root}` to train it first)")
 
 
-def supernet_bundle(cfg, run: RunDir, dataset=None):
-    """The :class:`evaluators.SupernetBundle` of the run's trained supernet; InputError when
-    stage 1 has not completed there."""
-    from evaluators import SupernetBundle
-    from nas.train import load_supernet
+def supernet_scoring(cfg, run: RunDir, dataset=None, *, eval_batches: int | None = None,
+                     bn_batches: int | None = None):
+    """The :class:`nas.train.SupernetScoring` of the run's trained supernet, what the accuracy
+    evaluator is handed (``search.eval_batches`` validation batches and
+    ``supernet.bn_recalibration_batches`` recalibration batches of ``supernet.batch_size``, unless
+    given); InputError when stage 1 has not completed there."""
+    from nas.train import SupernetScoring, load_supernet
 
     _require_supernet(cfg, run)
     if dataset is None:
         from nas.data import load_dataset
 
         dataset = load_dataset(cfg.data)
-    graphdef, state = load_supernet(run.root, cfg, dataset)
-    return SupernetBundle.from_state(graphdef, state, dataset, bn_batches=cfg.supernet.bn_recalibration_batches,
-                                     batch_size=cfg.supernet.batch_size)
+    graphdef, state = load_supernet(run.root, cfg.space, cfg.supernet, cfg.data, dataset)
+    return SupernetScoring.from_supernet(
+        graphdef, state, dataset, batch_size=cfg.supernet.batch_size,
+        bn_batches=cfg.supernet.bn_recalibration_batches if bn_batches is None else bn_batches,
+        eval_batches=cfg.search.eval_batches if eval_batches is None else eval_batches)
 
 
 def accuracy_evaluator(cfg, run: RunDir, dataset=None, *, num_workers: int = 0):
@@ -231,7 +234,7 @@ def accuracy_evaluator(cfg, run: RunDir, dataset=None, *, num_workers: int = 0):
     _require_supernet(cfg, run)
     if num_workers > 0:
         s = cfg.search
-        inner = make_evaluator(accuracy_spec(cfg), supernet_bundle(cfg, run, dataset), num_workers=num_workers,
+        inner = make_evaluator(accuracy_spec(cfg), supernet_scoring(cfg, run, dataset), num_workers=num_workers,
                                address=s.ray_address, num_cpus_per_worker=s.cpus_per_worker,
                                num_gpus_per_worker=s.gpus_per_worker, runtime_env=s.ray_runtime_env)
     else:
@@ -280,11 +283,20 @@ def check_budgets_reachable(cfg, profiles: list[str] | None = None) -> None:
     if "latency_ms" in budgets:
         checks += [("latency_ms", p) for p in profiles or cfg.search.profiles]
     for name, profile in checks:
-        low = cheapest(space, EvaluatorSpec(cfg.space, (name,), profile=profile)(), name)
+        low = cheapest(space, EvaluatorSpec(cfg.space, (name,), profile=_profile(profile))(), name)
         if low > budgets[name]:
             where = f" on profile {profile}" if profile else ""
             raise InputError(f"search.budgets.{name}: no network of {cfg.space} meets {_number(budgets[name])}{where}; "
                              f"the smallest the space reaches is {_number(low)}")
+
+
+def _profile(name: str):
+    """The hardware profile ``name`` (shipped name or YAML path; None for no name)."""
+    if not name:
+        return None
+    from nas.latency import load_profile
+
+    return load_profile(name)
 
 
 def _number(x: float) -> str:
@@ -323,7 +335,8 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
     try:
         for profile in list(profiles or s.profiles):
             local = tuple(n for n in needs if n != "accuracy")
-            parts = [EvaluatorSpec(cfg.space, local, profile=profile)()] if local else []
+            loaded = _profile(profile) if "latency_ms" in local else None
+            parts = [EvaluatorSpec(cfg.space, local, profile=loaded)()] if local else []
             evaluator = CompositeEvaluator(parts + ([accuracy] if accuracy else []))
             cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
             served = _nodes_served(accuracy)

@@ -99,7 +99,7 @@ def run_supernet_stage(cfg, workdir, dataset) -> dict:
         return link_supernet(cfg.supernet_from, workdir) if is_main_process() else {}
     from nas.train import train_supernet
 
-    return train_supernet(cfg, workdir, dataset)
+    return train_supernet(cfg.space, cfg.supernet, cfg.data, workdir, dataset)
 
 
 def data_shape(cfg, workdir) -> tuple[tuple[int, ...], int]:

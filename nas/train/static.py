@@ -12,6 +12,7 @@ from pathlib import Path
 import jax
 from flax import nnx
 
+from nas.data.dataset import at_resolution
 from nas.rundir import TrainDir
 from nas.train.evaluate import evaluate_accuracy, full_state
 from nas.train.forward import no_arch, static_forward
@@ -76,7 +77,7 @@ def train_static(net_or_spec, final_cfg, dataset, workdir: str | Path, *, seed: 
     info["train_time_s"] = time.perf_counter() - t0
     state = jax.device_get(full_state(params, rest))
     for split in ("val", "test"):
-        data = getattr(dataset, split).at(res) if dataset.streaming else getattr(dataset, split)
+        data = at_resolution(getattr(dataset, split), res)
         info[f"{split}_acc"] = evaluate_accuracy(graphdef, state, data, mean=dataset.mean,
                                                  std=dataset.std, batch_size=final_cfg.batch_size)
     nnx.update(model, state)

@@ -21,13 +21,13 @@ from flax import nnx
 
 from nas.files import folder_digest
 from nas.rundir import RunDir
-from nas.train.bn import calibration_batches
 from nas.train.checkpoint import Checkpointer
 from nas.train.distributed import initialize, is_main_process, settings_from_env
-from nas.train.evaluate import full_state, subnet_accuracy
+from nas.train.evaluate import full_state
 from nas.train.forward import stack_archs, supernet_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_record, stored_result
 from nas.train.optim import make_optimizer
+from nas.train.scoring import evaluate_subnet
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
 from search_spaces.arch import InputError
@@ -41,40 +41,40 @@ def build_supernet(space_name: str, seed: int):
     return Supernet(get_space(space_name), rngs=nnx.Rngs(seed))
 
 
-def trains_supernet(cfg) -> bool:
+def trains_supernet(supernet, supernet_from: str = "") -> bool:
     """Whether stage 1 trains (False when it imports ``supernet.init`` or links ``supernet_from``)."""
-    return not (cfg.supernet.init or cfg.supernet_from)
+    return not (supernet.init or supernet_from)
 
 
-def maybe_initialize_distributed(cfg) -> None:
+def maybe_initialize_distributed(supernet, *, trains: bool = True) -> None:
     """Join the other processes of a multi-host run (:func:`nas.train.distributed.initialize`,
     waiting at most ``supernet.jax_init_timeout_s``) when ``JAX_NUM_PROCESSES`` is above 1, or
-    when ``supernet.jax_distributed`` is set and stage 1 trains (:func:`trains_supernet`: an
+    when ``supernet.jax_distributed`` is set and stage 1 ``trains`` (:func:`trains_supernet`: an
     import on one machine without JAX_* variables runs as one process); otherwise nothing."""
     _, num, _ = settings_from_env()
-    if (num or 1) > 1 or (cfg.supernet.jax_distributed and trains_supernet(cfg)):
-        initialize(timeout_s=cfg.supernet.jax_init_timeout_s)
+    if (num or 1) > 1 or (supernet.jax_distributed and trains):
+        initialize(timeout_s=supernet.jax_init_timeout_s)
 
 
-def _dataset(cfg, dataset):
+def _dataset(data, dataset):
     if dataset is None:
         from nas.data import load_dataset
 
-        dataset = load_dataset(cfg.data)
+        dataset = load_dataset(data)
     return dataset
 
 
-def supernet_schedule(cfg, dataset) -> tuple[int, int]:
+def supernet_schedule(supernet, dataset) -> tuple[int, int]:
     """``(total_steps, warmup_steps)`` of the run (``max_steps`` truncates the schedule)."""
-    s = cfg.supernet
+    s = supernet
     return schedule_steps(len(dataset.train), s.batch_size, s.epochs, s.max_steps, s.warmup_epochs)
 
 
-def training_resolutions(cfg, dataset) -> tuple[int, ...]:
+def training_resolutions(supernet, dataset) -> tuple[int, ...]:
     """Input resolutions the supernet trains at (one per step): ``supernet.resolutions`` on
     streamed data (``data.image_size`` when empty); the stored images' size in memory."""
     native = int(dataset.input_shape[0])
-    res = tuple(int(r) for r in cfg.supernet.resolutions)
+    res = tuple(int(r) for r in supernet.resolutions)
     if not dataset.streaming:
         if res and res != (native,):
             raise InputError(f"supernet.resolutions: {list(res)} needs streamed data (data.source image_folder, "
@@ -83,25 +83,19 @@ def training_resolutions(cfg, dataset) -> tuple[int, ...]:
     return res or (native,)
 
 
-def arch_resolution(space, arch, dataset) -> int:
-    """The input resolution ``arch`` is evaluated at: its resolution gene on streamed data (decoded
-    at that size), else the stored images' size."""
-    if dataset.streaming and hasattr(space, "decode"):
-        return int(space.decode(arch)[3])
-    return int(dataset.input_shape[0])
-
-
-def supernet_fingerprint(cfg, dataset) -> dict:
-    """What a checkpoint must share with the running configuration to be resumed."""
-    s = cfg.supernet
-    total, warmup = supernet_schedule(cfg, dataset)
-    extra = {"resolutions": list(training_resolutions(cfg, dataset))} if dataset.streaming else {}
+def supernet_fingerprint(space: str, supernet, data, dataset) -> dict:
+    """What a checkpoint must share with the running configuration to be resumed: the space's
+    name, the supernet settings (:class:`nas.config.SupernetConfig`), the data settings
+    (:class:`nas.config.DataConfig`) and the loaded dataset's shape."""
+    s = supernet
+    total, warmup = supernet_schedule(s, dataset)
+    extra = {"resolutions": list(training_resolutions(s, dataset))} if dataset.streaming else {}
     if s.sampling != "uniform":  # (absent for uniform: checkpoints written before the option stay valid)
         extra["sampling"] = s.sampling
     return {**extra,
-        "space": cfg.space, "dataset": dataset.name, "num_train": len(dataset.train),
+        "space": space, "dataset": dataset.name, "num_train": len(dataset.train),
         "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes,
-        "data": {"val_size": cfg.data.val_size, "seed": cfg.data.seed, "augment": cfg.data.augment},
+        "data": {"val_size": data.val_size, "seed": data.seed, "augment": data.augment},
         "supernet": {"batch_size": s.batch_size, "learning_rate": s.learning_rate,
                      "weight_decay": s.weight_decay, "label_smoothing": s.label_smoothing,
                      "num_random_subnets": s.num_random_subnets, "distill": s.distill,
@@ -161,22 +155,11 @@ def subnet_sampler(model, space, num_random: int, seed: int, sampling: str = "un
     return sample_archs
 
 
-def evaluate_subnet(graphdef, state, model, arch, dataset, *, batch_size: int, bn_batches: int,
-                    split: str = "val") -> float:
-    """Accuracy of ``arch`` with inherited weights after BN recalibration on the first
-    ``bn_batches`` training batches (:func:`nas.train.evaluate.subnet_accuracy`); streamed data
-    is decoded at the architecture's resolution for both."""
-    r = arch_resolution(model.space, arch, dataset)
-    data, train = getattr(dataset, split), dataset.train
-    if dataset.streaming:
-        data, train = data.at(r), train.at(r)
-    return subnet_accuracy(graphdef, state, model.arch_arrays(arch), data,
-                           calibration_batches(train, batch_size, bn_batches),
-                           mean=dataset.mean, std=dataset.std, batch_size=batch_size)
-
-
-def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = True, mesh=None) -> dict:
-    """Train (or resume, or skip when complete) the supernet of ``cfg`` in ``workdir/supernet``.
+def train_supernet(space_name: str, supernet, data, workdir: str | Path, dataset=None, *, progress: bool = True,
+                   mesh=None) -> dict:
+    """Train (or resume, or skip when complete) the supernet of the search space ``space_name``
+    with the settings ``supernet`` (:class:`nas.config.SupernetConfig`) on the data ``data``
+    (:class:`nas.config.DataConfig`; ``dataset``: that data already loaded) in ``workdir/supernet``.
 
     Returns ``{"steps", "resumed_from", "images_per_s", "train_time_s", "val_acc_largest",
     "val_acc_smallest", "final_loss"}`` (accuracies in [0, 1], after BN recalibration on
@@ -186,21 +169,21 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     every process calls this; process 0 alone writes files and measures the accuracies
     (the other processes' records have no ``val_acc_*``).
     """
-    maybe_initialize_distributed(cfg)
-    dataset = _dataset(cfg, dataset)
+    s = supernet
+    maybe_initialize_distributed(s, trains=trains_supernet(s))
+    dataset = _dataset(data, dataset)
     directory = RunDir(workdir).supernet
-    fingerprint = supernet_fingerprint(cfg, dataset)
+    fingerprint = supernet_fingerprint(space_name, s, data, dataset)
     done = stored_result(directory.result, fingerprint)
     if done is not None:
         return done
-    s = cfg.supernet
-    total, warmup = supernet_schedule(cfg, dataset)
-    space = get_space(cfg.space)
-    model = build_supernet(cfg.space, s.seed)
+    total, warmup = supernet_schedule(s, dataset)
+    space = get_space(space_name)
+    model = build_supernet(space_name, s.seed)
     spec = RunSpec(directory.path, "supernet", s.batch_size, s.learning_rate, total, warmup, s.weight_decay,
-                   s.label_smoothing, s.seed, distill=s.distill, augment=cfg.data.augment,
+                   s.label_smoothing, s.seed, distill=s.distill, augment=data.augment,
                    checkpoint_every=max(1, s.checkpoint_every_steps), fingerprint=fingerprint,
-                   field_prefix="supernet.", resolutions=training_resolutions(cfg, dataset))
+                   field_prefix="supernet.", resolutions=training_resolutions(s, dataset))
     t0 = time.perf_counter()
     graphdef, params, rest, info = fit(model, supernet_forward,
                                        subnet_sampler(model, space, s.num_random_subnets, s.seed, s.sampling),
@@ -217,20 +200,21 @@ def train_supernet(cfg, workdir: str | Path, dataset=None, *, progress: bool = T
     return info
 
 
-def load_supernet(workdir: str | Path, cfg, dataset=None):
-    """``(graphdef, state)`` of the newest supernet checkpoint in ``workdir/supernet``.
+def load_supernet(workdir: str | Path, space_name: str, supernet, data, dataset=None):
+    """``(graphdef, state)`` of the newest supernet checkpoint in ``workdir/supernet``, trained by
+    :func:`train_supernet` with these arguments (or imported).
 
     ``state`` is the full ``nnx.State`` (parameters and BatchNorm statistics) on the host;
     ``nnx.merge(graphdef, state)`` gives the Supernet module. InputError when there is no
     checkpoint or it belongs to another configuration.
     """
-    dataset = _dataset(cfg, dataset)
+    dataset = _dataset(data, dataset)
     directory = RunDir(workdir).supernet.checkpoints
     if not directory.is_dir():
         raise InputError(f"{directory}: no supernet checkpoint (train the supernet first)")
-    model = build_supernet(cfg.space, cfg.supernet.seed)
+    model = build_supernet(space_name, supernet.seed)
     graphdef, params, rest = split_model(model)
-    opt = make_optimizer(cfg.supernet.weight_decay)
+    opt = make_optimizer(supernet.weight_decay)
     template = replicate((params, rest, opt.init(params)), make_mesh(jax.local_devices()))
     record = stored_record(RunDir(workdir).supernet.result)
     sums = (record or {}).get("checksums", {})
@@ -240,7 +224,8 @@ def load_supernet(workdir: str | Path, cfg, dataset=None):
         if not step_dir.is_dir() or folder_digest(step_dir) != sums["checkpoint"]:
             raise InputError(f"{step_dir}: damaged supernet checkpoint (checksum mismatch with "
                              f"{RunDir(workdir).supernet.result.name}); retrain in another work directory")
-    ckpt = Checkpointer(directory, record["fingerprint"] if imported else supernet_fingerprint(cfg, dataset))
+    ckpt = Checkpointer(directory, record["fingerprint"] if imported
+                        else supernet_fingerprint(space_name, supernet, data, dataset))
     try:
         step, restored = ckpt.restore(template, step=sums.get("checkpoint_step"))
     finally:
