@@ -3,7 +3,8 @@
     nas run fashion_mnist_long
 
 Same space and data as `experiments/fashion_mnist.py` (the `make demo` setting), but a supernet
-trained here (the demo imports this very setting's supernet, shipped with jaxnas) 6 epochs without augmentation (3-subnet sandwich: largest + smallest + 1 random,
+trained here (the demo imports this setting's supernet, shipped with jaxnas) 6 epochs
+without augmentation (3-subnet sandwich: largest + smallest + 1 random,
 in-place distillation) to reach >= 91% (largest) / >= 87% (smallest) validation accuracy with
 inherited weights, the whole space searched (20 MFLOP budget: every subnet; 20 x 8 on the
 local_cpu profile), three networks spread along the front fine-tuned 15 epochs from their

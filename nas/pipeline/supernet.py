@@ -41,6 +41,14 @@ def check_space_fits_data(cfg, dataset) -> None:
         raise ConfigError(f"space: {cfg.space} takes {want}-channel images but data "
                           f"{cfg.data.source}{':' + cfg.data.name if cfg.data.name else ''} has {have} "
                           "(choose a space for this data)")
+    sides = {space.net_spec(a).input_shape[0] for a in (space.smallest(), space.largest())}
+    stored = dataset.input_shape[0]
+    if not dataset.streaming and sides != {stored}:
+        # in memory, every subnet would be trained and scored at the stored size whatever its
+        # resolution gene (nas.data.at_resolution), so a search would get small resolutions for free
+        raise ConfigError(f"space: {cfg.space} searches input sides {min(sides)}..{max(sides)} px but data "
+                          f"{cfg.data.source} is held in memory at {stored} px; stream it (data.stream=on, "
+                          "image_folder or TFDS data) so each subnet is scored at its own resolution")
 
 
 def resolve_normalization(cfg) -> None:

@@ -30,7 +30,9 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "supernets"
 
 def shipped_supernets() -> list[str]:
     """Names of the supernets shipped with the package (``pretrained:NAME``)."""
-    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "result.json").is_file()) if SHIPPED_DIR.is_dir() else []
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "result.json").is_file())
 
 
 def resolve_init(value: str | Path) -> Path:
