@@ -1,10 +1,9 @@
 """Search spaces: architecture encodings, operators, layer lists, cost model, supernets."""
-from search_spaces.arch import Arch, ArchError, InputError
+from search_spaces.arch import Arch, ArchError
 from search_spaces.base import Field, SearchSpace, rng_from_key
 from search_spaces.cost import CostStats, arch_stats, net_stats
 from search_spaces.layers import NetSpec, Op, expand_ops
 from search_spaces.registry import (
-    UnknownNameError,
     arch_from_json,
     get_reference_model,
     get_space,
@@ -12,7 +11,7 @@ from search_spaces.registry import (
 )
 
 __all__ = [
-    "Arch", "ArchError", "InputError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace", "UnknownNameError",
+    "Arch", "ArchError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace",
     "arch_from_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
     "list_spaces", "net_stats", "rng_from_key",
     "StaticNet", "Supernet", "extract_subnet",

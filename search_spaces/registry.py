@@ -1,7 +1,8 @@
 """Name -> search space and name -> reference model registries."""
 from __future__ import annotations
 
-from search_spaces.arch import Arch, ArchError, InputError
+from nas.errors import UnknownNameError
+from search_spaces.arch import Arch
 from search_spaces.base import SearchSpace
 from search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3
 from search_spaces.fbnet import FBNET
@@ -9,11 +10,6 @@ from search_spaces.layers import NetSpec
 from search_spaces.reference import REFERENCE_MODELS
 
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3)}
-
-
-class UnknownNameError(InputError, KeyError):
-    def __str__(self):  # KeyError quotes its message; keep it one clean line
-        return str(self.args[0])
 
 
 def list_spaces() -> list[str]:
@@ -40,5 +36,4 @@ def arch_from_json(space: str, obj) -> Arch:
     return get_space(space).from_json(obj)
 
 
-__all__ = ["SPACES", "UnknownNameError", "arch_from_json", "get_reference_model", "get_space",
-           "list_spaces", "ArchError"]
+__all__ = ["SPACES", "arch_from_json", "get_reference_model", "get_space", "list_spaces"]

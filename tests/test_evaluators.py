@@ -13,8 +13,8 @@ from evaluators import (
     PredictedLatencyEvaluator,
     make_evaluator,
 )
+from nas.errors import InputError
 from search_spaces import Arch, arch_stats, get_space
-from search_spaces.arch import InputError
 
 SPACE = get_space("ofa_mbv3")
 

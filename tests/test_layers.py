@@ -1,9 +1,11 @@
 """The package layers of DESIGN.md, checked on every import statement of the source tree
 (module-level and function-local alike), and at run time for the search core.
 
-    search_spaces                      knows nothing else of the project
-    nas.search (the search core)       NumPy, JAX and search_spaces only
-    nas.{errors,files,rundir,raycluster}  leaf utilities
+    nas.errors                         the bottom: the error type and the bounded parsers; imports
+                                       nothing of the project
+    search_spaces                      nas.errors and nothing else of the project
+    nas.search (the search core)       NumPy, JAX, search_spaces and nas.errors only
+    nas.{files,rundir,raycluster}      leaf utilities: nas.errors only
     nas.{data,train,latency,export,report}  libraries: never evaluators, the pipeline or the CLI
     evaluators                         libraries + search_spaces: never the pipeline or the CLI
     nas.{config,pipeline}              wire everything; never the CLI
@@ -20,15 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ("nas", "search_spaces", "evaluators", "hardware_profiles", "experiments")
 STDLIB = set(sys.stdlib_module_names)
 LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.export", "nas.report")
-LEAVES = ("nas.errors", "nas.files", "nas.rundir", "nas.raycluster")
+LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
 
 # package -> (project modules it may import, third-party top-level packages it may import; None: any)
 RULES = {
-    "search_spaces": (("search_spaces",), None),
-    "nas.search": (("nas.search", "search_spaces"), ("numpy", "jax")),
-    **{leaf: (("nas.errors", "search_spaces"), None) for leaf in LEAVES},
-    **{lib: (LIBRARIES + LEAVES + ("search_spaces", "nas.search"), None) for lib in LIBRARIES},
-    "evaluators": (("evaluators", "search_spaces") + LIBRARIES + LEAVES, None),
+    "nas.errors": ((), None),
+    "search_spaces": (("search_spaces", "nas.errors"), None),
+    "nas.search": (("nas.search", "search_spaces", "nas.errors"), ("numpy", "jax")),
+    **{leaf: (("nas.errors",), None) for leaf in LEAVES},
+    **{lib: (LIBRARIES + LEAVES + ("nas.errors", "search_spaces", "nas.search"), None) for lib in LIBRARIES},
+    "evaluators": (("evaluators", "search_spaces", "nas.errors") + LIBRARIES + LEAVES, None),
     "nas.config": (("nas", "evaluators", "search_spaces"), None),
     "nas.pipeline": (("nas", "evaluators", "search_spaces"), None),
 }
@@ -96,13 +99,47 @@ def test_layer_rules_catch_violations(tmp_path):
     files = {"nas/search/bad.py": "def f():\n    from evaluators import CachedEvaluator\n    import flax\n",
              "nas/train/bad.py": "from nas.pipeline.search import run_stage\n",
              "evaluators/bad.py": "import nas.cli.main\n",
-             "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\n"}
+             "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\nimport nas.errors\n",
+             "nas/errors.py": "import json\n\ndef f():\n    from search_spaces.arch import Arch\n",
+             "search_spaces/bad.py": "from nas.errors import InputError\nfrom nas.files import read_json\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     got = layer_violations(sorted(tmp_path.rglob("*.py")), tmp_path)
-    assert sorted(got) == ["evaluators.bad imports nas.cli.main", "nas.search.bad imports evaluators",
-                           "nas.search.bad imports third-party flax", "nas.train.bad imports nas.pipeline.search"]
+    assert sorted(got) == ["evaluators.bad imports nas.cli.main", "nas.errors imports search_spaces.arch",
+                           "nas.search.bad imports evaluators", "nas.search.bad imports third-party flax",
+                           "nas.train.bad imports nas.pipeline.search", "search_spaces.bad imports nas.files"]
+
+
+ERROR_NAMES = ("InputError", "UnknownNameError", "loads_json", "loads_yaml", "json_depth", "MAX_JSON_DEPTH",
+               "MAX_JSON_NODES")
+
+
+def misplaced_error_imports(paths, root: Path = ROOT) -> list[str]:
+    """``"<file>: from <module> import <name>"`` for every name of :mod:`nas.errors` imported
+    from anywhere else (a module that merely passes it on)."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module != "nas.errors":
+                found += [f"{path.relative_to(root)}: from {node.module} import {a.name}"
+                          for a in node.names if a.name in ERROR_NAMES and node.module.split(".")[0] in PROJECT]
+    return found
+
+
+def test_the_error_type_is_imported_from_its_one_module(tmp_path):
+    tests = sorted((ROOT / "tests").rglob("*.py"))
+    assert misplaced_error_imports(list(_sources()) + sorted((ROOT / "experiments").rglob("*.py")) + tests) == []
+    (tmp_path / "m.py").write_text("from search_spaces.arch import ArchError, InputError\n"
+                                   "from nas.errors import loads_json\n")
+    assert misplaced_error_imports([tmp_path / "m.py"], tmp_path) == ["m.py: from search_spaces.arch import InputError"]
+
+
+def test_the_error_module_loads_nothing_else():
+    code = ("import sys\nbefore = set(sys.modules)\nimport nas.errors\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "['nas', 'nas.errors']"
 
 
 def test_importing_the_search_core_loads_no_engine_parts():

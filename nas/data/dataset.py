@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 
 @dataclass(frozen=True)

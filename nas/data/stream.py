@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 CROP_FRACTION = 0.875  # evaluation: resize the shorter side to r / CROP_FRACTION, centre crop r
 RRC_SCALE = (0.08, 1.0)  # random-resized crop: area fraction and aspect ratio ranges (Inception)

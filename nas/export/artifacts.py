@@ -26,11 +26,12 @@ import jax
 import numpy as np
 from flax import nnx
 
+from nas.errors import InputError
 from nas.export.formats import FORMATS
 from nas.export.graph import INPUT_NAME
 from nas.files import atomic_write_json
 from nas.rundir import ExportDir
-from search_spaces import InputError, NetSpec, net_stats
+from search_spaces import NetSpec, net_stats
 from search_spaces.static_net import StaticNet
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nas.errors import ArchError, InputError
+from nas.errors import InputError
 from nas.files import atomic_write_text, read_text
 from search_spaces import Arch, get_space
+from search_spaces.arch import ArchError
 
 
 def read_measurements(path, space: str, column: str = "latency_ms", *,

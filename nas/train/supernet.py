@@ -19,6 +19,7 @@ from pathlib import Path
 import jax
 from flax import nnx
 
+from nas.errors import InputError
 from nas.files import folder_digest
 from nas.rundir import RunDir
 from nas.train.bn import calibration_batches
@@ -30,7 +31,6 @@ from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_re
 from nas.train.optim import make_optimizer
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
-from search_spaces.arch import InputError
 from search_spaces.registry import get_space
 
 
