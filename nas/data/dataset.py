@@ -58,6 +58,15 @@ def channel_stats(images: np.ndarray, max_examples: int = 10000) -> tuple[tuple[
     return tuple(float(v) for v in x.mean(axis=axes)), tuple(float(v) for v in std)
 
 
+def stream_stats(split, n: int = 256, resolution: int = 64) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """:func:`channel_stats` of the first ``n`` examples of a :class:`nas.data.stream.StreamSplit`,
+    centre-cropped at ``resolution`` (at most the split's); InputError when none decodes."""
+    batches = split.take(n).at(min(resolution, split.resolution)).calibration(min(n, len(split)), 1)
+    if not batches:
+        raise InputError(f"data: no decodable image among the first {n} examples of {split.name}")
+    return channel_stats(np.concatenate(batches))
+
+
 def make_dataset(name: str, train: tuple, test: tuple, *, num_classes: int | None = None,
                  val_size: int = 0, seed: int = 0, limit_train: int = 0, limit_eval: int = 0) -> Dataset:
     """Build a Dataset from ``(images, labels)`` arrays of the source's train and test splits.
@@ -173,7 +182,7 @@ def load_dataset(cfg) -> Dataset:
 
 def _streaming_dataset(cfg, force: bool = True) -> Dataset:
     """Dataset of :class:`nas.data.stream.StreamSplit` splits (val carved from train, seeded)."""
-    from nas.data.stream import StreamSplit, stream_stats
+    from nas.data.stream import StreamSplit
 
     if cfg.source == "image_folder":
         from nas.data.imagefolder import scan_image_folder
