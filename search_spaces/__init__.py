@@ -4,7 +4,9 @@ from search_spaces.base import Field, SearchSpace, rng_from_key
 from search_spaces.cost import CostStats, arch_stats, net_stats
 from search_spaces.layers import NetSpec, Op, expand_ops
 from search_spaces.registry import (
+    arch_dumps,
     arch_from_json,
+    arch_to_json,
     get_reference_model,
     get_space,
     list_spaces,
@@ -12,7 +14,7 @@ from search_spaces.registry import (
 
 __all__ = [
     "Arch", "ArchError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace",
-    "arch_from_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
+    "arch_dumps", "arch_from_json", "arch_to_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
     "list_spaces", "net_stats", "rng_from_key",
     "StaticNet", "Supernet", "extract_subnet",
 ]

@@ -2,11 +2,12 @@
 
 An :class:`Arch` is a frozen, hashable value: the name of its search space and a flat tuple of
 integer gene values (the integer-array form used for vectorised work). Each search space owns
-the JSON encoding of its architectures (``space.to_json`` / ``space.from_json``).
+the JSON encoding of its architectures (``space.to_json`` / ``space.from_json``); an Arch alone
+is encoded through the registry of spaces (:func:`search_spaces.registry.arch_to_json`,
+:func:`~search_spaces.registry.arch_dumps`), which this module, below every space, cannot see.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from nas.errors import InputError, loads_json
@@ -27,16 +28,6 @@ class Arch:
 
     space: str
     genes: tuple[int, ...]
-
-    def to_json(self) -> dict:
-        """The space's JSON encoding (a dict)."""
-        from search_spaces.registry import get_space
-
-        return get_space(self.space).to_json(self)
-
-    def dumps(self) -> str:
-        """Compact JSON string of :meth:`to_json` (the form used in CSV and JSONL files)."""
-        return json.dumps(self.to_json(), separators=(",", ":"))
 
 
 def parse_arch_json(text_or_obj) -> dict:

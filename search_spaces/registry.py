@@ -1,6 +1,8 @@
 """Name -> search space and name -> reference model registries."""
 from __future__ import annotations
 
+import json
+
 from nas.errors import UnknownNameError
 from search_spaces.arch import Arch
 from search_spaces.base import SearchSpace
@@ -36,4 +38,15 @@ def arch_from_json(space: str, obj) -> Arch:
     return get_space(space).from_json(obj)
 
 
-__all__ = ["SPACES", "arch_from_json", "get_reference_model", "get_space", "list_spaces"]
+def arch_to_json(arch: Arch) -> dict:
+    """The JSON encoding (a dict) of ``arch`` in its space (``arch.space``)."""
+    return get_space(arch.space).to_json(arch)
+
+
+def arch_dumps(arch: Arch) -> str:
+    """Compact JSON string of :func:`arch_to_json` (the form used in CSV and JSONL files)."""
+    return json.dumps(arch_to_json(arch), separators=(",", ":"))
+
+
+__all__ = ["SPACES", "arch_dumps", "arch_from_json", "arch_to_json", "get_reference_model", "get_space",
+           "list_spaces"]

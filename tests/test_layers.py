@@ -10,6 +10,17 @@
     evaluators                         libraries + search_spaces: never the pipeline or the CLI
     nas.{config,pipeline}              wire everything; never the CLI
     hardware_profiles                  data: no code that anything imports back
+
+and no circle of files: the import graph of the project's modules has no cycle. An edge goes
+from a module to each project module one of its import statements names (module-level or
+function-local; those under ``if TYPE_CHECKING:`` never run and are left out):
+
+- ``import a.b`` names ``a.b``; ``from a.b import n`` names ``a.b.n`` when that is a module,
+  else ``a.b``: a name taken from a package through its ``__init__`` (a re-export) depends on
+  the ``__init__`` and so on everything the ``__init__`` imports;
+- the parent packages Python runs first (``a`` for ``a.b``) are not edges: a package's own
+  modules import one another while its ``__init__`` is loading, and that is no circle;
+- ``importlib.import_module`` with a string (the lazy names of ``search_spaces``) is no edge.
 """
 from __future__ import annotations
 
@@ -84,6 +95,105 @@ def layer_violations(paths, root: Path = ROOT) -> list[str]:
 
 def test_every_import_respects_the_layers():
     assert layer_violations(_sources()) == []
+
+
+def _run_time_imports(tree: ast.AST):
+    """Import statements of ``tree``, local ones included, except those under ``if TYPE_CHECKING:``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def import_graph(paths, root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the project modules it imports, by the rule of the module docstring."""
+    modules = {_module_name(p, root): p for p in paths}
+    graph = {}
+    for mod, path in modules.items():
+        edges = set()
+        for node in _run_time_imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+            elif node.module in modules and node.level == 0:
+                edges.update(f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                             for a in node.names)
+        graph[mod] = edges
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """One ``"a -> b -> ... -> a"`` per group of modules that import one another in a circle
+    (a strongly connected component of ``graph``), shortest circle through its first module."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(v):  # Tarjan; the graph has a few hundred modules, far below the recursion limit
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while v not in group:
+                group.add(stack.pop())
+            on_stack.difference_update(group)
+            if len(group) > 1 or v in graph[v]:
+                groups.append(group)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    cycles = []
+    for group in groups:
+        start = min(group)
+        paths, seen = [[start]], set()
+        while paths:  # breadth-first back to start inside the group
+            path = paths.pop(0)
+            nxt = sorted(w for w in graph[path[-1]] if w in group)
+            if start in nxt:
+                cycles.append(" -> ".join(path + [start]))
+                break
+            for w in nxt:
+                if w not in seen:
+                    seen.add(w)
+                    paths.append(path + [w])
+    return sorted(cycles)
+
+
+def test_no_module_imports_itself_back():
+    cycles = import_cycles(import_graph(_sources()))
+    assert cycles == [], "modules that import themselves back:\n" + "\n".join(cycles)
+
+
+def test_import_cycle_check_catches_circles(tmp_path):
+    """The checker itself can fail: a circle through a local import and a submodule named by
+    ``from pkg import mod``, and one through a package ``__init__`` re-export, are found; a
+    ``TYPE_CHECKING`` import and a module importing its own package's sibling are not circles."""
+    files = {"nas/__init__.py": "",
+             "nas/a.py": "from nas.b import f\n",
+             "nas/b.py": "def f():\n    import nas.c\n",
+             "nas/c.py": "from nas import a\n",
+             "nas/d.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from nas.e import E\n",
+             "nas/e.py": "from nas.d import D\n",
+             "search_spaces/__init__.py": "from search_spaces.x import X\n",
+             "search_spaces/x.py": "from search_spaces.y import Y\n",
+             "search_spaces/y.py": "import numpy\nfrom search_spaces import X\n",
+             "search_spaces/z.py": "from search_spaces.x import X\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = import_graph(sorted(tmp_path.rglob("*.py")), tmp_path)
+    assert import_cycles(graph) == ["nas.a -> nas.b -> nas.c -> nas.a",
+                                    "search_spaces -> search_spaces.x -> search_spaces.y -> search_spaces"]
 
 
 def test_hardware_profiles_is_data_only():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.benchmarks.ranking_fidelity import choose_subnets, rank_agreement
-from search_spaces import arch_stats, get_space
+from search_spaces import arch_stats, arch_to_json, get_space
 
 
 def test_subnets_are_stratified_over_macs_plus_a_narrow_band():
@@ -26,7 +26,7 @@ def test_scores_are_reused_only_for_the_same_supernet_scoring_and_subnets(tmp_pa
     space = get_space("fashion_mnist")
     strat, _, _ = choose_subnets(space, 3, 0, None, 0.10, seed=0)
     path = tmp_path / "fidelity.json"
-    rows = [{"arch": a.to_json(), "supernet_accuracy": 0.5 + i / 10, "macs": 1.0, "in_band": False,
+    rows = [{"arch": arch_to_json(a), "supernet_accuracy": 0.5 + i / 10, "macs": 1.0, "in_band": False,
              "by_seed": {"0": {"test_acc": i}, "1": {"test_acc": -i}}} for i, a in enumerate(strat)]
     path.write_text(json.dumps({"supernet_id": "s1", "eval_batches": 8, "bn_batches": 4, "rows": rows}))
     assert _cached_scores(path, "s1", 8, 4, strat) == [0.5, 0.6, 0.7]

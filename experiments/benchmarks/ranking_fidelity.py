@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from search_spaces import arch_to_json
+
 # the stand-alone recipe, fixed here so every supernet is judged against the same ground truth
 RECIPE = {"epochs": 2.0, "batch_size": 256, "learning_rate": 0.05, "augment": "off", "seed": 0}
 SAMPLES = 4000
@@ -92,7 +94,7 @@ def _cached_scores(path: Path, supernet_id, eval_batches: int, bn_batches: int, 
         old = read_json(path, what="fidelity")
         if (old["supernet_id"], old["eval_batches"], old["bn_batches"]) != (supernet_id, eval_batches, bn_batches):
             return None
-        if [r["arch"] for r in old["rows"]] != [a.to_json() for a in archs]:
+        if [r["arch"] for r in old["rows"]] != [arch_to_json(a) for a in archs]:
             return None
         return [float(r["supernet_accuracy"]) for r in old["rows"]]
     except Exception:  # no file, another format: score afresh
@@ -273,20 +275,20 @@ def main(argv=None) -> int:
         if known:
             by_seed = known[i]["by_seed"]
         else:  # seed k > 0 trains in <name>_seed<k>, so adding a seed keeps the trainings already done
-            key = row_key(cfg.name, name, a.to_json(), budget)
+            key = row_key(cfg.name, name, arch_to_json(a), budget)
             for k in seeds:
                 if str(k) in table.get(key, {}).get("by_seed", {}):
                     continue
                 v = train_candidate(dataclasses.replace(cfg, final=final, seed=k),
                                     Candidate(name if k == RECIPE["seed"] else f"{name}_seed{k}", "searched",
-                                              a.to_json()), run.fidelity_dir, progress=True)
-                row = {"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
+                                              arch_to_json(a)), run.fidelity_dir, progress=True)
+                row = {"name": name, "arch": arch_to_json(a), "macs": arch_stats(a).macs, "in_band": in_band[i],
                        "by_seed": {**table.get(key, {}).get("by_seed", {}),
                                    str(k): {"val_acc": v["val_acc"], "test_acc": v["test_acc"]}},
                        "key": {"run": cfg.name, "budget": budget}}
                 table = merge_row(args.rows, key, row) if args.rows else {**table, key: row}
             by_seed = {str(k): table[key]["by_seed"][str(k)] for k in seeds}
-        rows.append({"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": in_band[i],
+        rows.append({"name": name, "arch": arch_to_json(a), "macs": arch_stats(a).macs, "in_band": in_band[i],
                      "supernet_accuracy": inherited[i],
                      "standalone_val": float(np.mean([v["val_acc"] for v in by_seed.values()])),
                      "standalone_test": float(np.mean([v["test_acc"] for v in by_seed.values()])),

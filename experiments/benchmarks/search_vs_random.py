@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from search_spaces import arch_to_json
+
 POOL = 20_000  # uniform samples the equal-latency networks are drawn from
 
 
@@ -130,7 +132,7 @@ def main(argv=None) -> int:
     archs = [chosen_arch, *randoms]
     # the folder names carry the architecture, so another draw (--seed, --tolerance, --pool) can
     # never resume a training of a different network
-    names = [chosen.name] + [f"random_{i:02d}_{record_digest(a.to_json())[:8]}" for i, a in enumerate(randoms)]
+    names = [chosen.name] + [f"random_{i:02d}_{record_digest(arch_to_json(a))[:8]}" for i, a in enumerate(randoms)]
     try:
         sup = supernet_accuracy(cfg, run.root, archs)  # the run's cache: what its search saw (or would have)
     except InputError as e:
@@ -141,7 +143,7 @@ def main(argv=None) -> int:
     identity = f"{cfg.name}@{run.supernet_id()}"
     budget = {"seed": cfg.seed, **{k: getattr(cfg.final, k) for k in
                                    ("epochs", "batch_size", "learning_rate", "from_scratch", "augment", "max_steps")}}
-    keys = [row_key(identity, names[i], archs[i].to_json(), budget) for i in range(len(archs))]
+    keys = [row_key(identity, names[i], arch_to_json(archs[i]), budget) for i in range(len(archs))]
     try:
         table = load_rows(args.rows)  # key -> row: FILE's (resumed), else this sitting's alone
     except InputError as e:
@@ -149,7 +151,7 @@ def main(argv=None) -> int:
 
     def finished(i: int, info: dict) -> None:
         nonlocal table
-        row = {"name": names[i], "arch": archs[i].to_json(), "chosen": i == 0, "macs": recs[i]["macs"],
+        row = {"name": names[i], "arch": arch_to_json(archs[i]), "chosen": i == 0, "macs": recs[i]["macs"],
                "latency_ms": recs[i]["latency_ms"], "supernet_accuracy": sup[i],
                "val_acc": info["val_acc"], "test_acc": info["test_acc"], "key": {"run": identity, "budget": budget}}
         table = merge_row(args.rows, keys[i], row) if args.rows else {**table, keys[i]: row}
@@ -178,7 +180,7 @@ def main(argv=None) -> int:
         return result
 
     def job(i: int) -> tuple:
-        return cfg, Candidate(names[i], "searched", archs[i].to_json()), run.root
+        return cfg, Candidate(names[i], "searched", arch_to_json(archs[i])), run.root
 
     todo = [i for i in range(len(archs)) if keys[i] not in table]
     if args.workers == 1:
