@@ -13,9 +13,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from nas.errors import InputError, loads_json
 from nas.files import atomic_write_text, read_text
 from search_spaces import Arch, SearchSpace
-from search_spaces.arch import InputError, loads_json
 
 
 def _plain(v):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from evaluators.analytic import COST_KEYS, AnalyticCostEvaluator
 from evaluators.base import CompositeEvaluator
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 # every value an evaluator can produce: the names search.objectives and search.budgets may use
 VALUES = COST_KEYS + ("latency_ms", "accuracy")

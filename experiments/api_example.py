@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from nas import api
+    from search_spaces import arch_dumps, arch_to_json
 
     cfg = api.load_config(__file__, smoke=args.smoke)
     workdir = Path(args.workdir or f"runs/api_example{'_smoke' if args.smoke else ''}")
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     best = found.front[0]  # the front is sorted by its first objective: accuracy, best first
     latency_ms = api.predict_latency(best.arch, args.profile)
     print(f"search on {found.profile}: {len(found.front)} on the front of {found.evaluations} evaluated")
-    print(f"chosen: {best.arch.dumps()}")
+    print(f"chosen: {arch_dumps(best.arch)}")
     print(f"  supernet accuracy {100 * best.values['accuracy']:.1f}%, predicted latency on {found.profile} "
           f"{latency_ms:.3f} ms, {best.values.get('flops', 0) / 1e6:.2f} MFLOPs")
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  test accuracy: JAX {100 * model.test_accuracy:.2f}%, "
           + ", ".join(f"{f} {100 * a:.2f}%" for f, a in model.accuracy.items()))
     if args.json:
-        print(json.dumps({"arch": best.arch.to_json(), "space": space.name, "profile": found.profile,
+        print(json.dumps({"arch": arch_to_json(best.arch), "space": space.name, "profile": found.profile,
                           "predicted_latency_ms": latency_ms, "values": best.values,
                           "front_size": len(found.front), "name": model.name, "export": str(model.directory),
                           "onnx": str(model.onnx), "test_accuracy": model.test_accuracy,

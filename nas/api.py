@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from nas.config import ExperimentConfig, apply_overrides, load_experiment, validate
 from nas.errors import InputError
-from search_spaces import Arch, SearchSpace, get_space
+from search_spaces import Arch, SearchSpace, arch_dumps, arch_to_json, get_space
 
 __all__ = ["Exported", "InputError", "RunOutcome", "SearchOutcome", "Solution", "SupernetInfo", "export",
            "load_config", "predict_latency", "run", "search", "space", "supernet"]
@@ -271,7 +271,7 @@ def export(cfg: ExperimentConfig, workdir, arch, *, formats: Sequence[str] | Non
     if not cfg.final.from_scratch and not run.supernet.result.is_file():
         raise InputError(f"{run.supernet.path}: no trained supernet to fine-tune from (call supernet() first, "
                          "or set final.from_scratch)")
-    cands = list({a: Candidate(_name(a), "searched", a.to_json()) for a in archs}.values())
+    cands = list({a: Candidate(_name(a), "searched", arch_to_json(a)) for a in archs}.values())
     finals = run_final_training(cfg, run.root, cands, in_process=not ray)
     records = export_all(cfg, run.root, cands, load_dataset(cfg.data), formats=formats)
     out = {c.name: Exported(c.name, sp.from_json(c.arch), run.export(c.name).path,
@@ -347,4 +347,4 @@ def _sequence(x, what: str) -> list:
 
 def _name(a: Arch) -> str:
     """``net_<10 hex>``: one name per network, so a folder never holds another network's files."""
-    return "net_" + hashlib.sha256(f"{a.space}:{a.dumps()}".encode()).hexdigest()[:10]
+    return "net_" + hashlib.sha256(f"{a.space}:{arch_dumps(a)}".encode()).hexdigest()[:10]

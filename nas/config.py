@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from nas.errors import InputError, loads_json
 from nas.export.formats import DEFAULT_FORMATS
-from search_spaces.arch import InputError, loads_json
 
 
 class ConfigError(InputError):

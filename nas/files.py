@@ -19,7 +19,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from search_spaces.arch import MAX_JSON_DEPTH, InputError, json_depth, loads_json
+from nas.errors import InputError, loads_json, loads_yaml
 
 MAX_READ_BYTES = 256 << 20  # no input file of this project comes near; a bigger one is a mistake
 
@@ -133,25 +133,10 @@ def read_text(path: str | os.PathLike, *, what: str = "file", max_bytes: int = M
 
 
 def read_json(path: str | os.PathLike, *, what: str = "JSON file", max_bytes: int = MAX_READ_BYTES):
-    """Decoded JSON of ``path``, bounded (see :func:`search_spaces.arch.loads_json`)."""
+    """Decoded JSON of ``path``, bounded (see :func:`nas.errors.loads_json`)."""
     return loads_json(read_text(path, what=what, max_bytes=max_bytes), str(path))
 
 
 def read_yaml(path: str | os.PathLike, *, what: str = "YAML file", max_bytes: int = 16 << 20):
-    """``yaml.safe_load`` of ``path`` with its nesting bounded like JSON's; InputError naming the file."""
-    import yaml
-
-    text = read_text(path, what=what, max_bytes=max_bytes)
-    try:
-        obj = yaml.safe_load(text)
-    except RecursionError:
-        raise InputError(f"{path}: YAML nested too deeply (limit {MAX_JSON_DEPTH})") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-    except ValueError as e:  # a value YAML cannot build, e.g. an integer of thousands of digits
-        raise InputError(f"{path}: bad YAML value ({str(e).split(';')[0]})") from None
-    if json_depth(obj) > MAX_JSON_DEPTH:
-        raise InputError(f"{path}: YAML nested too deeply (limit {MAX_JSON_DEPTH})")
-    return obj
+    """Decoded YAML of ``path``, bounded (see :func:`nas.errors.loads_yaml`); InputError naming the file."""
+    return loads_yaml(read_text(path, what=what, max_bytes=max_bytes), str(path))

@@ -1,19 +1,20 @@
 """Search spaces: architecture encodings, operators, layer lists, cost model, supernets."""
-from search_spaces.arch import Arch, ArchError, InputError
+from search_spaces.arch import Arch, ArchError
 from search_spaces.base import Field, SearchSpace, rng_from_key
 from search_spaces.cost import CostStats, arch_stats, net_stats
 from search_spaces.layers import NetSpec, Op, expand_ops
 from search_spaces.registry import (
-    UnknownNameError,
+    arch_dumps,
     arch_from_json,
+    arch_to_json,
     get_reference_model,
     get_space,
     list_spaces,
 )
 
 __all__ = [
-    "Arch", "ArchError", "InputError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace", "UnknownNameError",
-    "arch_from_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
+    "Arch", "ArchError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace",
+    "arch_dumps", "arch_from_json", "arch_to_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
     "list_spaces", "net_stats", "rng_from_key",
     "StaticNet", "Supernet", "extract_subnet",
 ]

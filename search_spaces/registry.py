@@ -1,7 +1,10 @@
 """Name -> search space and name -> reference model registries."""
 from __future__ import annotations
 
-from search_spaces.arch import Arch, ArchError, InputError
+import json
+
+from nas.errors import UnknownNameError
+from search_spaces.arch import Arch
 from search_spaces.base import SearchSpace
 from search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3
 from search_spaces.fbnet import FBNET
@@ -9,11 +12,6 @@ from search_spaces.layers import NetSpec
 from search_spaces.reference import REFERENCE_MODELS
 
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3)}
-
-
-class UnknownNameError(InputError, KeyError):
-    def __str__(self):  # KeyError quotes its message; keep it one clean line
-        return str(self.args[0])
 
 
 def list_spaces() -> list[str]:
@@ -40,5 +38,15 @@ def arch_from_json(space: str, obj) -> Arch:
     return get_space(space).from_json(obj)
 
 
-__all__ = ["SPACES", "UnknownNameError", "arch_from_json", "get_reference_model", "get_space",
-           "list_spaces", "ArchError"]
+def arch_to_json(arch: Arch) -> dict:
+    """The JSON encoding (a dict) of ``arch`` in its space (``arch.space``)."""
+    return get_space(arch.space).to_json(arch)
+
+
+def arch_dumps(arch: Arch) -> str:
+    """Compact JSON string of :func:`arch_to_json` (the form used in CSV and JSONL files)."""
+    return json.dumps(arch_to_json(arch), separators=(",", ":"))
+
+
+__all__ = ["SPACES", "arch_dumps", "arch_from_json", "arch_to_json", "get_reference_model", "get_space",
+           "list_spaces"]

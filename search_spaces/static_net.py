@@ -1,7 +1,7 @@
 """A plain flax.nnx network built from any :class:`search_spaces.layers.NetSpec`.
 
 It is what gets exported (ONNX, Orbax), measured for latency, trained from scratch, and what
-:func:`search_spaces.supernet.extract_subnet` returns. Its ``nnx.Param`` count equals
+:func:`search_spaces.extract.extract_subnet` returns. Its ``nnx.Param`` count equals
 ``net_stats(spec).params``; BatchNorm running statistics are ``nnx.BatchStat`` buffers.
 """
 from __future__ import annotations

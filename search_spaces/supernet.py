@@ -155,6 +155,4 @@ class Supernet(nnx.Module):
         return x
 
 
-from search_spaces.extract import extract_subnet  # noqa: E402  (re-export; no import cycle)
-
-__all__ = ["KernelTransform", "Supernet", "extract_subnet"]
+__all__ = ["KernelTransform", "Supernet"]

@@ -9,6 +9,7 @@ import pytest
 from nas.checks.rows import RowStore, load_rows, merge_row, pending, row_key
 from nas.cli.main import main as nas
 from nas.errors import InputError
+from search_spaces import arch_to_json
 
 
 def test_rows_accumulate_and_resume_by_run_network_and_budget(tmp_path):
@@ -169,7 +170,7 @@ def test_search_and_scratch_checks_resume_from_their_rows_files_in_a_fresh_work_
 
     cfg = load_experiment("fashion_mnist", smoke=True)
     space = get_space(cfg.space)
-    cands = [Candidate("searched_0", "searched", space.canonical(space.sample(jax.random.key(3))).to_json()),
+    cands = [Candidate("searched_0", "searched", arch_to_json(space.canonical(space.sample(jax.random.key(3))))),
              Candidate("mobilenet_v2", "reference", model="mobilenet_v2")]
     trained = []
 

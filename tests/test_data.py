@@ -10,7 +10,7 @@ import pytest
 
 from nas.config import DataConfig
 from nas.data import augment, eval_batches, load_dataset, make_dataset, normalize, read_idx, train_batches
-from search_spaces.arch import InputError
+from nas.errors import InputError
 from tests.conftest import synthetic_images
 
 

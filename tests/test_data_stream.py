@@ -16,7 +16,7 @@ from nas.config import DataConfig
 from nas.data import eval_batches, load_dataset, train_batches
 from nas.data.imagefolder import write_synthetic_image_folder
 from nas.data.stream import center_crop, decode
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import tensorflow_datasets as tfds
 
 from nas.config import DataConfig
 from nas.data import load_dataset
-from search_spaces.arch import InputError
+from nas.errors import InputError
 from tests.conftest import synthetic_images
 
 

@@ -14,8 +14,8 @@ from evaluators import (
     SupernetAccuracyEvaluator,
     make_evaluator,
 )
+from nas.errors import InputError
 from search_spaces import Arch, arch_stats, get_space
-from search_spaces.arch import InputError
 
 SPACE = get_space("ofa_mbv3")
 

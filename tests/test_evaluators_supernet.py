@@ -38,9 +38,9 @@ def test_accuracy_matches_evaluate_subnet(tiny_dataset):
 @pytest.mark.slow
 def test_stage2_on_trained_supernet(tiny_dataset, tmp_path):
     from nas.config import ExperimentConfig, SearchConfig, SupernetConfig
+    from nas.errors import InputError
     from nas.pipeline.search import run_stage
     from nas.train import train_supernet
-    from search_spaces.arch import InputError
 
     cfg = ExperimentConfig(name="tiny", space="fashion_mnist",
                            supernet=SupernetConfig(batch_size=32, max_steps=2, num_random_subnets=0,

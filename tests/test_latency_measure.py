@@ -5,7 +5,7 @@ import pytest
 
 from nas.cli.main import main
 from nas.latency.measure import ROUND, measure_archs
-from search_spaces import get_space
+from search_spaces import arch_to_json, get_space
 
 
 @pytest.mark.parametrize("runtime", ["xla", "onnxruntime"])
@@ -25,13 +25,13 @@ def test_measure_tiny_subnet(tmp_path, runtime):
 def test_cli_measure_json_contract(tmp_path, capsys):
     sp = get_space("fashion_mnist")
     jl = tmp_path / "a.jsonl"
-    jl.write_text(json.dumps(sp.smallest().to_json()) + "\n")
+    jl.write_text(json.dumps(arch_to_json(sp.smallest())) + "\n")
     code = main(["latency", "measure", "fashion_mnist", "--runtime", "onnxruntime", "--archs", str(jl),
                  "--json", "--warmup", "1", "--repeats", "5"])
     out, err = capsys.readouterr()
     assert code == 0, err
     d = json.loads(out)
-    assert set(d) == {"arch", "latency_ms"} and d["arch"] == sp.smallest().to_json() and d["latency_ms"] > 0
+    assert set(d) == {"arch", "latency_ms"} and d["arch"] == arch_to_json(sp.smallest()) and d["latency_ms"] > 0
 
 
 def test_cli_measure_bad_input(tmp_path, capsys):

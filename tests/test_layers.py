@@ -1,14 +1,27 @@
 """The package layers of DESIGN.md, checked on every import statement of the source tree
 (module-level and function-local alike), and at run time for the search core.
 
-    search_spaces                      knows nothing else of the project
-    nas.search (the search core)       NumPy, JAX and search_spaces only
-    nas.{errors,files,rundir,raycluster}  leaf utilities
+    nas.errors                         the bottom: the error type and the bounded parsers; imports
+                                       nothing of the project
+    search_spaces                      nas.errors and nothing else of the project
+    nas.search (the search core)       NumPy, JAX, search_spaces and nas.errors only
+    nas.{files,rundir,raycluster}      leaf utilities: nas.errors only
     nas.{data,train,latency,export,report}  libraries: never evaluators, the pipeline or the CLI
     evaluators                         search_spaces + leaf utilities only: what they score (a scoring
                                        function, a loaded profile) is handed in by the pipeline
     nas.{config,pipeline,api,checks}   wire everything; never the CLI
     hardware_profiles                  data: no code that anything imports back
+
+and no circle of files: the import graph of the project's modules has no cycle. An edge goes
+from a module to each project module one of its import statements names (module-level or
+function-local; those under ``if TYPE_CHECKING:`` never run and are left out):
+
+- ``import a.b`` names ``a.b``; ``from a.b import n`` names ``a.b.n`` when that is a module,
+  else ``a.b``: a name taken from a package through its ``__init__`` (a re-export) depends on
+  the ``__init__`` and so on everything the ``__init__`` imports;
+- the parent packages Python runs first (``a`` for ``a.b``) are not edges: a package's own
+  modules import one another while its ``__init__`` is loading, and that is no circle;
+- ``importlib.import_module`` with a string (the lazy names of ``search_spaces``) is no edge.
 """
 from __future__ import annotations
 
@@ -21,15 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ("nas", "search_spaces", "evaluators", "hardware_profiles", "experiments")
 STDLIB = set(sys.stdlib_module_names)
 LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.export", "nas.report")
-LEAVES = ("nas.errors", "nas.files", "nas.rundir", "nas.raycluster")
+LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
 
 # package -> (project modules it may import, third-party top-level packages it may import; None: any)
 RULES = {
-    "search_spaces": (("search_spaces",), None),
-    "nas.search": (("nas.search", "search_spaces"), ("numpy", "jax")),
-    **{leaf: (("nas.errors", "search_spaces"), None) for leaf in LEAVES},
-    **{lib: (LIBRARIES + LEAVES + ("search_spaces", "nas.search"), None) for lib in LIBRARIES},
-    "evaluators": (("evaluators", "search_spaces") + LEAVES, None),
+    "nas.errors": ((), None),
+    "search_spaces": (("search_spaces", "nas.errors"), None),
+    "nas.search": (("nas.search", "search_spaces", "nas.errors"), ("numpy", "jax")),
+    **{leaf: (("nas.errors",), None) for leaf in LEAVES},
+    **{lib: (LIBRARIES + LEAVES + ("nas.errors", "search_spaces", "nas.search"), None) for lib in LIBRARIES},
+    "evaluators": (("evaluators", "search_spaces", "nas.errors") + LEAVES, None),
     "nas.config": (("nas", "evaluators", "search_spaces"), None),
     "nas.pipeline": (("nas", "evaluators", "search_spaces"), None),
     "nas.api": (("nas", "evaluators", "search_spaces"), None),
@@ -86,6 +100,105 @@ def test_every_import_respects_the_layers():
     assert layer_violations(_sources()) == []
 
 
+def _run_time_imports(tree: ast.AST):
+    """Import statements of ``tree``, local ones included, except those under ``if TYPE_CHECKING:``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def import_graph(paths, root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the project modules it imports, by the rule of the module docstring."""
+    modules = {_module_name(p, root): p for p in paths}
+    graph = {}
+    for mod, path in modules.items():
+        edges = set()
+        for node in _run_time_imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+            elif node.module in modules and node.level == 0:
+                edges.update(f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                             for a in node.names)
+        graph[mod] = edges
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """One ``"a -> b -> ... -> a"`` per group of modules that import one another in a circle
+    (a strongly connected component of ``graph``), shortest circle through its first module."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(v):  # Tarjan; the graph has a few hundred modules, far below the recursion limit
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while v not in group:
+                group.add(stack.pop())
+            on_stack.difference_update(group)
+            if len(group) > 1 or v in graph[v]:
+                groups.append(group)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    cycles = []
+    for group in groups:
+        start = min(group)
+        paths, seen = [[start]], set()
+        while paths:  # breadth-first back to start inside the group
+            path = paths.pop(0)
+            nxt = sorted(w for w in graph[path[-1]] if w in group)
+            if start in nxt:
+                cycles.append(" -> ".join(path + [start]))
+                break
+            for w in nxt:
+                if w not in seen:
+                    seen.add(w)
+                    paths.append(path + [w])
+    return sorted(cycles)
+
+
+def test_no_module_imports_itself_back():
+    cycles = import_cycles(import_graph(_sources()))
+    assert cycles == [], "modules that import themselves back:\n" + "\n".join(cycles)
+
+
+def test_import_cycle_check_catches_circles(tmp_path):
+    """The checker itself can fail: a circle through a local import and a submodule named by
+    ``from pkg import mod``, and one through a package ``__init__`` re-export, are found; a
+    ``TYPE_CHECKING`` import and a module importing its own package's sibling are not circles."""
+    files = {"nas/__init__.py": "",
+             "nas/a.py": "from nas.b import f\n",
+             "nas/b.py": "def f():\n    import nas.c\n",
+             "nas/c.py": "from nas import a\n",
+             "nas/d.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from nas.e import E\n",
+             "nas/e.py": "from nas.d import D\n",
+             "search_spaces/__init__.py": "from search_spaces.x import X\n",
+             "search_spaces/x.py": "from search_spaces.y import Y\n",
+             "search_spaces/y.py": "import numpy\nfrom search_spaces import X\n",
+             "search_spaces/z.py": "from search_spaces.x import X\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = import_graph(sorted(tmp_path.rglob("*.py")), tmp_path)
+    assert import_cycles(graph) == ["nas.a -> nas.b -> nas.c -> nas.a",
+                                    "search_spaces -> search_spaces.x -> search_spaces.y -> search_spaces"]
+
+
 def test_hardware_profiles_is_data_only():
     code = sorted(p.name for p in (ROOT / "hardware_profiles").rglob("*.py"))
     assert code == ["__init__.py"]
@@ -103,15 +216,49 @@ def test_layer_rules_catch_violations(tmp_path):
                                       "    import nas.data\n    from nas.latency import load_profile\n",
              "evaluators/good.py": "from nas.files import read_text\nfrom nas.errors import InputError\n"
                                    "from search_spaces import Arch\nfrom evaluators.base import Evaluator\n",
-             "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\n"}
+             "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\nimport nas.errors\n",
+             "nas/errors.py": "import json\n\ndef f():\n    from search_spaces.arch import Arch\n",
+             "search_spaces/bad.py": "from nas.errors import InputError\nfrom nas.files import read_json\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     got = layer_violations(sorted(tmp_path.rglob("*.py")), tmp_path)
     assert sorted(got) == ["evaluators.bad imports nas.cli.main", "evaluators.scoring imports nas.data",
                            "evaluators.scoring imports nas.latency", "evaluators.scoring imports nas.train.evaluate",
-                           "nas.search.bad imports evaluators",
-                           "nas.search.bad imports third-party flax", "nas.train.bad imports nas.pipeline.search"]
+                           "nas.errors imports search_spaces.arch",
+                           "nas.search.bad imports evaluators", "nas.search.bad imports third-party flax",
+                           "nas.train.bad imports nas.pipeline.search", "search_spaces.bad imports nas.files"]
+
+
+ERROR_NAMES = ("InputError", "UnknownNameError", "loads_json", "loads_yaml", "json_depth", "MAX_JSON_DEPTH",
+               "MAX_JSON_NODES")
+
+
+def misplaced_error_imports(paths, root: Path = ROOT) -> list[str]:
+    """``"<file>: from <module> import <name>"`` for every name of :mod:`nas.errors` imported
+    from anywhere else (a module that merely passes it on)."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module != "nas.errors":
+                found += [f"{path.relative_to(root)}: from {node.module} import {a.name}"
+                          for a in node.names if a.name in ERROR_NAMES and node.module.split(".")[0] in PROJECT]
+    return found
+
+
+def test_the_error_type_is_imported_from_its_one_module(tmp_path):
+    tests = sorted((ROOT / "tests").rglob("*.py"))
+    assert misplaced_error_imports(list(_sources()) + sorted((ROOT / "experiments").rglob("*.py")) + tests) == []
+    (tmp_path / "m.py").write_text("from search_spaces.arch import ArchError, InputError\n"
+                                   "from nas.errors import loads_json\n")
+    assert misplaced_error_imports([tmp_path / "m.py"], tmp_path) == ["m.py: from search_spaces.arch import InputError"]
+
+
+def test_the_error_module_loads_nothing_else():
+    code = ("import sys\nbefore = set(sys.modules)\nimport nas.errors\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "['nas', 'nas.errors']"
 
 
 def test_importing_the_search_core_loads_no_engine_parts():

@@ -67,7 +67,7 @@ def _rel(a, ref) -> float:
 @pytest.mark.slow
 def test_imported_subnets_equal_ofa_subnets_masked_static_and_onnx(ofa, imported, tmp_path):
     from nas.export.onnx import export_onnx, ort_session, run_onnx
-    from search_spaces.supernet import extract_subnet
+    from search_spaces.extract import extract_subnet
 
     net, _ = ofa
     masked = nnx.jit(lambda m, x, a: m(x, a))

@@ -13,7 +13,7 @@ from nas.export import check_onnx, export_onnx, onnx_difference
 from nas.export.artifacts import ExportData, export_architecture
 from nas.export.onnx import jax_logits
 from nas.export.quantize import onnx_accuracy, quantize_int8
-from search_spaces import get_space, net_stats
+from search_spaces import arch_to_json, get_space, net_stats
 from search_spaces.layers import expand_ops
 from search_spaces.static_net import StaticNet
 
@@ -65,7 +65,7 @@ def test_export_of_every_block_kind(tmp_path):
         sp = get_space(space)
         arch = sp.sample(jax.random.key(3))
         if space == "ofa_mbv3":
-            arch = sp.from_json({**arch.to_json(), "r": 128})  # the smallest resolution: a quicker test
+            arch = sp.from_json({**arch_to_json(arch), "r": 128})  # the smallest resolution: a quicker test
         net = StaticNet(sp.net_spec(arch), rngs=nnx.Rngs(0))
         shape = net.spec.input_shape
         path = export_onnx(net, shape, tmp_path / f"{space}.onnx", mean=(0.5,) * 3, std=(0.25,) * 3)
@@ -139,7 +139,7 @@ def test_export_architecture_records_input_and_accuracy(tmp_path, tiny_net):
     labels = jax_logits(tiny_net, (imgs / 255.0 - MEAN[0]) / STD[0]).argmax(-1)
     data = ExportData(MEAN, STD, imgs[:32], imgs, labels)
     sp = get_space("fashion_mnist")
-    rec = export_architecture(tiny_net, tiny_net.spec, tmp_path / "e", name="n", arch_json=sp.smallest().to_json(),
+    rec = export_architecture(tiny_net, tiny_net.spec, tmp_path / "e", name="n", arch_json=arch_to_json(sp.smallest()),
                               space="fashion_mnist", formats=("json", "onnx", "onnx-int8"), data=data)
     stored = json.loads((tmp_path / "e" / "arch.json").read_text())
     assert stored == json.loads(json.dumps(rec))

@@ -11,7 +11,7 @@ from nas.cli.main import main
 from nas.errors import InputError
 from nas.latency import prediction_metrics, read_measurements, write_measurements
 from nas.latency.profile_io import list_profiles, load_profile, save_profile
-from search_spaces import get_space
+from search_spaces import arch_to_json, get_space
 
 SHIPPED = ("pixel2", "rtx2080ti_b1", "rtx2080ti_b32", "rtx2080ti_b64", "samsung_s7", "v100_b1",
            "v100_b32", "v100_b64", "xeon_gold6226")
@@ -115,7 +115,7 @@ def test_malformed_profile_is_one_clear_line(tmp_path, capsys, mutate, msg):
     with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("(", r"\(")):
         load_profile(p)
     jl = tmp_path / "a.jsonl"
-    jl.write_text(json.dumps(_fm_archs(1)[0].to_json()) + "\n")
+    jl.write_text(json.dumps(arch_to_json(_fm_archs(1)[0])) + "\n")
     code, out, err = run(capsys, "latency", "predict", "--profile", p, "--space", "fashion_mnist", "--archs", jl)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and str(p) in err
 
@@ -159,7 +159,7 @@ def test_cli_fit_then_predict_round_trip(tmp_path, capsys):
     assert code == 0, err
     assert (tmp_path / "prof" / "data" / "gold_copy.csv").is_file()
     jl = tmp_path / "test.jsonl"
-    jl.write_text("".join(json.dumps(a.to_json()) + "\n" for a in archs[1000:1300]))
+    jl.write_text("".join(json.dumps(arch_to_json(a)) + "\n" for a in archs[1000:1300]))
     code, stdout, err = run(capsys, "latency", "predict", "--profile", out, "--space", "fbnet", "--archs", jl, "--json")
     assert code == 0, err
     pred = [json.loads(line)["latency_ms"] for line in stdout.splitlines()]

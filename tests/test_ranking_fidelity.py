@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nas.checks.ranking_fidelity import choose_subnets, ground_truth_retest, rank_agreement
-from search_spaces import arch_stats, get_space
+from search_spaces import arch_stats, arch_to_json, get_space
 
 
 def test_subnets_are_stratified_over_macs_plus_a_narrow_band():
@@ -23,7 +23,7 @@ def test_subnets_are_stratified_over_macs_plus_a_narrow_band():
 def test_the_ground_truth_against_itself_needs_two_seeds():
     space = get_space("fashion_mnist")
     strat, _, _ = choose_subnets(space, 3, 0, None, 0.10, seed=0)
-    rows = [{"arch": a.to_json(), "supernet_accuracy": 0.5 + i / 10, "macs": 1.0, "in_band": False,
+    rows = [{"arch": arch_to_json(a), "supernet_accuracy": 0.5 + i / 10, "macs": 1.0, "in_band": False,
              "by_seed": {"0": {"test_acc": i}, "1": {"test_acc": -i}}} for i, a in enumerate(strat)]
     # the seed-vs-seed ceiling: these two seeds rank the subnets in opposite orders
     retest = ground_truth_retest(rows, centre=1.0, band_width=0.1, seed=0)

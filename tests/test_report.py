@@ -5,7 +5,7 @@ import jax
 
 from nas.cli.main import main
 from nas.report import build_report
-from search_spaces import arch_stats, get_space
+from search_spaces import arch_stats, arch_to_json, get_space
 from tests.report_helpers import assert_report_renders
 
 
@@ -19,7 +19,7 @@ def _write_workdir(tmp_path, profiles=("pa", "pb")):
         rows = []
         for i, a in enumerate(archs):
             s = arch_stats(a)
-            rows.append({"arch": a.to_json(), "accuracy": 0.8 + s.macs / 1e8,
+            rows.append({"arch": arch_to_json(a), "accuracy": 0.8 + s.macs / 1e8,
                          "latency_ms": (1 + p_i) * s.macs / 1e6, "feasible": i % 4 != 0})
         for g in range(3):
             (d / f"gen_{g:04d}.jsonl").write_text("\n".join(json.dumps(r) for r in rows[g * 10:(g + 1) * 10]))
@@ -29,7 +29,7 @@ def _write_workdir(tmp_path, profiles=("pa", "pb")):
                                                    for g in range(3)))
         a = archs[p_i]
         s = arch_stats(a)
-        entries.append({"name": f"{p}-0", "kind": "searched", "arch": a.to_json(), "chosen_for": [p],
+        entries.append({"name": f"{p}-0", "kind": "searched", "arch": arch_to_json(a), "chosen_for": [p],
                         "test_accuracy": 0.9, "supernet_accuracy": 0.88, **s.to_dict(),
                         "latency_ms": {q: 1.0 + i for i, q in enumerate(profiles)}})
     s = arch_stats(sp.largest())

@@ -15,11 +15,11 @@ import pytest
 
 from evaluators.surrogate import SurrogateEvaluator
 from nas.config import SearchConfig
+from nas.errors import InputError
 from nas.pipeline.search import run_search
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import pareto_mask
 from search_spaces import get_space
-from search_spaces.arch import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACE = get_space("fashion_mnist")

@@ -8,7 +8,8 @@ from flax import nnx
 
 from search_spaces import ArchError, get_space
 from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
-from search_spaces.supernet import Supernet, extract_subnet
+from search_spaces.extract import extract_subnet
+from search_spaces.supernet import Supernet
 
 FM = get_space("fashion_mnist")
 # a small elastic space (all kernel sizes, SE, stride 2, elastic depth) for compile-heavy tests

@@ -8,7 +8,7 @@ import pytest
 
 from nas.config import FinalConfig
 from nas.train import TrainingDiverged, train_static
-from search_spaces import get_space
+from search_spaces import arch_to_json, get_space
 
 SPACE = get_space("fashion_mnist")
 
@@ -45,7 +45,7 @@ def test_reference_models_train_for_baseline_epochs():
 
     cfg = load_experiment("fashion_mnist_long")
     ref = Candidate("mobilenet_v2_0.5", "reference", model="mobilenet_v2_0.5")
-    searched = Candidate("searched_0", "searched", get_space("fashion_mnist").largest().to_json())
+    searched = Candidate("searched_0", "searched", arch_to_json(get_space("fashion_mnist").largest()))
     assert cfg.final.baseline_epochs == cfg.supernet.epochs + cfg.final.epochs
     assert training_config(cfg, ref).epochs == cfg.final.baseline_epochs
     assert training_config(cfg, searched) is cfg.final
@@ -58,7 +58,7 @@ def test_final_stage_augmentation_follows_data_unless_set():
     from nas.pipeline.final import Candidate, _static_options, final_augment
 
     cfg = load_experiment("fashion_mnist")
-    cand = Candidate("searched_0", "searched", get_space("fashion_mnist").largest().to_json())
+    cand = Candidate("searched_0", "searched", arch_to_json(get_space("fashion_mnist").largest()))
     assert cfg.final.augment == "data" and final_augment(cfg) is cfg.data.augment is False
     cfg.data.augment = True
     assert final_augment(cfg) is True

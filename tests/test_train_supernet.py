@@ -13,9 +13,9 @@ from flax import nnx
 
 from nas.config import load_experiment
 from nas.data import load_dataset
+from nas.errors import InputError
 from nas.train import TrainingDiverged, evaluate_subnet, load_supernet, train_supernet
 from search_spaces import get_space
-from search_spaces.arch import InputError
 
 pytestmark = pytest.mark.slow  # every test here uses a supernet trained by a module fixture
 

@@ -122,7 +122,8 @@ def training_throughput(sizes: Sizes) -> None:
     from nas.train.forward import no_arch
     from search_spaces import get_space
     from search_spaces.cost import net_stats
-    from search_spaces.supernet import Supernet, extract_subnet
+    from search_spaces.extract import extract_subnet
+    from search_spaces.supernet import Supernet
 
     space, cfg = get_space("ofa_mbv3"), load_experiment("imagenet_ofa")
     rng = np.random.default_rng(0)

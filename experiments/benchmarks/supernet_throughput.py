@@ -27,7 +27,8 @@ import optax
 from flax import nnx
 
 from search_spaces import arch_stats, get_space
-from search_spaces.supernet import Supernet, extract_subnet
+from search_spaces.extract import extract_subnet
+from search_spaces.supernet import Supernet
 
 
 def _median_time(fn, reps: int) -> float:

@@ -25,8 +25,9 @@ from nas.config import load_experiment
 from nas.train import make_optimizer, make_train_step, split_model, static_forward, subnet_sampler, supernet_forward
 from nas.train.forward import no_arch
 from search_spaces import arch_stats, get_space
+from search_spaces.extract import extract_subnet
 from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv
-from search_spaces.supernet import Supernet, extract_subnet
+from search_spaces.supernet import Supernet
 
 
 def compiled_train_step(model, forward, sample, images, labels, *, num_classes: int = 10,

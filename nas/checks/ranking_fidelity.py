@@ -123,12 +123,13 @@ def _cached_scores(path: Path, supernet_id, eval_batches: int, bn_batches: int, 
     this supernet and this scoring; ``None`` when there is no such file (scoring is the slow part
     of re-judging a supernet against a new ground truth)."""
     from nas.files import read_json
+    from search_spaces import arch_to_json
 
     try:
         old = read_json(path, what="fidelity")
         if (old["supernet_id"], old["eval_batches"], old["bn_batches"]) != (supernet_id, eval_batches, bn_batches):
             return None
-        if [r["arch"] for r in old["rows"]] != [a.to_json() for a in archs]:
+        if [r["arch"] for r in old["rows"]] != [arch_to_json(a) for a in archs]:
             return None
         return [float(r["supernet_accuracy"]) for r in old["rows"]]
     except Exception:  # no file, another format: score afresh
@@ -274,7 +275,7 @@ def standalone_results(cfg, run, subnets: Subnets, inherited: list[float], opts:
     other run's (``subnets.known``) or trained here per seed unless ``store`` holds them. Writes
     ``WORKDIR/fidelity/rows.json`` as each subnet finishes (with reused results, once, at the end)."""
     from nas.files import atomic_write_json
-    from search_spaces import arch_stats
+    from search_spaces import arch_stats, arch_to_json
 
     recipe = _recipe(opts)
     final = dataclasses.replace(cfg.final, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
@@ -285,7 +286,7 @@ def standalone_results(cfg, run, subnets: Subnets, inherited: list[float], opts:
               "max_steps": opts.max_steps}
     rows = []
     for i, (a, name) in enumerate(zip(subnets.archs, subnets.names)):
-        row = {"name": name, "arch": a.to_json(), "macs": arch_stats(a).macs, "in_band": subnets.in_band[i]}
+        row = {"name": name, "arch": arch_to_json(a), "macs": arch_stats(a).macs, "in_band": subnets.in_band[i]}
         by_seed = subnets.known[i]["by_seed"] if subnets.known else \
             _train_seeds(dataclasses.replace(cfg, final=final), run, row, opts.seeds, budget, store)
         rows.append({**row, "supernet_accuracy": inherited[i],

@@ -144,7 +144,7 @@ def draw_networks(cfg, run, chosen, profile: str, opts: VsRandomOptions) -> list
     InputError when too few random networks fall within the window."""
     from nas.files import record_digest
     from nas.pipeline.search import supernet_accuracy
-    from search_spaces import get_space
+    from search_spaces import arch_to_json, get_space
 
     space = get_space(cfg.space)
     records, violations = latency_records(cfg, profile)
@@ -153,9 +153,9 @@ def draw_networks(cfg, run, chosen, profile: str, opts: VsRandomOptions) -> list
     archs = [chosen_arch, *randoms]
     # the folder names carry the architecture, so another draw (--seed, --tolerance, --pool) can
     # never resume a training of a different network
-    names = [chosen.name] + [f"random_{i:02d}_{record_digest(a.to_json())[:8]}" for i, a in enumerate(randoms)]
+    names = [chosen.name] + [f"random_{i:02d}_{record_digest(arch_to_json(a))[:8]}" for i, a in enumerate(randoms)]
     sup = supernet_accuracy(cfg, run.root, archs)  # the run's cache: what its search saw (or would have)
-    return [{"name": n, "arch": a.to_json(), "chosen": i == 0, "macs": r["macs"], "latency_ms": r["latency_ms"],
+    return [{"name": n, "arch": arch_to_json(a), "chosen": i == 0, "macs": r["macs"], "latency_ms": r["latency_ms"],
              "supernet_accuracy": s} for i, (n, a, r, s) in enumerate(zip(names, archs, records(archs), sup))]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nas.cli.output import count, emit_json, read_arch_jsonl
 from nas.errors import InputError
 from nas.latency.measure import RUNTIMES
+from search_spaces import arch_dumps, arch_to_json
 
 
 def register(sub) -> None:
@@ -53,10 +54,10 @@ def cmd_measure(args) -> int:
                        repeats=args.repeats, threads=args.threads, passes=args.passes)
     for a, m in zip(archs, ms):
         if args.json:
-            emit_json({"arch": a.to_json(), "latency_ms": m.latency_ms})
+            emit_json({"arch": arch_to_json(a), "latency_ms": m.latency_ms})
         else:
             print(f"{m.latency_ms:9.3f} ms  (p10 {m.p10_ms:.3f}, p90 {m.p90_ms:.3f}; threads {m.threads})  "
-                  f"{a.dumps()}", flush=True)
+                  f"{arch_dumps(a)}", flush=True)
     return 0
 
 
@@ -69,7 +70,7 @@ def cmd_predict(args) -> int:
         if args.json:
             emit_json({"latency_ms": float(ms)})
         else:
-            print(f"{ms:9.3f} ms  {a.dumps()}")
+            print(f"{ms:9.3f} ms  {arch_dumps(a)}")
     return 0
 
 

@@ -5,7 +5,7 @@ import jax
 
 from nas.cli.output import count, emit_json, seed
 from nas.errors import InputError
-from search_spaces import arch_stats, get_space, list_spaces
+from search_spaces import arch_dumps, arch_stats, arch_to_json, get_space, list_spaces
 
 
 def register(sub) -> None:
@@ -39,8 +39,8 @@ def cmd_sample(args) -> int:
     sp = get_space(args.space)
     for arch in sp.sample(jax.random.key(args.seed), args.n):
         if args.json:
-            emit_json(arch.to_json())
+            emit_json(arch_to_json(arch))
         else:
             s = arch_stats(arch)
-            print(f"{arch.dumps()}  MACs={s.macs / 1e6:.2f}M params={s.params / 1e6:.3f}M")
+            print(f"{arch_dumps(arch)}  MACs={s.macs / 1e6:.2f}M params={s.params / 1e6:.3f}M")
     return 0

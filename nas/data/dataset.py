@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,15 @@ def channel_stats(images: np.ndarray, max_examples: int = 10000) -> tuple[tuple[
     axes = tuple(range(x.ndim - 1))
     std = np.maximum(x.std(axis=axes), 1e-3)
     return tuple(float(v) for v in x.mean(axis=axes)), tuple(float(v) for v in std)
+
+
+def stream_stats(split, n: int = 256, resolution: int = 64) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """:func:`channel_stats` of the first ``n`` examples of a :class:`nas.data.stream.StreamSplit`,
+    centre-cropped at ``resolution`` (at most the split's); InputError when none decodes."""
+    batches = split.take(n).at(min(resolution, split.resolution)).calibration(min(n, len(split)), 1)
+    if not batches:
+        raise InputError(f"data: no decodable image among the first {n} examples of {split.name}")
+    return channel_stats(np.concatenate(batches))
 
 
 def make_dataset(name: str, train: tuple, test: tuple, *, num_classes: int | None = None,
@@ -185,7 +194,7 @@ def load_dataset(cfg) -> Dataset:
 
 def _streaming_dataset(cfg, force: bool = True) -> Dataset:
     """Dataset of :class:`nas.data.stream.StreamSplit` splits (val carved from train, seeded)."""
-    from nas.data.stream import StreamSplit, stream_stats
+    from nas.data.stream import StreamSplit
 
     if cfg.source == "image_folder":
         from nas.data.imagefolder import scan_image_folder

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 TEST_FOLDERS = ("val", "test")

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:

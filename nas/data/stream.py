@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 CROP_FRACTION = 0.875  # evaluation: resize the shorter side to r / CROP_FRACTION, centre crop r
 RRC_SCALE = (0.08, 1.0)  # random-resized crop: area fraction and aspect ratio ranges (Inception)
@@ -317,12 +317,3 @@ class StreamSplit:
             out.append(images[mask > 0] if mask.min() == 0 else images)
         return tuple(b for b in out if len(b))
 
-
-def stream_stats(split: StreamSplit, n: int = 256, resolution: int = 64):
-    """Per-channel mean and std (in [0, 1]) of the first ``n`` examples, centre-cropped."""
-    from nas.data.dataset import channel_stats
-
-    batches = split.take(n).at(min(resolution, split.resolution)).calibration(min(n, len(split)), 1)
-    if not batches:
-        raise InputError(f"data: no decodable image among the first {n} examples of {split.name}")
-    return channel_stats(np.concatenate(batches))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 
 def _open(name: str, data_dir: str):

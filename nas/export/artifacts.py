@@ -14,7 +14,7 @@ Layout of ``out_dir``::
 ``arch.json``'s ``input`` says how to feed the models (layout, shape, raw pixels, and the
 normalisation inside the graph), so they run on their own. The ONNX model is run with ONNX
 Runtime on random inputs and compared with the JAX network; a relative difference above the
-tolerance raises :class:`ExportError` (the run fails loudly).
+tolerance raises :class:`~nas.export.check.ExportError` (the run fails loudly).
 """
 from __future__ import annotations
 
@@ -26,17 +26,14 @@ import jax
 import numpy as np
 from flax import nnx
 
+from nas.errors import InputError
+from nas.export.check import ExportError, check_input
 from nas.export.formats import FORMATS
 from nas.export.graph import INPUT_NAME
 from nas.files import atomic_write_json
 from nas.rundir import ExportDir
-from search_spaces import InputError, NetSpec, net_stats
+from search_spaces import NetSpec, net_stats
 from search_spaces.static_net import StaticNet
-
-
-class ExportError(InputError):
-    """An exported model disagrees with the JAX network beyond tolerance (the CLI prints one
-    line and exits with status 2, like any bad model)."""
 
 
 def save_weights(net: StaticNet, path: Path) -> Path:
@@ -144,14 +141,6 @@ def input_record(spec: NetSpec, batch: int | None, data: ExportData | None) -> d
     return rec
 
 
-def _check_input(spec: NetSpec, batch: int | None, data: ExportData | None, seed: int) -> np.ndarray:
-    n = 2 if batch is None else max(2, int(batch))
-    rng = np.random.default_rng(seed)
-    if data is None:
-        return rng.normal(size=(n, *spec.input_shape)).astype(np.float32)
-    return rng.uniform(0, 255, size=(n, *spec.input_shape)).astype(np.float32)
-
-
 def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: str, arch_json: dict | None,
                         space: str | None, formats=FORMATS, tolerance: float = 1e-4, batch: int | None = 1,
                         data: ExportData | None = None, seed: int = 0, int8_weight_bits: int = 8) -> dict:
@@ -184,7 +173,7 @@ def export_architecture(net: StaticNet, spec: NetSpec, out_dir: Path, *, name: s
 
         onnx_path = export_onnx(net, spec.input_shape, out.onnx, dynamic_batch=batch is None, batch=batch or 1,
                                 mean=mean, std=std)
-        x = _check_input(spec, batch, data, seed)
+        x = check_input(spec.input_shape, batch, raw_pixels=data is not None, seed=seed)
         diff = onnx_difference(onnx_path, net, x, mean=mean, std=std)
         atomic_write_json(out.onnx_check, {**diff, "tolerance": tolerance, "tolerance_kind": "relative",
                                            "inputs": list(x.shape)}, indent=None)

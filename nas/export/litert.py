@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nas.errors import InputError
+from nas.export.check import ExportError, check_input
 from nas.files import atomic_write_bytes, atomic_write_json
 
 
@@ -173,7 +174,6 @@ def export_tflite(out, net, spec, *, formats, data=None, seed: int = 0, batch: i
     otherwise), and the int8 file's top-1 agreement with the int8 ONNX model on the test
     split when both exist.
     """
-    from nas.export.artifacts import ExportError, _check_input
     from nas.export.onnx import jax_logits
     from search_spaces.layers import expand_ops
 
@@ -185,7 +185,7 @@ def export_tflite(out, net, spec, *, formats, data=None, seed: int = 0, batch: i
         blob = convert_tflite(net, batch=batch, mean=mean, std=std)
         atomic_write_bytes(out.tflite, blob)
         ops = op_counts(blob)
-        x = _check_input(spec, batch, data, seed)
+        x = check_input(spec.input_shape, batch, raw_pixels=data is not None, seed=seed)
         got = run_tflite(blob, x)
         xin = x if mean is None else (x / 255.0 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
         want = jax_logits(net, xin)

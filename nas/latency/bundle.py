@@ -24,6 +24,7 @@ import numpy as np
 
 from nas.errors import InputError
 from nas.files import atomic_write_json, atomic_write_text
+from search_spaces import arch_dumps, arch_to_json
 
 BUNDLE_RUNTIMES = ("onnxruntime", "litert")
 RUNNER = Path(__file__).with_name("runner.py")
@@ -110,7 +111,7 @@ def write_bundle(space_name: str, n: int, runtime: str, out, *, int8: bool = Fal
 
                 (out / name).write_bytes(convert_tflite(net, batch=batch_size, mean=mean, std=std,
                                                         calibration=calib if int8 else None))
-            models.append({"file": name, "arch": arch.to_json()})
+            models.append({"file": name, "arch": arch_to_json(arch)})
             if progress:
                 progress(i)
     finally:
@@ -159,10 +160,10 @@ def read_bundle_measurements(bundle, space: str, csv_path=None):
 
     sp = get_space(space)
     expected = [sp.from_json(x["arch"]) for x in m["models"]]
-    want = {a.dumps(): i for i, a in enumerate(expected)}
+    want = {arch_dumps(a): i for i, a in enumerate(expected)}
     seen: set[str] = set()
     for a in archs:
-        key = a.dumps()
+        key = arch_dumps(a)
         if key not in want:
             raise InputError(f"{csv_path}: extra row, architecture {key} is not in the bundle")
         if key in seen:

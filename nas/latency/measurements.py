@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nas.errors import ArchError, InputError
+from nas.errors import InputError
 from nas.files import atomic_write_text, read_text
-from search_spaces import Arch, get_space
+from search_spaces import Arch, arch_dumps, get_space
+from search_spaces.arch import ArchError
 
 
 def read_measurements(path, space: str, column: str = "latency_ms", *,
@@ -64,5 +65,5 @@ def write_measurements(path, archs, latency_ms) -> Path:
     w = csv.writer(buf)
     w.writerow(["arch", "latency_ms"])
     for a, v in zip(archs, latency_ms):
-        w.writerow([a.dumps(), f"{float(v):.6g}"])
+        w.writerow([arch_dumps(a), f"{float(v):.6g}"])
     return atomic_write_text(path, buf.getvalue())

@@ -10,7 +10,7 @@ import numpy as np
 
 from nas.config import ExperimentConfig
 from nas.errors import InputError
-from search_spaces import Arch, NetSpec, get_reference_model, get_space
+from search_spaces import Arch, NetSpec, arch_to_json, get_reference_model, get_space
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Candidate:
 
 
 def hand_designed(cfg: ExperimentConfig) -> Candidate:
-    return Candidate("hand_designed", "baseline", get_space(cfg.space).hand_designed().to_json())
+    return Candidate("hand_designed", "baseline", arch_to_json(get_space(cfg.space).hand_designed()))
 
 
 def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -> list[Candidate]:
@@ -85,7 +85,7 @@ def choose_architectures(cfg: ExperimentConfig, fronts: dict[str, list[dict]]) -
         for i in picks:
             arch = space.canonical(space.from_json(rows[i]["arch"]))
             if arch not in chosen:
-                chosen[arch] = Candidate(f"searched_{len(chosen)}", "searched", arch.to_json(),
+                chosen[arch] = Candidate(f"searched_{len(chosen)}", "searched", arch_to_json(arch),
                                          supernet_accuracy=rows[i].get("accuracy"))
             chosen[arch].chosen_for.append(profile_label(profile))
     cands = list(chosen.values())

@@ -105,7 +105,7 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
         from flax import nnx
 
         from nas.train import load_supernet
-        from search_spaces.supernet import extract_subnet
+        from search_spaces.extract import extract_subnet
 
         model = nnx.merge(*load_supernet(workdir, cfg.space, cfg.supernet, cfg.data, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))

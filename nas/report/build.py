@@ -11,12 +11,11 @@ import json
 import math
 from pathlib import Path
 
-from nas.errors import InputError
+from nas.errors import InputError, loads_json
 from nas.files import atomic_write_text, read_json, read_text
 from nas.report import figures
 from nas.rundir import RunDir
 from search_spaces import get_space
-from search_spaces.arch import loads_json
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from nas.errors import UnknownNameError
 from nas.search.algorithm import SearchAlgorithm
 from nas.search.evolution import regularized_evolution
 from nas.search.nsga2 import nsga2
 from nas.search.random_search import random_search
-from search_spaces import SearchSpace, UnknownNameError
+from search_spaces import SearchSpace
 
 
 class AlgorithmOptions(NamedTuple):

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 
 def _layout(tree) -> tuple[list, dict]:

@@ -21,7 +21,7 @@ import os
 import socket
 import time
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 ENV_ADDRESS, ENV_NUM, ENV_ID = "JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"
 _BARRIERS = itertools.count()  # every process calls the same barriers in the same order

@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from nas.data.pipeline import steps_per_epoch, train_batches
+from nas.errors import InputError
 from nas.files import atomic_write_json, read_json, record_digest
 from nas.rundir import TrainDir
 from nas.train.checkpoint import Checkpointer
@@ -26,7 +27,6 @@ from nas.train.monitor import Monitor
 from nas.train.optim import make_optimizer, make_schedule
 from nas.train.sharding import check_batch_size, make_mesh, replicate, shard_batch
 from nas.train.step import make_train_step, split_model
-from search_spaces.arch import InputError
 
 DIVERGENCE_FACTOR = 20.0  # a loss above this many times ln(num_classes) counts as divergence
 

@@ -13,7 +13,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from search_spaces.arch import InputError
+from nas.errors import InputError
 
 
 def make_mesh(devices=None) -> Mesh:

@@ -19,6 +19,7 @@ from pathlib import Path
 import jax
 from flax import nnx
 
+from nas.errors import InputError
 from nas.files import folder_digest
 from nas.rundir import RunDir
 from nas.train.checkpoint import Checkpointer
@@ -30,7 +31,6 @@ from nas.train.optim import make_optimizer
 from nas.train.scoring import evaluate_subnet
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
-from search_spaces.arch import InputError
 from search_spaces.registry import get_space
 
 
