@@ -24,9 +24,9 @@ from nas.config import DataConfig, ExperimentConfig, FinalConfig, SearchConfig, 
 
 PRETRAINED = "pretrained:fashion_mnist"  # the shipped supernet; "" trains one (supernet.* below)
 WHOLE_VALIDATION = 40  # batches of 128 (supernet.batch_size): the 5,000 validation images
-SEARCH_POPULATION, SEARCH_GENERATIONS = 16, 5
-FLOP_BUDGET = 6.0e6
-FINE_TUNE_EPOCHS, FINE_TUNE_LR = 1.0, 0.01
+SEARCH_POPULATION, SEARCH_GENERATIONS = 10, 3
+FLOP_BUDGET = 1.9e7
+FINE_TUNE_EPOCHS, FINE_TUNE_LR = 0.5, 0.01
 
 
 def get_config(smoke: bool = False) -> ExperimentConfig:
