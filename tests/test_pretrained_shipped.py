@@ -32,7 +32,7 @@ def test_the_demo_supernet_is_shipped_and_verified():
 def test_unknown_shipped_name_is_one_clear_error():
     with pytest.raises(InputError, match=r"no shipped supernet 'nope' \(shipped: .*pretrained:fashion_mnist"):
         resolve_init("pretrained:nope")
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="no such file or folder"):
         resolve_init("/nonexistent/supernet")
 
 

@@ -56,7 +56,10 @@ def resolve_normalization(cfg) -> None:
     ``supernet.init`` is a file (OFA's networks take ImageNet-normalised input), else ``dataset``."""
     from nas.pretrained.init import resolve_init
 
-    init = resolve_init(cfg.supernet.init) if cfg.supernet.init else None
+    try:
+        init = resolve_init(cfg.supernet.init) if cfg.supernet.init else None
+    except InputError as e:
+        raise InputError(f"supernet.init: {e}") from None
     if cfg.data.normalize == "auto":
         cfg.data.normalize = "imagenet" if init is not None and init.is_file() else "dataset"
 

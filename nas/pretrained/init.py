@@ -48,7 +48,7 @@ def resolve_init(value: str | Path) -> Path:
         return SHIPPED_DIR / name
     p = Path(text).expanduser()
     if not p.exists():
-        raise InputError(f"supernet.init: {text} does not exist")
+        raise InputError(f"{text}: no such file or folder")
     return p.resolve()
 
 
