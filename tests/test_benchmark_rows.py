@@ -76,6 +76,7 @@ def test_out_of_range_check_options_are_refused_before_any_work(tmp_path, capsys
     assert argv[1] in err and len(err.strip().splitlines()) == 1 and "no_run" not in err
 
 
+@pytest.mark.slow  # scores subnets of a supernet through the whole `nas check fidelity` command (~1 min)
 def test_fidelity_check_resumes_from_its_rows_file_in_a_fresh_work_directory(tmp_path, monkeypatch, capsys):
     """nas check fidelity --rows: a sitting that stops after two trainings leaves their rows; the
     next sitting, in a fresh work directory of the same experiment, trains only the rest and takes
