@@ -76,6 +76,13 @@ def _sources():
         yield from sorted((ROOT / pkg).rglob("*.py"))
 
 
+def _write_tree(root: Path, files: dict[str, str]) -> None:
+    """Write ``{relative path: source}`` under ``root`` (a planted source tree for the checkers)."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def layer_violations(paths, root: Path = ROOT) -> list[str]:
     """``"<module> imports <name>"`` for every import that breaks :data:`RULES`."""
     violations = []
@@ -191,9 +198,7 @@ def test_import_cycle_check_catches_circles(tmp_path):
              "search_spaces/x.py": "from search_spaces.y import Y\n",
              "search_spaces/y.py": "import numpy\nfrom search_spaces import X\n",
              "search_spaces/z.py": "from search_spaces.x import X\n"}
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    _write_tree(tmp_path, files)
     graph = import_graph(sorted(tmp_path.rglob("*.py")), tmp_path)
     assert import_cycles(graph) == ["nas.a -> nas.b -> nas.c -> nas.a",
                                     "search_spaces -> search_spaces.x -> search_spaces.y -> search_spaces"]
@@ -219,9 +224,7 @@ def test_layer_rules_catch_violations(tmp_path):
              "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\nimport nas.errors\n",
              "nas/errors.py": "import json\n\ndef f():\n    from search_spaces.arch import Arch\n",
              "search_spaces/bad.py": "from nas.errors import InputError\nfrom nas.files import read_json\n"}
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    _write_tree(tmp_path, files)
     got = layer_violations(sorted(tmp_path.rglob("*.py")), tmp_path)
     assert sorted(got) == ["evaluators.bad imports nas.cli.main", "evaluators.scoring imports nas.data",
                            "evaluators.scoring imports nas.latency", "evaluators.scoring imports nas.train.evaluate",
