@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from search_spaces import Arch
+from nas.search_spaces import Arch
 
 Score = Callable[[Arch], tuple]  # arch -> (correct, total), numbers of examples
 

@@ -1,10 +1,10 @@
 """Analytic costs from the layer list: ``macs``, ``flops``, ``params``, ``peak_activation_bytes``
-(definitions in :mod:`search_spaces.cost`)."""
+(definitions in :mod:`nas.search_spaces.cost`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from search_spaces import Arch, arch_stats
+from nas.search_spaces import Arch, arch_stats
 
 COST_KEYS = ("macs", "flops", "params", "peak_activation_bytes")
 

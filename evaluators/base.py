@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from search_spaces import Arch
+from nas.search_spaces import Arch
 
 
 @runtime_checkable

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nas.errors import InputError, loads_json
 from nas.files import atomic_write_text, read_text
-from search_spaces import Arch, SearchSpace
+from nas.search_spaces import Arch, SearchSpace
 
 
 def _plain(v):

@@ -7,18 +7,18 @@ path. Sources: analytic costs for ``macs/flops/params/peak_activation_bytes``; `
 from ``profile``, a loaded hardware profile (anything with ``predict_ms(archs)``, e.g.
 ``nas.latency.load_profile(name)``); ``accuracy`` from ``scoring``, a picklable zero-argument
 builder of the scoring function ``score(arch) -> (correct, total)``
-(:class:`evaluators.SupernetAccuracyEvaluator`; the pipeline passes a
+(:class:`nas.evaluators.SupernetAccuracyEvaluator`; the pipeline passes a
 :class:`nas.train.SupernetScoring`), called where the evaluator is built, so each Ray actor
 builds its own from the one copy in the object store. ``surrogate_seed`` replaces accuracy and
-latency by the fixed stand-ins of :mod:`evaluators.surrogate` (tests, benchmarks).
+latency by the fixed stand-ins of :mod:`nas.evaluators.surrogate` (tests, benchmarks).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evaluators.analytic import COST_KEYS, AnalyticCostEvaluator
-from evaluators.base import CompositeEvaluator
 from nas.errors import InputError
+from nas.evaluators.analytic import COST_KEYS, AnalyticCostEvaluator
+from nas.evaluators.base import CompositeEvaluator
 
 # every value an evaluator can produce: the names search.objectives and search.budgets may use
 VALUES = COST_KEYS + ("latency_ms", "accuracy")
@@ -42,25 +42,25 @@ class EvaluatorSpec:
         check_values(self.needs)
 
     def __call__(self, scoring=None) -> CompositeEvaluator:
-        from search_spaces import get_space
+        from nas.search_spaces import get_space
 
         space = get_space(self.space)
         parts = []
         if any(n in COST_KEYS for n in self.needs):
             parts.append(AnalyticCostEvaluator())
         if self.surrogate_seed is not None and ({"accuracy", "latency_ms"} & set(self.needs)):
-            from evaluators.surrogate import SurrogateEvaluator
+            from nas.evaluators.surrogate import SurrogateEvaluator
 
             parts.append(SurrogateEvaluator(space, self.surrogate_seed))
         else:
             if "latency_ms" in self.needs:
-                from evaluators.latency import PredictedLatencyEvaluator
+                from nas.evaluators.latency import PredictedLatencyEvaluator
 
                 if self.profile is None:
                     raise InputError("latency_ms needs a hardware profile, none was given")
                 parts.append(PredictedLatencyEvaluator(self.profile))
             if "accuracy" in self.needs:
-                from evaluators.accuracy import SupernetAccuracyEvaluator
+                from nas.evaluators.accuracy import SupernetAccuracyEvaluator
 
                 if scoring is None:
                     raise InputError("accuracy needs a trained supernet, none was given")
@@ -75,7 +75,7 @@ def make_evaluator(spec: EvaluatorSpec, scoring=None, *, num_workers: int = 0, a
     ``runtime_env``); both have ``evaluate(archs) -> list[dict]`` and ``close()``."""
     if num_workers <= 0:
         return spec(scoring)
-    from evaluators.ray_pool import RayEvaluatorPool
+    from nas.evaluators.ray_pool import RayEvaluatorPool
 
     return RayEvaluatorPool(spec, scoring, provides=spec.needs, num_workers=num_workers, address=address,
                             chunk_size=chunk_size, **pool_options)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from search_spaces import Arch
+from nas.search_spaces import Arch
 
 
 class PredictedLatencyEvaluator:

@@ -24,7 +24,7 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
-from search_spaces import Arch
+from nas.search_spaces import Arch
 
 
 class _EvalActor:

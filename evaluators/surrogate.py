@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from search_spaces import Arch, SearchSpace, arch_stats
+from nas.search_spaces import Arch, SearchSpace, arch_stats
 
 PEAK_FLOPS_PER_MS = 20e9 / 1e3
 BYTES_PER_MS = 10e9 / 1e3

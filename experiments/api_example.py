@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from nas import api
-    from search_spaces import arch_dumps, arch_to_json
+    from nas.search_spaces import arch_dumps, arch_to_json
 
     cfg = api.load_config(__file__, smoke=args.smoke)
     workdir = Path(args.workdir or f"runs/api_example{'_smoke' if args.smoke else ''}")

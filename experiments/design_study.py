@@ -43,7 +43,7 @@ def get_config(smoke: bool = False):
 def design_table(workdir: str = "runs/design_study") -> str:
     """Markdown table of the chosen architecture per device, from a finished run's summary."""
     from nas.rundir import RunDir
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     summary = json.loads(RunDir(workdir).summary.read_text())
     space = get_space(summary["space"])

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from nas.config import ExperimentConfig, apply_overrides, load_experiment, validate
 from nas.errors import InputError
-from search_spaces import Arch, SearchSpace, arch_dumps, arch_to_json, get_space
+from nas.search_spaces import Arch, SearchSpace, arch_dumps, arch_to_json, get_space
 
 __all__ = ["Exported", "InputError", "RunOutcome", "SearchOutcome", "Solution", "SupernetInfo", "export",
            "load_config", "predict_latency", "run", "search", "space", "supernet"]
@@ -185,7 +185,7 @@ def search(cfg: ExperimentConfig, workdir, profile: str | None = None, *, budget
       (budgets, objectives, seed, ...) already in ``search/<profile>/``: use another work
       directory, sharing the supernet with ``supernet(cfg, other, init=workdir)``.
     """
-    from nas.latency.profile_io import load_profile
+    from nas.latency.profile_io import load_profiles
     from nas.pipeline.search import check_budgets_reachable, run_stage
     from nas.rundir import profile_label
 
@@ -201,11 +201,11 @@ def search(cfg: ExperimentConfig, workdir, profile: str | None = None, *, budget
     if generations is not None:
         cfg.search.generations = generations
     _resolve(cfg)
-    load_profile(profile)  # a profile file that does not load fails now
-    check_budgets_reachable(cfg)
+    loaded = load_profiles([profile])  # a profile file that does not load fails now; read once
+    check_budgets_reachable(cfg, loaded=loaded)
     run = _workdir(workdir)
     cb = (lambda p, m: on_generation(m)) if on_generation is not None else None
-    res = run_stage(cfg, run.root, on_generation=cb)[str(profile)]
+    res = run_stage(cfg, run.root, on_generation=cb, loaded=loaded)[str(profile)]
     sp = get_space(cfg.space)
     front = [Solution(sp.from_json(r["arch"]), {k: v for k, v in r.items() if k not in ROW_FIELDS},
                       int(r["generation"])) for r in res.front]

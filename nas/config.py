@@ -70,7 +70,7 @@ class SearchConfig:
     algorithm: str = "nsga2"  # a name in nas.search.ALGORITHMS: nsga2, evolution, random
     population: int = 32
     generations: int = 10
-    objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency_ms"])  # evaluators.VALUES
+    objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency_ms"])  # nas.evaluators.VALUES
     budgets: dict[str, float] = field(default_factory=dict)  # upper bounds, e.g. {"flops": 6e6, "latency_ms": 1.0}
     profiles: list[str] = field(default_factory=lambda: ["local_cpu"])  # shipped names or YAML paths
     num_workers: int = 0  # Ray actors (0: evaluate in process)
@@ -130,7 +130,8 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+# the shipped experiment configs: experiments/ of a checkout, installed as the package nas.experiments
+EXPERIMENTS_DIR = Path(importlib.util.find_spec("nas.experiments").submodule_search_locations[0])
 
 
 def load_experiment(name_or_path: str, smoke: bool = False) -> ExperimentConfig:
@@ -304,14 +305,14 @@ def validate(cfg: ExperimentConfig) -> None:
     """Check names against the registries that own them (spaces, data sources, algorithms,
     evaluator values, profiles, reference models, export formats) and values that types alone
     do not catch; raise ConfigError (or the registry's InputError) naming the field."""
-    from evaluators.factory import VALUES, check_values
     from nas.data import check_source
+    from nas.evaluators.factory import VALUES, check_values
     from nas.export import check_formats
     from nas.export.formats import check_export_values
     from nas.latency.profile_io import check_profiles
     from nas.search import check_algorithm
     from nas.search.objectives import MAXIMISED
-    from search_spaces.registry import REFERENCE_MODELS, SPACES
+    from nas.search_spaces.registry import REFERENCE_MODELS, SPACES
 
     check_types(cfg)
     if cfg.space not in SPACES:

@@ -5,7 +5,7 @@ its message is one line naming the bad field or file, and the CLI prints it and 
 :func:`loads_json` and :func:`loads_yaml` decode text that did not come from this process,
 with nesting and size bounded, raising InputError for anything they refuse.
 
-This module imports nothing of the project, so every other module (``search_spaces``
+This module imports nothing of the project, so every other module (``nas.search_spaces``
 included) can import it; reading files is :mod:`nas.files`.
 """
 from __future__ import annotations

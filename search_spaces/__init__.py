@@ -1,9 +1,9 @@
 """Search spaces: architecture encodings, operators, layer lists, cost model, supernets."""
-from search_spaces.arch import Arch, ArchError
-from search_spaces.base import Field, SearchSpace, rng_from_key
-from search_spaces.cost import CostStats, arch_stats, net_stats
-from search_spaces.layers import NetSpec, Op, expand_ops
-from search_spaces.registry import (
+from nas.search_spaces.arch import Arch, ArchError
+from nas.search_spaces.base import Field, SearchSpace, rng_from_key
+from nas.search_spaces.cost import CostStats, arch_stats, net_stats
+from nas.search_spaces.layers import NetSpec, Op, expand_ops
+from nas.search_spaces.registry import (
     arch_dumps,
     arch_from_json,
     arch_to_json,
@@ -20,8 +20,8 @@ __all__ = [
 ]
 
 # networks (flax) load on first use so that encodings and the cost model stay light to import
-_LAZY = {"StaticNet": "search_spaces.static_net", "Supernet": "search_spaces.supernet",
-         "extract_subnet": "search_spaces.extract"}
+_LAZY = {"StaticNet": "nas.search_spaces.static_net", "Supernet": "nas.search_spaces.supernet",
+         "extract_subnet": "nas.search_spaces.extract"}
 
 
 def __getattr__(name):
@@ -29,4 +29,4 @@ def __getattr__(name):
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'search_spaces' has no attribute {name!r}")
+    raise AttributeError(f"module 'nas.search_spaces' has no attribute {name!r}")

@@ -3,8 +3,8 @@
 An :class:`Arch` is a frozen, hashable value: the name of its search space and a flat tuple of
 integer gene values (the integer-array form used for vectorised work). Each search space owns
 the JSON encoding of its architectures (``space.to_json`` / ``space.from_json``); an Arch alone
-is encoded through the registry of spaces (:func:`search_spaces.registry.arch_to_json`,
-:func:`~search_spaces.registry.arch_dumps`), which this module, below every space, cannot see.
+is encoded through the registry of spaces (:func:`nas.search_spaces.registry.arch_to_json`,
+:func:`~nas.search_spaces.registry.arch_dumps`), which this module, below every space, cannot see.
 """
 from __future__ import annotations
 

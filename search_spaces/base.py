@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.arch import Arch, ArchError, parse_arch_json
-from search_spaces.layers import NetSpec, expand_ops
+from nas.search_spaces.arch import Arch, ArchError, parse_arch_json
+from nas.search_spaces.layers import NetSpec, expand_ops
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class SearchSpace:
         raise NotImplementedError
 
     def layers(self, arch: Arch):
-        """Primitive ops (:class:`search_spaces.layers.Op`) of the architecture's network."""
+        """Primitive ops (:class:`nas.search_spaces.layers.Op`) of the architecture's network."""
         return expand_ops(self.net_spec(arch))
 
     def largest(self) -> Arch:

@@ -3,7 +3,7 @@
 Every block runs unmasked (static network: the weights have the subnet's real shapes) or with
 masks (supernet: weights at maximum shapes, inactive kernel taps / channels zeroed). Masks are
 arrays, so one compiled function serves every subnet. Parameters (``nnx.Param``) are exactly
-what :mod:`search_spaces.cost` counts: conv weights (no bias), BatchNorm scale and bias,
+what :mod:`nas.search_spaces.cost` counts: conv weights (no bias), BatchNorm scale and bias,
 squeeze-excite and dense weights with biases (a dense layer without bias keeps a
 :class:`ZeroBias` constant, not a parameter, so every dense layer exports alike). BatchNorm
 running statistics are ``nnx.BatchStat`` buffers.
@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from search_spaces.ops import activation, channel_shuffle, conv2d
+from nas.search_spaces.ops import activation, channel_shuffle, conv2d
 
 _conv_init = nnx.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
 _dense_init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
@@ -95,7 +95,7 @@ class SqueezeExcite(nnx.Module):
 
 
 class MBConvBlock(nnx.Module):
-    """Inverted residual (see :class:`search_spaces.layers.MBConv`).
+    """Inverted residual (see :class:`nas.search_spaces.layers.MBConv`).
 
     ``masks`` (supernet only): dict with ``kernel`` [k,k,1,1], ``mid`` [mid], ``se`` [s] float
     masks, optionally ``dw_w`` (the depthwise kernel to use, [k,k,1,mid]) and ``active`` (bool

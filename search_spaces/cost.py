@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from search_spaces.layers import NetSpec, Op, expand_ops
+from nas.search_spaces.layers import NetSpec, Op, expand_ops
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,6 @@ def net_stats(spec: NetSpec) -> CostStats:
 
 def arch_stats(arch) -> CostStats:
     """Costs of an architecture of any registered search space."""
-    from search_spaces.registry import get_space
+    from nas.search_spaces.registry import get_space
 
     return stats_from_ops(get_space(arch.space).layers(arch))

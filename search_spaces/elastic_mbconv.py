@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.arch import Arch, parse_arch_json
-from search_spaces.base import Field, SearchSpace
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, make_divisible
+from nas.search_spaces.arch import Arch, parse_arch_json
+from nas.search_spaces.base import Field, SearchSpace
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, make_divisible
 
 
 @dataclass(frozen=True)

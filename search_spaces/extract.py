@@ -14,11 +14,11 @@ import jax
 import numpy as np
 from flax import nnx
 
-from search_spaces.arch import Arch
-from search_spaces.static_net import StaticNet
+from nas.search_spaces.arch import Arch
+from nas.search_spaces.static_net import StaticNet
 
 if TYPE_CHECKING:  # pragma: no cover
-    from search_spaces.supernet import Supernet
+    from nas.search_spaces.supernet import Supernet
 
 
 def _slice_to(path, src, dst_shape):
@@ -51,7 +51,7 @@ def extract_subnet(supernet: Supernet, arch: Arch, *, backend: str | None = None
     """The static network of ``arch`` with weights and BN statistics sliced from ``supernet``.
 
     Args:
-      supernet: a :class:`search_spaces.supernet.Supernet`.
+      supernet: a :class:`nas.search_spaces.supernet.Supernet`.
       arch: an architecture of ``supernet.space`` (ArchError otherwise).
       backend: conv implementation of the returned network (None: per platform).
     Returns a new :class:`StaticNet` for ``space.net_spec(arch)`` (input at resolution r).

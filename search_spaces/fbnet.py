@@ -5,9 +5,9 @@ Encoding ``{"ops": [22 ints in 0..8], "r": 32}`` with op index order
 """
 from __future__ import annotations
 
-from search_spaces.arch import Arch
-from search_spaces.base import Field, SearchSpace
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, SkipBlock
+from nas.search_spaces.arch import Arch
+from nas.search_spaces.base import Field, SearchSpace
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, SkipBlock
 
 OP_NAMES = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 # (kernel, expansion, groups) per op index; None for skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, make_divisible
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, make_divisible
 
 
 def mobilenet_v2(resolution: int = 224, num_classes: int = 1000, in_channels: int = 3,

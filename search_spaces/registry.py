@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 
 from nas.errors import UnknownNameError
-from search_spaces.arch import Arch
-from search_spaces.base import SearchSpace
-from search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3
-from search_spaces.fbnet import FBNET
-from search_spaces.layers import NetSpec
-from search_spaces.reference import REFERENCE_MODELS
+from nas.search_spaces.arch import Arch
+from nas.search_spaces.base import SearchSpace
+from nas.search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3
+from nas.search_spaces.fbnet import FBNET
+from nas.search_spaces.layers import NetSpec
+from nas.search_spaces.reference import REFERENCE_MODELS
 
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3)}
 

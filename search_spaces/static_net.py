@@ -1,7 +1,7 @@
-"""A plain flax.nnx network built from any :class:`search_spaces.layers.NetSpec`.
+"""A plain flax.nnx network built from any :class:`nas.search_spaces.layers.NetSpec`.
 
 It is what gets exported (ONNX, Orbax), measured for latency, trained from scratch, and what
-:func:`search_spaces.extract.extract_subnet` returns. Its ``nnx.Param`` count equals
+:func:`nas.search_spaces.extract.extract_subnet` returns. Its ``nnx.Param`` count equals
 ``net_stats(spec).params``; BatchNorm running statistics are ``nnx.BatchStat`` buffers.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
-from search_spaces.blocks import ConvBN, DenseLayer, GlobalPoolLayer, MBConvBlock, SkipLayer
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, SkipBlock, expand_ops
-from search_spaces.ops import resolve_backend
+from nas.search_spaces.blocks import ConvBN, DenseLayer, GlobalPoolLayer, MBConvBlock, SkipLayer
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, SkipBlock, expand_ops
+from nas.search_spaces.ops import resolve_backend
 
 
 def build_block(b, c_in: int, *, rngs: nnx.Rngs, backend: str | None):
@@ -35,12 +35,12 @@ class StaticNet(nnx.Module):
     Args:
       spec: the network; ``spec.input_shape`` is (H, W, C) (other resolutions also run).
       rngs: parameter initialisation keys.
-      backend: conv implementation (:func:`search_spaces.ops.resolve_backend`); use
+      backend: conv implementation (:func:`nas.search_spaces.ops.resolve_backend`); use
         ``"native"`` for export so only standard convolutions appear.
 
     ``__call__(x, *, train=False, bn_momentum=None)``: x float32 [N, H, W, C] -> logits
     [N, num_classes]. ``train=True`` normalises with batch statistics and updates the running
-    statistics (see :class:`search_spaces.blocks.BatchNorm` for ``bn_momentum``).
+    statistics (see :class:`nas.search_spaces.blocks.BatchNorm` for ``bn_momentum``).
     """
 
     def __init__(self, spec: NetSpec, *, rngs: nnx.Rngs, backend: str | None = None):

@@ -24,12 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from search_spaces.arch import Arch
-from search_spaces.blocks import MBConvBlock
-from search_spaces.elastic_mbconv import ElasticMBConvSpace
-from search_spaces.layers import GlobalPool
-from search_spaces.ops import resolve_backend
-from search_spaces.static_net import build_block
+from nas.search_spaces.arch import Arch
+from nas.search_spaces.blocks import MBConvBlock
+from nas.search_spaces.elastic_mbconv import ElasticMBConvSpace
+from nas.search_spaces.layers import GlobalPool
+from nas.search_spaces.ops import resolve_backend
+from nas.search_spaces.static_net import build_block
 
 
 class KernelTransform(nnx.Module):
@@ -72,7 +72,7 @@ class Supernet(nnx.Module):
     [N, num_classes]. ``train=True`` uses batch statistics and updates running statistics of
     active channels with momentum ``bn_momentum`` (a float or traced scalar; ``new = m * old +
     (1 - m) * batch``; ``m = i / (i + 1)`` on batch i = 0, 1, ... gives the cumulative mean for
-    BN recalibration; default :data:`search_spaces.blocks.BN_MOMENTUM`).
+    BN recalibration; default :data:`nas.search_spaces.blocks.BN_MOMENTUM`).
     """
 
     def __init__(self, space: ElasticMBConvSpace, *, rngs: nnx.Rngs, backend: str | None = None):

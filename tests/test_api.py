@@ -79,6 +79,28 @@ def test_search_without_a_supernet_names_the_missing_stage(cfg, tmp_path):
         api.search(cfg, tmp_path / "run", "pixel2", budgets={"latency_ms": 50.0})
 
 
+def test_search_reads_its_profile_file_once(tmp_path, monkeypatch):
+    """A search on a profile YAML with a latency budget: the file is checked, the budget checked
+    against it and the search run from one read, so a file edited mid-search changes nothing."""
+    import shutil
+
+    from nas.latency import profile_io
+
+    yaml = tmp_path / "devices" / "my_phone.yaml"
+    (yaml.parent / "data").mkdir(parents=True)
+    shutil.copyfile(ROOT / "hardware_profiles" / "pixel2.yaml", yaml)
+    csv = "fbnet_cifar100.csv"  # the profile's measurements, beside it
+    shutil.copyfile(ROOT / "hardware_profiles" / "data" / csv, yaml.parent / "data" / csv)
+    reads, real = [], profile_io.read_profile_file
+    monkeypatch.setattr(profile_io, "read_profile_file", lambda path: reads.append(str(path)) or real(path))
+    cfg = api.load_config("fashion_mnist", {"search.objectives": ["flops", "latency_ms"]}, smoke=True)
+    found = api.search(cfg, tmp_path / "run", yaml, budgets={"latency_ms": 50.0},
+                       on_generation=lambda m: yaml.write_text("not: a profile\n"))
+    assert reads == [str(yaml)]
+    assert found.front and all(s.values["latency_ms"] <= 50.0 for s in found.front)
+    assert found.profile == "my_phone"
+
+
 def test_api_calls_take_configs_and_folders_only(tmp_path):
     with pytest.raises(InputError, match="cfg: an ExperimentConfig"):
         api.search({"space": "fashion_mnist"}, tmp_path)
@@ -111,7 +133,7 @@ def test_predict_latency_refuses_bad_input(arch, profile, match):
 
 
 def test_predict_latency_refuses_a_hand_built_arch_out_of_its_space():
-    from search_spaces import Arch
+    from nas.search_spaces import Arch
 
     with pytest.raises(InputError, match="expected 29 genes"):
         api.predict_latency(Arch("fashion_mnist", (3, 3)), "local_cpu")
@@ -166,7 +188,7 @@ def test_api_example_smoke_run_ends_with_a_checked_onnx_model(tmp_path):
     from nas.export.artifacts import load_weights
     from nas.export.onnx import jax_logits
     from nas.latency.profile_io import load_profile
-    from search_spaces import arch_dumps, get_space
+    from nas.search_spaces import arch_dumps, get_space
 
     wd = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))

@@ -9,7 +9,7 @@ import pytest
 from nas.checks.rows import RowStore, load_rows, merge_row, pending, row_key
 from nas.cli.main import main as nas
 from nas.errors import InputError
-from search_spaces import arch_to_json
+from nas.search_spaces import arch_to_json
 
 
 def test_rows_accumulate_and_resume_by_run_network_and_budget(tmp_path):
@@ -167,7 +167,7 @@ def test_search_and_scratch_checks_resume_from_their_rows_files_in_a_fresh_work_
     from nas.config import load_experiment
     from nas.pipeline import final, search
     from nas.pipeline.candidates import Candidate
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     cfg = load_experiment("fashion_mnist", smoke=True)
     space = get_space(cfg.space)

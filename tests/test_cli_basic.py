@@ -21,7 +21,7 @@ def test_space_list(capsys):
 
 
 def test_space_sample_json_lines_decode(capsys):
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     code, out, _ = run(capsys, "space", "sample", "ofa_mbv3", "--n", "3", "--seed", "7", "--json")
     lines = out.splitlines()

@@ -78,9 +78,9 @@ def test_conv_implementation_follows_the_backend_in_the_training_models(monkeypa
     """CPU operators on the CPU, native convolutions on GPU/TPU, in the models training builds."""
     import jax
 
+    from nas.search_spaces import get_space
     from nas.train.static import build_static
     from nas.train.supernet import build_supernet
-    from search_spaces import get_space
 
     spec = get_space("fashion_mnist").net_spec(get_space("fashion_mnist").smallest())
     assert jax.default_backend() == "cpu"

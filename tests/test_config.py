@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from evaluators.factory import VALUES
 from nas.config import ConfigError, apply_overrides, config_from_dict, load_experiment
 from nas.data import SOURCES
+from nas.evaluators.factory import VALUES
 from nas.export import FORMATS
 from nas.latency import list_profiles
 from nas.search import ALGORITHMS
-from search_spaces.registry import REFERENCE_MODELS, SPACES
+from nas.search_spaces.registry import REFERENCE_MODELS, SPACES
 
 EXPERIMENTS = ("fashion_mnist", "fashion_mnist_long", "design_study", "cifar10", "imagenet_ofa")
 

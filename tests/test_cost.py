@@ -1,8 +1,8 @@
 """Analytic cost model against published figures and hand counts."""
 import pytest
 
-from search_spaces import arch_to_json, get_reference_model, get_space, net_stats
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec
+from nas.search_spaces import arch_to_json, get_reference_model, get_space, net_stats
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec
 
 # published MACs and parameters of the reference models at 224x224
 PUBLISHED = {
@@ -53,14 +53,14 @@ def test_peak_memory_grows_with_resolution():
     enc = arch_to_json(sp.largest())
     small = dict(enc, r=128)
     a, b = sp.from_json(small), sp.from_json(enc)
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     assert arch_stats(a).peak_activation_bytes < arch_stats(b).peak_activation_bytes
     assert arch_stats(a).macs < arch_stats(b).macs
 
 
 def test_fbnet_skip_is_cheaper():
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     sp = get_space("fbnet")
     assert arch_stats(sp.smallest()).macs < arch_stats(sp.largest()).macs

@@ -223,7 +223,7 @@ def test_tfds_variable_size_images_stream(tmp_path):
 
 
 def _tiny_rgb_space():
-    from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
+    from nas.search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
 
     return ElasticMBConvSpace("tiny_rgb", ElasticConfig(
         in_channels=3, num_classes=4, stem_width=8, stem_stride=2, first_width=8,
@@ -235,10 +235,10 @@ def _tiny_rgb_space():
 def test_supernet_compiles_one_step_per_resolution(tmp_path):
     from flax import nnx
 
+    from nas.search_spaces.supernet import Supernet
     from nas.train.forward import supernet_forward
     from nas.train.loop import RunSpec, fit
     from nas.train.supernet import subnet_sampler
-    from search_spaces.supernet import Supernet
 
     root = write_synthetic_image_folder(tmp_path / "d", num_classes=4, per_class=6, test_per_class=1,
                                         sizes=(20, 60))

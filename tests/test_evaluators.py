@@ -5,7 +5,8 @@ import jax
 import numpy as np
 import pytest
 
-from evaluators import (
+from nas.errors import InputError
+from nas.evaluators import (
     AnalyticCostEvaluator,
     CachedEvaluator,
     CompositeEvaluator,
@@ -14,8 +15,7 @@ from evaluators import (
     SupernetAccuracyEvaluator,
     make_evaluator,
 )
-from nas.errors import InputError
-from search_spaces import Arch, arch_stats, get_space
+from nas.search_spaces import Arch, arch_stats, get_space
 
 SPACE = get_space("ofa_mbv3")
 

@@ -9,8 +9,8 @@ import jax
 import pytest
 from flax import nnx
 
-from evaluators import EvaluatorSpec, SupernetAccuracyEvaluator
-from search_spaces import get_space
+from nas.evaluators import EvaluatorSpec, SupernetAccuracyEvaluator
+from nas.search_spaces import get_space
 
 SPACE = get_space("fashion_mnist")
 

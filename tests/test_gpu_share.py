@@ -96,7 +96,7 @@ def fake_gpu_ray():
 
 
 def pool_env(gpus: float, runtime_env=None) -> list[dict]:
-    from evaluators import RayEvaluatorPool
+    from nas.evaluators import RayEvaluatorPool
 
     with RayEvaluatorPool(EnvEvaluator(), None, provides=("env",), num_workers=2, chunk_size=1,
                           num_cpus_per_worker=0.5, num_gpus_per_worker=gpus, runtime_env=runtime_env) as pool:

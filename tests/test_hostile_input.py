@@ -428,10 +428,10 @@ def test_summary_with_wrong_types_is_one_line(reported, tmp_path):
 
 
 def test_accuracy_cache_with_a_word_for_a_number(tmp_path):
-    from evaluators.cache import CachedEvaluator
-    from evaluators.surrogate import SurrogateEvaluator
     from nas.errors import InputError
-    from search_spaces import get_space
+    from nas.evaluators.cache import CachedEvaluator
+    from nas.evaluators.surrogate import SurrogateEvaluator
+    from nas.search_spaces import get_space
 
     space = get_space("fashion_mnist")
     path = tmp_path / "accuracy.jsonl"

@@ -5,7 +5,7 @@ import pytest
 
 from nas.cli.main import main
 from nas.latency.measure import ROUND, measure_archs
-from search_spaces import arch_to_json, get_space
+from nas.search_spaces import arch_to_json, get_space
 
 
 @pytest.mark.parametrize("runtime", ["xla", "onnxruntime"])

@@ -16,7 +16,7 @@ from nas.latency import (
     prior_from_profiles,
 )
 from nas.latency.model import MIN_MEASUREMENTS, MIN_MEASUREMENTS_NO_PRIOR
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 HW = Hardware(1, 100.0, 20.0)
 
@@ -138,7 +138,7 @@ def test_cv_choice_between_physics_and_flops_linear():
     from nas.latency.features import FEATURE_NAMES, Hardware, arch_features, flops
     from nas.latency.fit import choose_by_cv, prior_from_profiles
     from nas.latency.model import fit_weights, predict
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     space = get_space("fashion_mnist")
     archs = list(dict.fromkeys(space.canonical(a) for a in space.sample(jax.random.key(3), 80)))[:60]

@@ -1,16 +1,21 @@
 """The package layers of DESIGN.md, checked on every import statement of the source tree
 (module-level and function-local alike), and at run time for the search core.
 
+Every package installs under the one import name ``nas`` (the folders beside ``nas/`` as
+``nas.search_spaces``, ``nas.evaluators``, ``nas.hardware_profiles``, ``nas.experiments``: see
+pyproject.toml); importing them by their folder names would load a second copy of each module,
+so no file does.
+
     nas.errors                         the bottom: the error type and the bounded parsers; imports
                                        nothing of the project
-    search_spaces                      nas.errors and nothing else of the project
-    nas.search (the search core)       NumPy, JAX, search_spaces and nas.errors only
+    nas.search_spaces                  nas.errors and nothing else of the project
+    nas.search (the search core)       NumPy, JAX, nas.search_spaces and nas.errors only
     nas.{files,rundir,raycluster}      leaf utilities: nas.errors only
     nas.{data,train,latency,export,report}  libraries: never evaluators, the pipeline or the CLI
-    evaluators                         search_spaces + leaf utilities only: what they score (a scoring
+    nas.evaluators                     nas.search_spaces + leaf utilities only: what they score (a scoring
                                        function, a loaded profile) is handed in by the pipeline
     nas.{config,pipeline,api,checks}   wire everything; never the CLI
-    hardware_profiles                  data: no code that anything imports back
+    nas.hardware_profiles              data: no code that anything imports back
 
 and no circle of files: the import graph of the project's modules has no cycle. An edge goes
 from a module to each project module one of its import statements names (module-level or
@@ -21,7 +26,7 @@ function-local; those under ``if TYPE_CHECKING:`` never run and are left out):
   the ``__init__`` and so on everything the ``__init__`` imports;
 - the parent packages Python runs first (``a`` for ``a.b``) are not edges: a package's own
   modules import one another while its ``__init__`` is loading, and that is no circle;
-- ``importlib.import_module`` with a string (the lazy names of ``search_spaces``) is no edge.
+- ``importlib.import_module`` with a string (the lazy names of ``nas.search_spaces``) is no edge.
 """
 from __future__ import annotations
 
@@ -32,6 +37,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ("nas", "search_spaces", "evaluators", "hardware_profiles", "experiments")
+# folder -> the import name it installs as (pyproject.toml's package-dir); only experiments/'s own
+# files are installed (its benchmarks/ and tools/ are a checkout's scripts)
+INSTALLED_AS = {"search_spaces": "nas.search_spaces", "evaluators": "nas.evaluators",
+                "hardware_profiles": "nas.hardware_profiles", "experiments": "nas.experiments"}
 STDLIB = set(sys.stdlib_module_names)
 LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.export", "nas.report")
 LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
@@ -39,22 +48,25 @@ LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
 # package -> (project modules it may import, third-party top-level packages it may import; None: any)
 RULES = {
     "nas.errors": ((), None),
-    "search_spaces": (("search_spaces", "nas.errors"), None),
-    "nas.search": (("nas.search", "search_spaces", "nas.errors"), ("numpy", "jax")),
+    "nas.search_spaces": (("nas.search_spaces", "nas.errors"), None),
+    "nas.search": (("nas.search", "nas.search_spaces", "nas.errors"), ("numpy", "jax")),
     **{leaf: (("nas.errors",), None) for leaf in LEAVES},
-    **{lib: (LIBRARIES + LEAVES + ("nas.errors", "search_spaces", "nas.search"), None) for lib in LIBRARIES},
-    "evaluators": (("evaluators", "search_spaces", "nas.errors") + LEAVES, None),
-    "nas.config": (("nas", "evaluators", "search_spaces"), None),
-    "nas.pipeline": (("nas", "evaluators", "search_spaces"), None),
-    "nas.api": (("nas", "evaluators", "search_spaces"), None),
-    "nas.checks": (("nas", "evaluators", "search_spaces"), None),
+    **{lib: (LIBRARIES + LEAVES + ("nas.errors", "nas.search_spaces", "nas.search"), None) for lib in LIBRARIES},
+    "nas.evaluators": (("nas.evaluators", "nas.search_spaces", "nas.errors") + LEAVES, None),
+    "nas.config": (("nas",), None),
+    "nas.pipeline": (("nas",), None),
+    "nas.api": (("nas",), None),
+    "nas.checks": (("nas",), None),
 }
 FORBIDDEN_EVERYWHERE_BUT_CLI = ("nas.cli",)
 
 
 def _module_name(path: Path, root: Path) -> str:
+    """The import name of the source file ``path`` once installed."""
     parts = path.relative_to(root).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    top, _, rest = name.partition(".")
+    return ".".join(filter(None, (INSTALLED_AS.get(top, top), rest)))
 
 
 def _imports(path: Path) -> list[str]:
@@ -94,7 +106,9 @@ def layer_violations(paths, root: Path = ROOT) -> list[str]:
             if top == "__future__" or top in STDLIB:
                 continue
             if top in PROJECT:
-                if _under(name, FORBIDDEN_EVERYWHERE_BUT_CLI) and not _under(mod, ("nas.cli",)):
+                if top in INSTALLED_AS:  # a folder's name: no such package once installed
+                    violations.append(f"{mod} imports {name} (installed as {INSTALLED_AS[top]})")
+                elif _under(name, FORBIDDEN_EVERYWHERE_BUT_CLI) and not _under(mod, ("nas.cli",)):
                     violations.append(f"{mod} imports {name}")
                 elif rule is not None and not _under(name, rule[0]):
                     violations.append(f"{mod} imports {name}")
@@ -194,14 +208,15 @@ def test_import_cycle_check_catches_circles(tmp_path):
              "nas/c.py": "from nas import a\n",
              "nas/d.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from nas.e import E\n",
              "nas/e.py": "from nas.d import D\n",
-             "search_spaces/__init__.py": "from search_spaces.x import X\n",
-             "search_spaces/x.py": "from search_spaces.y import Y\n",
-             "search_spaces/y.py": "import numpy\nfrom search_spaces import X\n",
-             "search_spaces/z.py": "from search_spaces.x import X\n"}
+             "search_spaces/__init__.py": "from nas.search_spaces.x import X\n",
+             "search_spaces/x.py": "from nas.search_spaces.y import Y\n",
+             "search_spaces/y.py": "import numpy\nfrom nas.search_spaces import X\n",
+             "search_spaces/z.py": "from nas.search_spaces.x import X\n"}
     _write_tree(tmp_path, files)
     graph = import_graph(sorted(tmp_path.rglob("*.py")), tmp_path)
     assert import_cycles(graph) == ["nas.a -> nas.b -> nas.c -> nas.a",
-                                    "search_spaces -> search_spaces.x -> search_spaces.y -> search_spaces"]
+                                    "nas.search_spaces -> nas.search_spaces.x -> nas.search_spaces.y -> "
+                                    "nas.search_spaces"]
 
 
 def test_hardware_profiles_is_data_only():
@@ -214,23 +229,26 @@ def test_hardware_profiles_is_data_only():
 
 def test_layer_rules_catch_violations(tmp_path):
     """The checker itself can fail: forbidden imports, local or not, are reported."""
-    files = {"nas/search/bad.py": "def f():\n    from evaluators import CachedEvaluator\n    import flax\n",
+    files = {"nas/search/bad.py": "def f():\n    from nas.evaluators import CachedEvaluator\n    import flax\n",
              "nas/train/bad.py": "from nas.pipeline.search import run_stage\n",
              "evaluators/bad.py": "import nas.cli.main\n",
              "evaluators/scoring.py": "def f():\n    from nas.train.evaluate import subnet_accuracy\n"
                                       "    import nas.data\n    from nas.latency import load_profile\n",
              "evaluators/good.py": "from nas.files import read_text\nfrom nas.errors import InputError\n"
-                                   "from search_spaces import Arch\nfrom evaluators.base import Evaluator\n",
-             "nas/search/good.py": "import numpy, jax, os\nfrom search_spaces import Arch\nimport nas.errors\n",
-             "nas/errors.py": "import json\n\ndef f():\n    from search_spaces.arch import Arch\n",
+                                   "from nas.search_spaces import Arch\nfrom nas.evaluators.base import Evaluator\n",
+             "nas/search/good.py": "import numpy, jax, os\nfrom nas.search_spaces import Arch\nimport nas.errors\n",
+             "nas/errors.py": "import json\n\ndef f():\n    from nas.search_spaces.arch import Arch\n",
+             "nas/cli/old.py": "from search_spaces import Arch\n",
              "search_spaces/bad.py": "from nas.errors import InputError\nfrom nas.files import read_json\n"}
     _write_tree(tmp_path, files)
     got = layer_violations(sorted(tmp_path.rglob("*.py")), tmp_path)
-    assert sorted(got) == ["evaluators.bad imports nas.cli.main", "evaluators.scoring imports nas.data",
-                           "evaluators.scoring imports nas.latency", "evaluators.scoring imports nas.train.evaluate",
-                           "nas.errors imports search_spaces.arch",
-                           "nas.search.bad imports evaluators", "nas.search.bad imports third-party flax",
-                           "nas.train.bad imports nas.pipeline.search", "search_spaces.bad imports nas.files"]
+    assert sorted(got) == ["nas.cli.old imports search_spaces (installed as nas.search_spaces)",
+                           "nas.errors imports nas.search_spaces.arch",
+                           "nas.evaluators.bad imports nas.cli.main", "nas.evaluators.scoring imports nas.data",
+                           "nas.evaluators.scoring imports nas.latency",
+                           "nas.evaluators.scoring imports nas.train.evaluate",
+                           "nas.search.bad imports nas.evaluators", "nas.search.bad imports third-party flax",
+                           "nas.search_spaces.bad imports nas.files", "nas.train.bad imports nas.pipeline.search"]
 
 
 ERROR_NAMES = ("InputError", "UnknownNameError", "loads_json", "loads_yaml", "json_depth", "MAX_JSON_DEPTH",
@@ -252,9 +270,10 @@ def misplaced_error_imports(paths, root: Path = ROOT) -> list[str]:
 def test_the_error_type_is_imported_from_its_one_module(tmp_path):
     tests = sorted((ROOT / "tests").rglob("*.py"))
     assert misplaced_error_imports(list(_sources()) + sorted((ROOT / "experiments").rglob("*.py")) + tests) == []
-    (tmp_path / "m.py").write_text("from search_spaces.arch import ArchError, InputError\n"
+    (tmp_path / "m.py").write_text("from nas.search_spaces.arch import ArchError, InputError\n"
                                    "from nas.errors import loads_json\n")
-    assert misplaced_error_imports([tmp_path / "m.py"], tmp_path) == ["m.py: from search_spaces.arch import InputError"]
+    assert misplaced_error_imports([tmp_path / "m.py"], tmp_path) == [
+        "m.py: from nas.search_spaces.arch import InputError"]
 
 
 def test_the_error_module_loads_nothing_else():
@@ -266,7 +285,8 @@ def test_the_error_module_loads_nothing_else():
 
 def test_importing_the_search_core_loads_no_engine_parts():
     code = ("import sys, nas.search, nas.search.pareto\n"
-            "heavy = ('evaluators', 'nas.train', 'nas.data', 'nas.pipeline', 'nas.latency', 'flax', 'ray', 'optax')\n"
+            "heavy = ('nas.evaluators', 'nas.train', 'nas.data', 'nas.pipeline', 'nas.latency',\n"
+            "         'flax', 'ray', 'optax')\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
@@ -301,8 +321,9 @@ def test_every_project_import_resolves():
 def test_building_the_cli_parser_stays_light():
     """``nas --help`` and every command's start-up do not pay for SciPy, Ray, Flax, YAML, ONNX
     or plotting: commands import those when they run."""
-    heavy = ("scipy", "ray", "flax", "optax", "orbax", "yaml", "onnx", "onnxruntime", "matplotlib", "evaluators")
+    heavy = ("scipy", "ray", "flax", "optax", "orbax", "yaml", "onnx", "onnxruntime", "matplotlib")
     code = ("import sys, nas.cli.main\nnas.cli.main.build_parser()\n"
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))"
+            " + sorted(m for m in sys.modules if m.startswith('nas.evaluators')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"

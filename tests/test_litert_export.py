@@ -11,9 +11,9 @@ from flax import nnx
 from nas.cli.main import main
 from nas.export.artifacts import ExportData, export_architecture
 from nas.export.litert import convert_tflite, op_counts, run_tflite
-from search_spaces import get_space
-from search_spaces.layers import expand_ops
-from search_spaces.static_net import StaticNet
+from nas.search_spaces import get_space
+from nas.search_spaces.layers import expand_ops
+from nas.search_spaces.static_net import StaticNet
 
 MEAN, STD = (0.29,), (0.35,)
 

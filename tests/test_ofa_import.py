@@ -10,7 +10,7 @@ import pytest
 import torch  # the test extra installs it: a missing torch fails, never skips
 from flax import nnx
 
-from search_spaces import ArchError, arch_stats, get_space
+from nas.search_spaces import ArchError, arch_stats, get_space
 from tests.ofa_reference import ofa_subnet_logits, random_ofa_mbv3
 
 SPACE = get_space("ofa_mbv3")
@@ -67,7 +67,7 @@ def _rel(a, ref) -> float:
 @pytest.mark.slow
 def test_imported_subnets_equal_ofa_subnets_masked_static_and_onnx(ofa, imported, tmp_path):
     from nas.export.onnx import export_onnx, ort_session, run_onnx
-    from search_spaces.extract import extract_subnet
+    from nas.search_spaces.extract import extract_subnet
 
     net, _ = ofa
     masked = nnx.jit(lambda m, x, a: m(x, a))

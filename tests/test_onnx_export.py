@@ -13,9 +13,9 @@ from nas.export import check_onnx, export_onnx, onnx_difference
 from nas.export.artifacts import ExportData, export_architecture
 from nas.export.onnx import jax_logits
 from nas.export.quantize import onnx_accuracy, quantize_int8
-from search_spaces import arch_to_json, get_space, net_stats
-from search_spaces.layers import expand_ops
-from search_spaces.static_net import StaticNet
+from nas.search_spaces import arch_to_json, get_space, net_stats
+from nas.search_spaces.layers import expand_ops
+from nas.search_spaces.static_net import StaticNet
 
 MEAN, STD = (0.29,), (0.35,)
 

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from search_spaces.ops import (
+from nas.search_spaces.ops import (
     ACTIVATION_NAMES,
     activation,
     channel_shuffle,

@@ -1,10 +1,7 @@
 """The supernet shipped with the package (``supernet.init="pretrained:fashion_mnist"``, what
 ``make demo`` searches): it is found by name, verified like any checkpoint, restores unchanged,
-its subnets are trained (not random) networks, and a built wheel carries it."""
+its subnets are trained (not random) networks (tests/test_packaging.py: a built wheel carries it)."""
 import json
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -43,8 +40,8 @@ def test_shipped_supernet_restores_unchanged_and_its_subnets_are_trained():
 
     from nas.config import DataConfig
     from nas.data import load_dataset
+    from nas.search_spaces import get_space
     from nas.train.supernet import evaluate_subnet
-    from search_spaces import get_space
 
     before = folder_digest(SHIPPED)
     model, source = load_source("pretrained:fashion_mnist", "fashion_mnist")
@@ -57,14 +54,3 @@ def test_shipped_supernet_restores_unchanged_and_its_subnets_are_trained():
         acc = evaluate_subnet(graphdef, state, model, arch, data, batch_size=128, bn_batches=4)
         assert acc >= 0.85, (name, acc)
         assert abs(acc - rec[f"val_acc_{name}"]) <= 0.04, (name, acc, rec[f"val_acc_{name}"])  # 512 of 5,000 images
-
-
-@pytest.mark.slow
-def test_a_built_wheel_carries_the_shipped_supernet(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                          "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-2000:]
-    names = zipfile.ZipFile(next(tmp_path.glob("jaxnas-*.whl"))).namelist()
-    want = {f"nas/pretrained/supernets/fashion_mnist/{p.relative_to(SHIPPED).as_posix()}"
-            for p in SHIPPED.rglob("*") if p.is_file()}
-    assert want and want <= set(names), sorted(want - set(names))[:5]

@@ -11,7 +11,7 @@ from nas.cli.main import main
 from nas.errors import InputError
 from nas.latency import prediction_metrics, read_measurements, write_measurements
 from nas.latency.profile_io import list_profiles, load_profile, save_profile
-from search_spaces import arch_to_json, get_space
+from nas.search_spaces import arch_to_json, get_space
 
 SHIPPED = ("pixel2", "rtx2080ti_b1", "rtx2080ti_b32", "rtx2080ti_b64", "samsung_s7", "v100_b1",
            "v100_b32", "v100_b64", "xeon_gold6226")
@@ -47,7 +47,7 @@ def test_unmeasured_space_uses_the_nonnegative_fit(name):
     from scipy.stats import spearmanr
 
     from nas.latency.model import PREDICTION_FLOOR_MS
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     prof = load_profile(name)
     assert "fashion_mnist" not in prof.spaces and prof.prior_weights is not None
@@ -216,7 +216,7 @@ def test_reference_models_are_predicted_with_nonnegative_weights(name):
     profile's non-negative weights; local_cpu, calibrated on 20 points (no prior_weights of its
     own), fits them with the shipped profiles as prior instead of extrapolating its signed fit."""
     from nas.latency.model import PREDICTION_FLOOR_MS
-    from search_spaces import get_reference_model
+    from nas.search_spaces import get_reference_model
 
     prof = load_profile(name)
     w = prof.weights_outside()
@@ -236,7 +236,7 @@ def test_loading_and_predicting_never_fits(monkeypatch):
     import nas.latency.fit
     import nas.latency.model
     import nas.latency.transfer
-    from search_spaces import get_reference_model
+    from nas.search_spaces import get_reference_model
 
     def boom(*a, **k):
         raise AssertionError("a profile was fitted while loading or predicting")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nas.checks.ranking_fidelity import choose_subnets, ground_truth_retest, rank_agreement
-from search_spaces import arch_stats, arch_to_json, get_space
+from nas.search_spaces import arch_stats, arch_to_json, get_space
 
 
 def test_subnets_are_stratified_over_macs_plus_a_narrow_band():

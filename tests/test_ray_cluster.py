@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from evaluators import EvaluatorSpec, RayEvaluatorPool
 from nas.config import SearchConfig
+from nas.evaluators import EvaluatorSpec, RayEvaluatorPool
 from nas.pipeline.search import run_search
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 SPACE = get_space("fashion_mnist")

@@ -5,7 +5,7 @@ import jax
 
 from nas.cli.main import main
 from nas.report import build_report
-from search_spaces import arch_stats, arch_to_json, get_space
+from nas.search_spaces import arch_stats, arch_to_json, get_space
 from tests.report_helpers import assert_report_renders
 
 

@@ -35,7 +35,7 @@ def test_smoke_run_end_to_end(tmp_path):
     assert summary["space"] == "fashion_mnist" and summary["profiles"] == ["local_cpu"]
     kinds = {a["kind"] for a in summary["architectures"]}
     assert kinds == {"searched", "baseline", "reference"}
-    from search_spaces import arch_stats, get_space
+    from nas.search_spaces import arch_stats, get_space
 
     space = get_space("fashion_mnist")
     for a in summary["architectures"]:
@@ -177,17 +177,23 @@ INT8_CHECK_BITS = 7
 
 
 @pytest.mark.xdist_group("int8")  # with the module's "ray": a group of its own (xdist joins the names)
-def test_int8_of_a_trained_network_keeps_its_accuracy(tmp_path):
+def test_int8_of_a_trained_network_keeps_its_accuracy(installed_jaxnas, tmp_path):
     """The smoke run with a final stage long enough to train its network (about 70% test accuracy
     on 1,000 images; two steps leave near-ties that any rounding flips): the deployed int8 model's
-    accuracy is within 1 point of the float model's."""
+    accuracy is within 1 point of the float model's. Run as a user runs it: the installed wheel's
+    ``nas``, from a project folder with its own ``experiments`` and ``evaluators`` packages (which
+    raise if imported: neither the CLI nor stage 3's Ray workers touch them)."""
     wd = tmp_path / "run"
-    proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd), "--set", "data.limit_train=4096",
-               "--set", "data.limit_eval=1000", "--set", "final.max_steps=300", "--set", "final.batch_size=64",
-               "--set", "final.baselines=[]", "--set", "final.train_hand_designed=false",
-               "--set", f"export.int8_weight_bits={INT8_CHECK_BITS}")
+    proc = subprocess.run(
+        [str(installed_jaxnas.nas), "run", "fashion_mnist", "--smoke", "--workdir", str(wd),
+         "--set", "data.limit_train=4096", "--set", "data.limit_eval=1000", "--set", "final.max_steps=300",
+         "--set", "final.batch_size=64", "--set", "final.baselines=[]", "--set", "final.train_hand_designed=false",
+         "--set", f"export.int8_weight_bits={INT8_CHECK_BITS}"],
+        capture_output=True, text=True, cwd=installed_jaxnas.project, env=installed_jaxnas.env, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (a,) = json.loads((wd / "summary.json").read_text())["architectures"]
+    summary = json.loads((wd / "summary.json").read_text())
+    assert summary["experiment"] == "fashion_mnist"
+    (a,) = summary["architectures"]
     acc = a["deployed"]["accuracy"]
     assert a["test_accuracy"] >= 0.6 and abs(acc["onnx"] - a["test_accuracy"]) <= 0.01  # trained
     assert abs(acc["onnx-int8"] - acc["onnx"]) <= 0.01, acc

@@ -14,7 +14,7 @@ import pytest
 from nas.config import apply_overrides, load_experiment
 from nas.errors import InputError
 from nas.pipeline.search import cheapest, check_budgets_reachable
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,13 +57,13 @@ def test_a_budget_no_network_meets_names_it_and_the_smallest_reachable(tmp_path,
 
 
 def _params_evaluator():
-    from evaluators import EvaluatorSpec
+    from nas.evaluators import EvaluatorSpec
 
     return EvaluatorSpec("fashion_mnist", ("params",))()
 
 
 def test_the_smallest_reachable_value_is_a_floor_and_is_reached():
-    from evaluators import EvaluatorSpec
+    from nas.evaluators import EvaluatorSpec
 
     space = get_space("fbnet")  # index 0 is not the cheapest choice of a layer there ("skip" is)
     ev = EvaluatorSpec("fbnet", ("macs",))()

@@ -5,12 +5,12 @@ import jax
 import numpy as np
 import pytest
 
-from evaluators.surrogate import SurrogateEvaluator
+from nas.evaluators.surrogate import SurrogateEvaluator
 from nas.search import Budget, hypervolume, minimize, nsga2, objective_evaluator, random_search, regularized_evolution
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import non_dominated_sort, pareto_mask
 from nas.search.selection import constrained_better, survive
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 SPACE = get_space("fashion_mnist")
 EVAL = SurrogateEvaluator(SPACE)
@@ -114,7 +114,7 @@ def test_nsga2_tell_refuses_a_changed_number_of_objectives():
 
 def _tiny_space():
     """Two canonical subnets: one stage of depth 1 whose only choice is kernel 3 or 5."""
-    from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
+    from nas.search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
 
     return ElasticMBConvSpace("fashion_mnist", ElasticConfig(
         in_channels=1, num_classes=10, stem_width=8, stem_stride=2, first_width=8,

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nas.search.selection import aging_tournament, binary_tournament, constrained_better
 from nas.search.variation import make_offspring, ordinal_mutate, sample_unique, stratified_sample
-from search_spaces import arch_stats, get_space
+from nas.search_spaces import arch_stats, get_space
 
 SPACES = [get_space(n) for n in ("ofa_mbv3", "fashion_mnist", "fbnet")]
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluators.surrogate import SurrogateEvaluator
 from nas.config import SearchConfig
 from nas.errors import InputError
+from nas.evaluators.surrogate import SurrogateEvaluator
 from nas.pipeline.search import run_search
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import pareto_mask
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACE = get_space("fashion_mnist")
@@ -123,7 +123,7 @@ def test_old_pickle_state_is_refused_never_loaded(tmp_path):
 
 
 def test_evaluation_cache_torn_and_corrupt_lines(tmp_path):
-    from evaluators.cache import CachedEvaluator
+    from nas.evaluators.cache import CachedEvaluator
 
     path = tmp_path / "cache.jsonl"
     archs = SPACE.sample(np.array([0, 7], np.uint32), 4)
@@ -139,10 +139,10 @@ def test_evaluation_cache_torn_and_corrupt_lines(tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import sys, time
-    from evaluators.surrogate import SurrogateEvaluator
+    from nas.evaluators.surrogate import SurrogateEvaluator
     from nas.config import SearchConfig
     from nas.pipeline.search import run_search
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     class Slow(SurrogateEvaluator):
         def evaluate(self, archs):

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search_spaces import Arch, ArchError, arch_dumps, arch_to_json, get_space, list_spaces
-from search_spaces.fbnet import OP_NAMES
+from nas.search_spaces import Arch, ArchError, arch_dumps, arch_to_json, get_space, list_spaces
+from nas.search_spaces.fbnet import OP_NAMES
 
 SPACES = list_spaces()
 seeds = st.integers(0, 2**31 - 1)
@@ -47,7 +47,7 @@ def test_fbnet_encoding_shape():
 
 
 def test_fashion_mnist_space_size_and_cost():
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     sp = get_space("fashion_mnist")
     assert sp.num_distinct() >= 10**6

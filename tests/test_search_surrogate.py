@@ -6,13 +6,13 @@ import json
 import jax
 import numpy as np
 
-from evaluators.surrogate import SurrogateEvaluator
+from nas.evaluators.surrogate import SurrogateEvaluator
 from nas.search import Budget, hypervolume, minimize, nsga2
 from nas.search.objectives import ObjectiveSpec
 from nas.search.pareto import pareto_mask
 from nas.search.state_codec import decode_state, encode_state
 from nas.search.surrogate import LAMBDAS, Ridge, encode, prescreen
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 SPACE = get_space("fashion_mnist")
 EVAL = SurrogateEvaluator(SPACE)

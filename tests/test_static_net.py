@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from search_spaces import expand_ops, get_reference_model, get_space, net_stats
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, SkipBlock
-from search_spaces.static_net import StaticNet, num_params
+from nas.search_spaces import expand_ops, get_reference_model, get_space, net_stats
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv, NetSpec, SkipBlock
+from nas.search_spaces.static_net import StaticNet, num_params
 
 # every block kind: grouped 1x1 + shuffle, SE (both gates), no-expand MBConv, skip conv, dense
 ALL_BLOCKS = NetSpec((12, 12, 3), (

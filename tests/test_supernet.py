@@ -6,10 +6,10 @@ import optax
 import pytest
 from flax import nnx
 
-from search_spaces import ArchError, get_space
-from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
-from search_spaces.extract import extract_subnet
-from search_spaces.supernet import Supernet
+from nas.search_spaces import ArchError, get_space
+from nas.search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
+from nas.search_spaces.extract import extract_subnet
+from nas.search_spaces.supernet import Supernet
 
 FM = get_space("fashion_mnist")
 # a small elastic space (all kernel sizes, SE, stride 2, elastic depth) for compile-heavy tests
@@ -153,7 +153,7 @@ def test_bn_momentum_schedule_gives_cumulative_mean():
     for i, x in enumerate(xs):
         step(net, x, jnp.float32(i / (i + 1)))
     stem = net.stem[0]
-    from search_spaces.ops import conv2d
+    from nas.search_spaces.ops import conv2d
     means = [conv2d(x, stem.w[...], stride=2).mean(axis=(0, 1, 2)) for x in xs]
     np.testing.assert_allclose(stem.bn.mean[...], np.mean(means, axis=0), rtol=1e-4, atol=1e-5)
 

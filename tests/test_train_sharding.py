@@ -19,8 +19,8 @@ from flax import nnx
 from nas.config import load_experiment
 from nas.data import load_dataset
 from nas.train import RunSpec, fit, make_mesh, subnet_sampler, supernet_forward
-from search_spaces import get_space
-from search_spaces.supernet import Supernet
+from nas.search_spaces import get_space
+from nas.search_spaces.supernet import Supernet
 
 assert jax.device_count() == 2, jax.devices()
 cfg = load_experiment("fashion_mnist", smoke=True)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from nas.config import FinalConfig
+from nas.search_spaces import arch_to_json, get_space
 from nas.train import TrainingDiverged, train_static
-from search_spaces import arch_to_json, get_space
 
 SPACE = get_space("fashion_mnist")
 

@@ -8,11 +8,11 @@ import optax
 import pytest
 from flax import nnx
 
+from nas.search_spaces import get_space
+from nas.search_spaces.supernet import Supernet
 from nas.train import make_optimizer, make_train_step, split_model, subnet_sampler
 from nas.train.forward import supernet_forward
 from nas.train.step import preprocess
-from search_spaces import get_space
-from search_spaces.supernet import Supernet
 
 SPACE = get_space("fashion_mnist")
 WD, LR, MOMENTUM, LS = 3e-5, 0.1, 0.9, 0.1

@@ -14,8 +14,8 @@ from flax import nnx
 from nas.config import load_experiment
 from nas.data import load_dataset
 from nas.errors import InputError
+from nas.search_spaces import get_space
 from nas.train import TrainingDiverged, evaluate_subnet, load_supernet, train_supernet
-from search_spaces import get_space
 
 pytestmark = pytest.mark.slow  # every test here uses a supernet trained by a module fixture
 

@@ -76,7 +76,7 @@ def write_gratings(root: Path, per_class: int = 150, test_per_class: int = 60, s
 
 
 def tiny_space():
-    from search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
+    from nas.search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
 
     return ElasticMBConvSpace("tiny_gratings", ElasticConfig(
         in_channels=3, num_classes=len(CLASSES), stem_width=16, stem_stride=1, first_width=16,
@@ -86,7 +86,7 @@ def tiny_space():
 
 def architectures(space) -> dict:
     """name -> Arch (resolution gene = the largest; :func:`at` sets it)."""
-    from search_spaces.arch import Arch
+    from nas.search_spaces.arch import Arch
 
     # stage 1: depth 1, kernel 5, expansion 3; stage 2: depth 2, kernels 3/5, expansions 2/3
     middle = Arch(space.name, (5, 3, 3, 5) + (3, 2, 2, 3) + (1, 2) + (RESOLUTIONS[-1],))
@@ -94,7 +94,7 @@ def architectures(space) -> dict:
 
 
 def at(arch, r: int):
-    from search_spaces.arch import Arch
+    from nas.search_spaces.arch import Arch
 
     return Arch(arch.space, tuple(arch.genes[:-1]) + (int(r),))
 
@@ -106,12 +106,12 @@ def main(argv=None) -> None:
     from nas.checks.ranking_fidelity import rank_agreement
     from nas.config import DataConfig
     from nas.data import load_dataset
+    from nas.search_spaces.static_net import StaticNet
+    from nas.search_spaces.supernet import Supernet
     from nas.train.evaluate import evaluate_accuracy, full_state
     from nas.train.forward import no_arch, static_forward, supernet_forward
     from nas.train.loop import RunSpec, fit
     from nas.train.supernet import evaluate_subnet, subnet_sampler
-    from search_spaces.static_net import StaticNet
-    from search_spaces.supernet import Supernet
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=600)

@@ -118,12 +118,12 @@ def training_throughput(sizes: Sizes) -> None:
 
     from experiments.benchmarks.train_throughput import compiled_train_step, time_compiled
     from nas.config import load_experiment
+    from nas.search_spaces import get_space
+    from nas.search_spaces.cost import net_stats
+    from nas.search_spaces.extract import extract_subnet
+    from nas.search_spaces.supernet import Supernet
     from nas.train import static_forward, subnet_sampler, supernet_forward
     from nas.train.forward import no_arch
-    from search_spaces import get_space
-    from search_spaces.cost import net_stats
-    from search_spaces.extract import extract_subnet
-    from search_spaces.supernet import Supernet
 
     space, cfg = get_space("ofa_mbv3"), load_experiment("imagenet_ofa")
     rng = np.random.default_rng(0)
@@ -195,8 +195,8 @@ def cifar_training(sizes: Sizes, workdir: str) -> bool:
     """Train cifar_mbv3's largest network on generated data; print first/last loss; True if it fell."""
     from nas.config import FinalConfig
     from nas.data import make_dataset
+    from nas.search_spaces import get_space
     from nas.train import train_static
-    from search_spaces import get_space
 
     space = get_space("cifar_mbv3")
     res = space.net_spec(space.largest()).input_shape[0]

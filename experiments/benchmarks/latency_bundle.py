@@ -26,7 +26,7 @@ from nas.latency import fit_flops_baseline, flops, prediction_metrics, read_meas
 
 
 def _aligned(bundle: Path, space: str, csvs):
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     manifest = json.loads((bundle / "manifest.json").read_text())
     sp = get_space(space)

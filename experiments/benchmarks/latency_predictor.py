@@ -148,7 +148,7 @@ def local_report(holdout_csv: str) -> str:
     from nas.latency import read_measurements
     from nas.latency.measure import build_net, pin_xla_threads, prepare_xla
     from nas.latency.profile_io import load_profile
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     pin_xla_threads(1)
     prof = load_profile("local_cpu")
@@ -170,7 +170,7 @@ def local_report(holdout_csv: str) -> str:
               "| subnet MFLOPs | analytic peak activation KiB | XLA temp + output KiB | analytic weights KiB | "
               "XLA arguments KiB |", "|---|---|---|---|---|"]
     space = get_space(ref.space)
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
     for arch in sorted(cal_archs[:8], key=lambda q: arch_stats(q).macs):
         mem = prepare_xla(build_net(space, arch), space.net_spec(arch).input_shape).memory
         st = arch_stats(arch)

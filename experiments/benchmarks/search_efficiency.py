@@ -1,7 +1,7 @@
 """Search efficiency: our NSGA-II vs pymoo NSGA-II, Optuna NSGAIISampler and random search.
 
 Problem (a cheap stand-in, nothing trained): the ``ofa_mbv3`` space, two objectives:
-``accuracy`` from :class:`evaluators.surrogate.SurrogateEvaluator` (saturating in log-MACs plus
+``accuracy`` from :class:`nas.evaluators.surrogate.SurrogateEvaluator` (saturating in log-MACs plus
 fixed per-choice effects; maximised) and ``latency_ms`` predicted by the shipped hardware
 profile ``rtx2080ti_b1`` (a predictor calibrated on real measurements; minimised). Every method
 gets the same evaluation budget, counted as calls of the objective function (what each library
@@ -29,9 +29,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from evaluators.surrogate import SurrogateEvaluator  # noqa: E402
+from nas.evaluators.surrogate import SurrogateEvaluator  # noqa: E402
 from nas.search import Budget, hypervolume, minimize, nsga2, pareto_mask, random_search  # noqa: E402
-from search_spaces import get_space  # noqa: E402
+from nas.search_spaces import get_space  # noqa: E402
 
 BUDGETS = (100, 200, 300, 1000)
 PRESCREEN = 50  # candidate children per evaluated child for the surrogate-assisted row (the default)
@@ -164,8 +164,8 @@ def throughput(n_archs: int = 24, workers=(1, 2)) -> dict:
     import jax
     from flax import nnx
 
-    from evaluators import EvaluatorSpec, RayEvaluatorPool
     from nas.data import make_dataset
+    from nas.evaluators import EvaluatorSpec, RayEvaluatorPool
     from nas.train import SupernetScoring
     from nas.train.supernet import build_supernet
 

@@ -26,9 +26,9 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from search_spaces import arch_stats, get_space
-from search_spaces.extract import extract_subnet
-from search_spaces.supernet import Supernet
+from nas.search_spaces import arch_stats, get_space
+from nas.search_spaces.extract import extract_subnet
+from nas.search_spaces.supernet import Supernet
 
 
 def _median_time(fn, reps: int) -> float:

@@ -22,12 +22,12 @@ import numpy as np
 from flax import nnx
 
 from nas.config import load_experiment
+from nas.search_spaces import arch_stats, get_space
+from nas.search_spaces.extract import extract_subnet
+from nas.search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv
+from nas.search_spaces.supernet import Supernet
 from nas.train import make_optimizer, make_train_step, split_model, static_forward, subnet_sampler, supernet_forward
 from nas.train.forward import no_arch
-from search_spaces import arch_stats, get_space
-from search_spaces.extract import extract_subnet
-from search_spaces.layers import ConvBlock, Dense, GlobalPool, MBConv
-from search_spaces.supernet import Supernet
 
 
 def compiled_train_step(model, forward, sample, images, labels, *, num_classes: int = 10,

@@ -76,7 +76,7 @@ def hardware_of(name: str) -> Hardware:
 
 
 def profile_data(name: str) -> dict:
-    """``{space: (archs, latency_ms)}`` of a shipped profile, read from hardware_profiles/data."""
+    """``{space: (archs, latency_ms)}`` of a shipped profile, read from nas.hardware_profiles/data."""
     col = PROFILES[name][2]
     return {s: read_measurements(PROFILE_DIR / DATA[s], s, col) for s in DATA if col in COLUMNS[s]}
 

@@ -81,7 +81,7 @@ def choose_subnets(space, n_stratified: int, n_band: int, band_macs: float | Non
     drawn at random from the band ``centre·(1 ± band_width)``."""
     import jax
 
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     pool = list(dict.fromkeys(space.canonical(a) for a in space.sample(jax.random.key(seed), SAMPLES)))
     macs = np.array([arch_stats(a).macs for a in pool], dtype=float)
@@ -123,7 +123,7 @@ def _cached_scores(path: Path, supernet_id, eval_batches: int, bn_batches: int, 
     this supernet and this scoring; ``None`` when there is no such file (scoring is the slow part
     of re-judging a supernet against a new ground truth)."""
     from nas.files import read_json
-    from search_spaces import arch_to_json
+    from nas.search_spaces import arch_to_json
 
     try:
         old = read_json(path, what="fidelity")
@@ -241,7 +241,7 @@ def check_fidelity(workdir, opts: FidelityOptions = FidelityOptions()) -> dict:
     from nas.data import load_dataset
     from nas.files import atomic_write_json, read_json
     from nas.rundir import RunDir
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     run = RunDir(Path(workdir).resolve())
     cfg = config_from_dict(read_json(run.config, what="config"))
@@ -275,7 +275,7 @@ def standalone_results(cfg, run, subnets: Subnets, inherited: list[float], opts:
     other run's (``subnets.known``) or trained here per seed unless ``store`` holds them. Writes
     ``WORKDIR/fidelity/rows.json`` as each subnet finishes (with reused results, once, at the end)."""
     from nas.files import atomic_write_json
-    from search_spaces import arch_stats, arch_to_json
+    from nas.search_spaces import arch_stats, arch_to_json
 
     recipe = _recipe(opts)
     final = dataclasses.replace(cfg.final, epochs=recipe["epochs"], batch_size=recipe["batch_size"],

@@ -93,7 +93,7 @@ class _Retraining:
         return self.store.put(self.key(c), {**row, "key": {"run": self.run_cfg.name, "budget": self.budget}})
 
     def macs(self, c) -> float:
-        from search_spaces.cost import net_stats
+        from nas.search_spaces.cost import net_stats
 
         return net_stats(c.spec(self.run_cfg, self.dataset.input_shape, self.dataset.num_classes)).macs
 

@@ -144,7 +144,7 @@ def draw_networks(cfg, run, chosen, profile: str, opts: VsRandomOptions) -> list
     InputError when too few random networks fall within the window."""
     from nas.files import record_digest
     from nas.pipeline.search import supernet_accuracy
-    from search_spaces import arch_to_json, get_space
+    from nas.search_spaces import arch_to_json, get_space
 
     space = get_space(cfg.space)
     records, violations = latency_records(cfg, profile)
@@ -163,8 +163,8 @@ def latency_records(cfg, profile: str) -> tuple:
     """``(records, violations)``: ``records(archs) -> [{"macs", ..., "latency_ms"}]``, analytic
     costs and the latency predicted on ``profile``, and ``violations(records) -> [n]``, how far
     each breaks the search's budgets (0: feasible). InputError for an unknown profile."""
-    from evaluators.analytic import AnalyticCostEvaluator
-    from evaluators.latency import PredictedLatencyEvaluator
+    from nas.evaluators.analytic import AnalyticCostEvaluator
+    from nas.evaluators.latency import PredictedLatencyEvaluator
     from nas.latency import load_profile
     from nas.search.objectives import ObjectiveSpec
 

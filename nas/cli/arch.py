@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nas.cli.output import emit_json
 from nas.errors import InputError
-from search_spaces import arch_from_json, arch_stats, get_reference_model, net_stats
+from nas.search_spaces import arch_from_json, arch_stats, get_reference_model, net_stats
 
 
 def register(sub) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nas.cli.output import count, emit_json, read_arch_jsonl
 from nas.errors import InputError
 from nas.latency.measure import RUNTIMES
-from search_spaces import arch_dumps, arch_to_json
+from nas.search_spaces import arch_dumps, arch_to_json
 
 
 def register(sub) -> None:
@@ -42,7 +42,7 @@ def register(sub) -> None:
 
 def cmd_measure(args) -> int:
     from nas.latency.measure import measure_archs, pin_xla_threads
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     if args.runtime == "xla":
         pin_xla_threads(args.threads)

@@ -11,8 +11,8 @@ from contextvars import ContextVar
 
 from nas.errors import InputError, loads_json
 from nas.files import read_text
-from search_spaces import Arch, get_space
-from search_spaces.arch import ArchError
+from nas.search_spaces import Arch, get_space
+from nas.search_spaces.arch import ArchError
 
 _JSON_OUT: ContextVar = ContextVar("json_out", default=None)
 

@@ -83,7 +83,7 @@ def cmd_fit(args) -> int:
     from nas.latency.calibrate import build_profile
     from nas.latency.measurements import read_measurements
     from nas.latency.profile_io import check_profile_out
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     check_profile_out(args.out)  # before anything is read or written
     get_space(args.space)
@@ -112,7 +112,7 @@ def cmd_calibrate(args) -> int:
     from nas.latency.measure import STATISTIC, measure_archs, pin_xla_threads
     from nas.latency.model import MIN_MEASUREMENTS
     from nas.latency.profile_io import check_profile_out
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     if args.runtime == "xla":
         pin_xla_threads(args.threads)

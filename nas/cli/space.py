@@ -5,7 +5,7 @@ import jax
 
 from nas.cli.output import count, emit_json, seed
 from nas.errors import InputError
-from search_spaces import arch_dumps, arch_stats, arch_to_json, get_space, list_spaces
+from nas.search_spaces import arch_dumps, arch_stats, arch_to_json, get_space, list_spaces
 
 
 def register(sub) -> None:

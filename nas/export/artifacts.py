@@ -32,8 +32,8 @@ from nas.export.formats import FORMATS
 from nas.export.graph import INPUT_NAME
 from nas.files import atomic_write_json
 from nas.rundir import ExportDir
-from search_spaces import NetSpec, net_stats
-from search_spaces.static_net import StaticNet
+from nas.search_spaces import NetSpec, net_stats
+from nas.search_spaces.static_net import StaticNet
 
 
 def save_weights(net: StaticNet, path: Path) -> Path:

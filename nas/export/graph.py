@@ -1,4 +1,4 @@
-"""A deployment ONNX graph written directly from a :class:`~search_spaces.static_net.StaticNet`.
+"""A deployment ONNX graph written directly from a :class:`~nas.search_spaces.static_net.StaticNet`.
 
 The graph is what a runtime on a device wants, not a trace of the JAX program:
 
@@ -8,7 +8,7 @@ The graph is what a runtime on a device wants, not a trace of the JAX program:
 * one Transpose NHWC -> NCHW after the input, then every convolution in ONNX's native NCHW
   layout with constant OIHW weights (no per-conv transposes);
 * BatchNorm folded into each convolution's weight and bias (``eps`` as in
-  :data:`search_spaces.blocks.BN_EPS`); depthwise convolutions are ``Conv`` with
+  :data:`nas.search_spaces.blocks.BN_EPS`); depthwise convolutions are ``Conv`` with
   ``group == channels`` (converters map them to DEPTHWISE_CONV_2D);
 * squeeze-excite as GlobalAveragePool -> 1x1 Conv -> act -> 1x1 Conv -> gate -> Mul;
   channel shuffle as Reshape -> Transpose -> Reshape; global pool -> Flatten; Dense -> Gemm;
@@ -69,7 +69,7 @@ class _Graph:
 
 def folded_conv(conv) -> tuple[np.ndarray, np.ndarray]:
     """(HWIO weight, bias) of a ConvBN with its BatchNorm (running statistics) folded in."""
-    from search_spaces.blocks import BN_EPS
+    from nas.search_spaces.blocks import BN_EPS
 
     w = np.asarray(conv.w[...], np.float64)  # HWIO (I = c_in / groups)
     bn = conv.bn
@@ -84,7 +84,7 @@ def walk(net, ops, x):
     ``act(name, x)``, ``add``, ``mul``, ``shuffle(x, groups, c, h, w)``, ``pool(x, keep)`` (global
     mean; ``keep``: keep the 1x1 spatial dims) and ``dense(x, w, b)``; it is the one description
     of the deployed network that every format (ONNX, LiteRT) shares."""
-    from search_spaces.blocks import ConvBN, DenseLayer, GlobalPoolLayer, MBConvBlock, SkipLayer
+    from nas.search_spaces.blocks import ConvBN, DenseLayer, GlobalPoolLayer, MBConvBlock, SkipLayer
 
     def conv_bn(conv, x):
         w, b = folded_conv(conv)

@@ -175,7 +175,7 @@ def export_tflite(out, net, spec, *, formats, data=None, seed: int = 0, batch: i
     split when both exist.
     """
     from nas.export.onnx import jax_logits
-    from search_spaces.layers import expand_ops
+    from nas.search_spaces.layers import expand_ops
 
     mean, std = (data.mean, data.std) if data is not None else (None, None)
     n_dw = sum(op.kind == "dwconv" for op in expand_ops(spec))

@@ -25,7 +25,7 @@ __all__ = ["INPUT_NAME", "OUTPUT_NAME", "check_onnx", "export_onnx", "onnx_diffe
 
 def export_onnx(model, input_shape, path, *, dynamic_batch: bool = False, batch: int = 1, mean=None,
                 std=None) -> Path:
-    """Write the :class:`~search_spaces.static_net.StaticNet` ``model`` as ONNX to ``path``.
+    """Write the :class:`~nas.search_spaces.static_net.StaticNet` ``model`` as ONNX to ``path``.
 
     ``input_shape``: (H, W, C) of one example (must equal ``model.spec.input_shape``).
     ``dynamic_batch`` gives a symbolic batch, else ``batch`` is fixed.

@@ -1,6 +1,6 @@
 """Latency prediction, in one package: physics features of op lists, a linear model calibrated
 per profile, log-linear space models, hardware profiles (:class:`Profile`, their YAML files and
-the shipped ones in the data package ``hardware_profiles``), measurement CSVs, and measurement
+the shipped ones in the data package ``nas.hardware_profiles``), measurement CSVs, and measurement
 on this machine (XLA, ONNX Runtime).
 
 The names below load their module on first use, so that importing one submodule (the CLI
@@ -19,7 +19,8 @@ _HOME = {
     "prediction_metrics": "metrics",
     **dict.fromkeys(("MIN_MEASUREMENTS", "fit_flops_baseline", "fit_weights", "predict"), "model"),
     **dict.fromkeys(("MeasurementRef", "Profile"), "profile"),
-    **dict.fromkeys(("check_profiles", "list_profiles", "load_profile", "save_profile"), "profile_io"),
+    **dict.fromkeys(("check_profiles", "list_profiles", "load_profile", "load_profiles", "profile_of", "save_profile"),
+                    "profile_io"),
     "SpaceModel": "transfer",
 }
 __all__ = sorted(_HOME)

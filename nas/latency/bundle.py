@@ -24,7 +24,7 @@ import numpy as np
 
 from nas.errors import InputError
 from nas.files import atomic_write_json, atomic_write_text
-from search_spaces import arch_dumps, arch_to_json
+from nas.search_spaces import arch_dumps, arch_to_json
 
 BUNDLE_RUNTIMES = ("onnxruntime", "litert")
 RUNNER = Path(__file__).with_name("runner.py")
@@ -73,8 +73,8 @@ def write_bundle(space_name: str, n: int, runtime: str, out, *, int8: bool = Fal
 
     from nas.export.onnx import export_onnx
     from nas.latency.calibrate import sample_distinct
-    from search_spaces import get_space
-    from search_spaces.static_net import StaticNet
+    from nas.search_spaces import get_space
+    from nas.search_spaces.static_net import StaticNet
 
     if n < 1 or threads < 1 or batch_size < 1:
         raise InputError("--n, --threads and --batch-size must be at least 1")
@@ -156,7 +156,7 @@ def read_bundle_measurements(bundle, space: str, csv_path=None):
         raise InputError(f"{bundle}: bundle of space {m.get('space')!r}, not {space!r}")
     csv_path = Path(csv_path) if csv_path else bundle / "latency.csv"
     archs, lat = read_measurements(csv_path, space)
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     sp = get_space(space)
     expected = [sp.from_json(x["arch"]) for x in m["models"]]

@@ -1,6 +1,6 @@
 """Physics features of an architecture for latency prediction, built from its op list only.
 
-Features are computed from :class:`search_spaces.layers.Op` records, so they are the same for
+Features are computed from :class:`nas.search_spaces.layers.Op` records, so they are the same for
 every search space (a predictor fitted on ``fbnet`` measurements can rank ``fashion_mnist``
 subnets). Given a device's batch size ``B``, peak rate ``P`` (GFLOP/s) and memory bandwidth
 ``W`` (GB/s), every feature is either a count (per-launch overheads) or a time in ms that an
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from search_spaces import Arch, get_space
+from nas.search_spaces import Arch, get_space
 
 FEATURE_NAMES: tuple[str, ...] = (
     "const",            # 1 per network (framework overhead, input copy)

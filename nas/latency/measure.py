@@ -103,7 +103,7 @@ def build_spec_net(spec, *, backend: str | None = None):
     """The static network of a NetSpec (layer language) with random weights (seed 0)."""
     from flax import nnx
 
-    from search_spaces.static_net import StaticNet
+    from nas.search_spaces.static_net import StaticNet
 
     return StaticNet(spec, rngs=nnx.Rngs(0), backend=backend)
 
@@ -179,7 +179,7 @@ def measure_specs(specs, runtime: str, *, batch_size: int = 1, warmup: int = 10,
     ``latency_ms`` is the smallest per-pass figure, the percentiles pool all calls.
     ``progress(i)`` is called after each network of each pass.
     """
-    from search_spaces.cost import net_stats
+    from nas.search_spaces.cost import net_stats
 
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r} (known: {', '.join(RUNTIMES)})")

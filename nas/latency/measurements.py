@@ -14,8 +14,8 @@ import numpy as np
 
 from nas.errors import InputError
 from nas.files import atomic_write_text, read_text
-from search_spaces import Arch, arch_dumps, get_space
-from search_spaces.arch import ArchError
+from nas.search_spaces import Arch, arch_dumps, get_space
+from nas.search_spaces.arch import ArchError
 
 
 def read_measurements(path, space: str, column: str = "latency_ms", *,

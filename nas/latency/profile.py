@@ -88,7 +88,7 @@ class Profile:
         """Predicted latency (ms) of networks given as NetSpecs outside the search spaces
         (reference models), with :meth:`weights_outside` (a signed fit of one space does not
         extrapolate to other networks)."""
-        from search_spaces import expand_ops
+        from nas.search_spaces import expand_ops
 
         f = np.stack([features_from_table(op_table(expand_ops(s)), self.hardware) for s in specs])
         return self._finite(predict(f, self.weights_outside()))

@@ -1,6 +1,6 @@
 """Profile YAML files: schema, validation, reading and writing, and the shipped profiles.
 
-The shipped profiles are the data package :mod:`hardware_profiles` (YAML, CSV, licences; no
+The shipped profiles are the data package :mod:`nas.hardware_profiles` (YAML, CSV, licences; no
 code): ``load_profile(name_or_path)`` accepts a shipped name (``pixel2``) or a path to a YAML
 file, ``list_profiles()`` names the shipped ones.
 
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ def parse_profile(obj, path: Path) -> Profile:
     vals = {k: _typed(obj, k, t, where) for k, t in _REQUIRED.items()}
     _positive(obj, "batch_size", where, int)
     opt = {k: (_positive(obj, k, where) if obj.get(k) is not None else None) for k in _OPTIONAL_NUM}
-    from search_spaces import get_space  # validates space names
+    from nas.search_spaces import get_space  # validates space names
     for s in vals["spaces"]:
         if not isinstance(s, str):
             raise InputError(f"{where}: field 'spaces' must list names, got {s!r}")
@@ -257,7 +258,7 @@ def save_profile(prof: Profile, path) -> Path:
     return p
 
 
-PROFILE_DIR = Path(importlib.util.find_spec("hardware_profiles").submodule_search_locations[0])
+PROFILE_DIR = Path(importlib.util.find_spec("nas.hardware_profiles").submodule_search_locations[0])
 
 
 def list_profiles() -> list[str]:
@@ -298,3 +299,16 @@ def load_profile(name_or_path) -> Profile:
         return read_profile_file(s)
     check_profiles([s], field="profile")
     return read_profile_file(profile_path(s))
+
+
+def load_profiles(names) -> dict[str, Profile]:
+    """Each profile of ``names`` loaded once, keyed by the name or path as given: what a run
+    loads before any work and hands down (:func:`profile_of`), so every stage uses the profile as
+    it was when the run started and a YAML is read once."""
+    return {s: load_profile(s) for s in dict.fromkeys(map(str, names))}
+
+
+def profile_of(name_or_path, loaded: Mapping[str, Profile] | None = None) -> Profile:
+    """``loaded[name_or_path]`` when the caller loaded it already, else :func:`load_profile`."""
+    s = str(name_or_path)
+    return loaded[s] if loaded is not None and s in loaded else load_profile(s)

@@ -10,7 +10,7 @@ import numpy as np
 
 from nas.config import ExperimentConfig
 from nas.errors import InputError
-from search_spaces import Arch, NetSpec, arch_to_json, get_reference_model, get_space
+from nas.search_spaces import Arch, NetSpec, arch_to_json, get_reference_model, get_space
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Candidate:
     def from_dict(cls, d, space: str, where: str) -> Candidate:
         """A candidate read back from ``chosen.json``, every field checked (its name becomes a
         folder name, its arch must decode in ``space``); InputError naming ``where``."""
-        from search_spaces.registry import REFERENCE_MODELS
+        from nas.search_spaces.registry import REFERENCE_MODELS
 
         if not isinstance(d, dict) or set(d) - {f.name for f in fields(cls)} or not {"name", "kind"} <= set(d):
             raise InputError(f"{where}: a candidate must be an object with name, kind, arch or model")

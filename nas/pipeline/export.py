@@ -10,7 +10,7 @@ from nas.files import atomic_write_json
 from nas.pipeline.candidates import Candidate
 from nas.pipeline.final import final_augment, init_of, training_config
 from nas.rundir import RunDir
-from search_spaces import get_space, net_stats
+from nas.search_spaces import get_space, net_stats
 
 
 def export_all(cfg, workdir, cands: list[Candidate], dataset, formats=None) -> dict[str, dict]:
@@ -78,17 +78,18 @@ def latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
     return {p: float(prof.predict_specs_ms([spec])[0]) for p, prof in profiles.items()}
 
 
-def latency_check(cfg, workdir, cands: list[Candidate], profile: str = "local_cpu"):
+def latency_check(cfg, workdir, cands: list[Candidate], profile: str = "local_cpu", *, loaded=None):
     """Measure every candidate here (XLA) and compare with ``profile``'s predictions (reference
     models too: they test the prediction outside the measured space, ``in_space`` false);
-    returns the written ``latency_check.json``, or None when ``profile`` does not cover the space."""
+    returns the written ``latency_check.json``, or None when ``profile`` does not cover the space.
+    ``loaded``: profiles the run loaded already (name -> Profile)."""
     from nas.latency.measure import measure_specs
-    from nas.latency.profile_io import list_profiles, load_profile
+    from nas.latency.profile_io import list_profiles, profile_of
     from nas.pipeline.supernet import data_shape
 
     if profile not in list_profiles():
         return None
-    prof = load_profile(profile)
+    prof = profile_of(profile, loaded)
     if cfg.space not in prof.spaces:
         return None
     input_shape, num_classes = data_shape(cfg, workdir)
@@ -106,19 +107,20 @@ def training_record(cfg, cand: Candidate, result: dict) -> dict:
             "augment": final_augment(cfg)}
 
 
-def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, untrained: list[Candidate] = ()):
+def write_summary(cfg, workdir, cands: list[Candidate], finals: dict, dataset, untrained: list[Candidate] = (),
+                  *, loaded=None):
     """``summary.json``: the trained candidates under ``architectures`` (with ``training``: epochs,
     steps, init from ``scratch`` or ``supernet``, augment); ``untrained`` ones
     (the hand-designed network when ``final.train_hand_designed`` is off) under ``untrained``,
     with supernet accuracy, costs and latencies but no test accuracy. Profiles are named as the
     run names them (:func:`nas.rundir.profile_label`: a YAML path by its file's stem, the path
-    under ``profile_files``)."""
-    from nas.latency.profile_io import load_profile
+    under ``profile_files``). ``loaded``: profiles the run loaded already (name -> Profile)."""
+    from nas.latency.profile_io import profile_of
     from nas.rundir import profile_label
 
     run = RunDir(workdir)
-    # each YAML read once; keyed as the run names them (a path by its file's stem)
-    profiles = {profile_label(p): load_profile(p) for p in cfg.search.profiles}
+    # keyed as the run names them (a path by its file's stem)
+    profiles = {profile_label(p): profile_of(p, loaded) for p in cfg.search.profiles}
 
     def entry(c: Candidate) -> dict:
         spec = c.spec(cfg, dataset.input_shape, dataset.num_classes)

@@ -17,7 +17,7 @@ from nas.errors import InputError
 from nas.files import atomic_write_text, folder_digest, read_text
 from nas.pipeline.candidates import Candidate
 from nas.rundir import RunDir
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 
 def init_of(cfg: ExperimentConfig, cand: Candidate) -> str:
@@ -104,8 +104,8 @@ def train_candidate(cfg: ExperimentConfig, cand: Candidate, workdir, *, progress
     if not cfg.final.from_scratch and cand.arch is not None:
         from flax import nnx
 
+        from nas.search_spaces.extract import extract_subnet
         from nas.train import load_supernet
-        from search_spaces.extract import extract_subnet
 
         model = nnx.merge(*load_supernet(workdir, cfg.space, cfg.supernet, cfg.data, dataset))
         net = extract_subnet(model, get_space(cfg.space).from_json(cand.arch))

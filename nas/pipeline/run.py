@@ -24,7 +24,7 @@ from nas.config import ExperimentConfig
 from nas.files import atomic_write_json, atomic_write_text, checked_dir, read_json, read_text
 from nas.pipeline.candidates import Candidate, choose_architectures, hand_designed
 from nas.rundir import RunDir
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 
 @dataclass
@@ -46,7 +46,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary
     paths (None on the processes other than process 0 of a multi-host run)."""
     from nas.data import check_location, load_dataset
-    from nas.latency.profile_io import load_profile
+    from nas.latency.profile_io import load_profiles
     from nas.pipeline.export import export_all, latency_check, write_summary
     from nas.pipeline.final import run_final_training
     from nas.pipeline.search import check_budgets_reachable, run_stage, supernet_accuracy
@@ -72,9 +72,10 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     # everything that can be checked is checked before the work directory is touched
     dataset = load_dataset(cfg.data)
     check_space_fits_data(cfg, dataset)
-    for p in cfg.search.profiles:  # a profile file that does not load fails now, not after training
-        load_profile(p)
-    check_budgets_reachable(cfg)
+    # a profile file that does not load fails now, not after training; each YAML is read once and
+    # every stage uses the profiles as they were when the run started
+    profiles = load_profiles(cfg.search.profiles)
+    check_budgets_reachable(cfg, loaded=profiles)
     run = RunDir(Path(workdir).resolve())
     if main:
         checked_dir(run.root, "work directory")
@@ -88,7 +89,8 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         f"{100 * info['val_acc_smallest']:.2f}% validation accuracy (inherited weights)")
 
     log(f"[bold]stage 2/4[/] search on {', '.join(cfg.search.profiles)}")
-    results = run_stage(cfg, run.root, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation)
+    results = run_stage(cfg, run.root, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation,
+                        loaded=profiles)
     cands = choose_architectures(cfg, {p: r.front for p, r in results.items()})
     hand = None if cfg.final.train_hand_designed else hand_designed(cfg)  # not trained, marked on the fronts
     unscored = [c for c in cands + [hand] if c is not None and c.kind == "baseline" and c.supernet_accuracy is None]
@@ -105,8 +107,8 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
 
     log("[bold]stage 4/4[/] export, latency check, report")
     export_all(cfg, run.root, cands, dataset)
-    latency_check(cfg, run.root, cands)
-    summary = write_summary(cfg, run.root, cands, finals, dataset, untrained=[hand] if hand else [])
+    latency_check(cfg, run.root, cands, loaded=profiles)
+    summary = write_summary(cfg, run.root, cands, finals, dataset, untrained=[hand] if hand else [], loaded=profiles)
     return RunResult(build_report(run.root), summary)
 
 

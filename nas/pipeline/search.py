@@ -31,7 +31,7 @@ from nas.search import AlgorithmOptions, Budget, ObjectiveSpec, hypervolume, mak
 from nas.search.minimize import objective_evaluator
 from nas.search.objectives import MAXIMISED
 from nas.search.state_codec import STATE_TYPES, decode_state, encode_state
-from search_spaces import SearchSpace, get_space
+from nas.search_spaces import SearchSpace, get_space
 
 STATE_FORMAT = 2  # 2: JSON (nas.search.state_codec); 1 was a pickle
 
@@ -129,7 +129,7 @@ def run_search(space: SearchSpace, evaluator, search_cfg, workdir, *, profile: s
     """
     import jax
 
-    from evaluators import CachedEvaluator
+    from nas.evaluators import CachedEvaluator
 
     d = RunDir(workdir).search(profile)
     spec = ObjectiveSpec.from_config(search_cfg)
@@ -193,7 +193,7 @@ class _LazySupernetAccuracy:
 
 
 def accuracy_spec(cfg):
-    from evaluators import EvaluatorSpec
+    from nas.evaluators import EvaluatorSpec
 
     return EvaluatorSpec(cfg.space, ("accuracy",))
 
@@ -229,7 +229,7 @@ def accuracy_evaluator(cfg, run: RunDir, dataset=None, *, num_workers: int = 0):
     """Supernet accuracy behind the run's shared cache (``search/accuracy_<supernet id>.jsonl``):
     a Ray pool of ``num_workers`` actors (``search.ray_address``), or in process (the supernet
     is then loaded only on the first cache miss). Close it when done."""
-    from evaluators import CachedEvaluator, make_evaluator
+    from nas.evaluators import CachedEvaluator, make_evaluator
 
     _require_supernet(cfg, run)
     if num_workers > 0:
@@ -272,31 +272,32 @@ def cheapest(space: SearchSpace, evaluator, name: str, passes: int = 2) -> float
     return best
 
 
-def check_budgets_reachable(cfg, profiles: list[str] | None = None) -> None:
+def check_budgets_reachable(cfg, profiles: list[str] | None = None, *, loaded=None) -> None:
     """InputError naming the budget when no network of the space can meet it, with the smallest
     value the space reaches (on that profile, for latency): checked before anything is trained
     or searched, so an impossible budget never ends in an empty front."""
-    from evaluators import EvaluatorSpec
+    from nas.evaluators import EvaluatorSpec
 
     budgets, space = cfg.search.budgets, get_space(cfg.space)
     checks = [(n, "") for n in budgets if n != "latency_ms"]
     if "latency_ms" in budgets:
         checks += [("latency_ms", p) for p in profiles or cfg.search.profiles]
     for name, profile in checks:
-        low = cheapest(space, EvaluatorSpec(cfg.space, (name,), profile=_profile(profile))(), name)
+        low = cheapest(space, EvaluatorSpec(cfg.space, (name,), profile=_profile(profile, loaded))(), name)
         if low > budgets[name]:
             where = f" on profile {profile}" if profile else ""
             raise InputError(f"search.budgets.{name}: no network of {cfg.space} meets {_number(budgets[name])}{where}; "
                              f"the smallest the space reaches is {_number(low)}")
 
 
-def _profile(name: str):
-    """The hardware profile ``name`` (shipped name or YAML path; None for no name)."""
+def _profile(name: str, loaded=None):
+    """The hardware profile ``name`` (shipped name or YAML path; None for no name), from
+    ``loaded`` (name -> Profile, :func:`nas.latency.load_profiles`) when the caller loaded it."""
     if not name:
         return None
-    from nas.latency import load_profile
+    from nas.latency import profile_of
 
-    return load_profile(name)
+    return profile_of(name, loaded)
 
 
 def _number(x: float) -> str:
@@ -318,11 +319,12 @@ def _recorded_nodes(path) -> Counter:
 
 
 def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
-              on_generation: Callable[[str, dict], None] | None = None) -> dict[str, SearchResult]:
+              on_generation: Callable[[str, dict], None] | None = None, loaded=None) -> dict[str, SearchResult]:
     """Search every profile of ``cfg.search.profiles`` (or ``profiles``); returns results by
-    profile. InputError when accuracy is an objective and the supernet is not trained yet, or a
+    profile. ``loaded``: the profiles the caller loaded already (name -> Profile), the others are
+    loaded here. InputError when accuracy is an objective and the supernet is not trained yet, or a
     profile cannot be loaded."""
-    from evaluators import CompositeEvaluator, EvaluatorSpec
+    from nas.evaluators import CompositeEvaluator, EvaluatorSpec
 
     s, run = cfg.search, RunDir(workdir)
     space = get_space(cfg.space)
@@ -335,8 +337,8 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
     try:
         for profile in list(profiles or s.profiles):
             local = tuple(n for n in needs if n != "accuracy")
-            loaded = _profile(profile) if "latency_ms" in local else None
-            parts = [EvaluatorSpec(cfg.space, local, profile=loaded)()] if local else []
+            prof = _profile(profile, loaded) if "latency_ms" in local else None
+            parts = [EvaluatorSpec(cfg.space, local, profile=prof)()] if local else []
             evaluator = CompositeEvaluator(parts + ([accuracy] if accuracy else []))
             cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
             served = _nodes_served(accuracy)

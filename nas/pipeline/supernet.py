@@ -32,7 +32,7 @@ def check_space_fits_data(cfg, dataset) -> None:
     """ConfigError naming ``space`` when the dataset's images do not fit the search space's
     networks (channels; the classifier takes the dataset's class count)."""
     from nas.config import ConfigError
-    from search_spaces import get_space
+    from nas.search_spaces import get_space
 
     space = get_space(cfg.space)
     want = space.net_spec(space.smallest()).input_shape[-1]
@@ -71,9 +71,9 @@ def import_supernet(cfg, workdir, dataset) -> dict:
     import time
 
     from nas.pretrained.init import describe_source, import_fingerprint, load_source, write_supernet
+    from nas.search_spaces import get_space
     from nas.train.loop import stored_result
     from nas.train.supernet import evaluate_subnet
-    from search_spaces import get_space
 
     directory = RunDir(workdir).supernet
     source = describe_source(cfg.supernet.init)

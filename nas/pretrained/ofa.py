@@ -155,7 +155,7 @@ def convert_state_dict(state_dict: dict[str, np.ndarray], pure: dict, where: str
 
 
 def import_ofa_supernet(path: str | Path):
-    """The ``ofa_mbv3`` :class:`search_spaces.supernet.Supernet` holding the weights and BatchNorm
+    """The ``ofa_mbv3`` :class:`nas.search_spaces.supernet.Supernet` holding the weights and BatchNorm
     statistics of OFA's checkpoint at ``path``; InputError for anything else."""
     state_dict = read_state_dict(path)
     return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path)), OFA_SPACE)

@@ -15,7 +15,7 @@ from nas.errors import InputError, loads_json
 from nas.files import atomic_write_text, read_json, read_text
 from nas.report import figures
 from nas.rundir import RunDir
-from search_spaces import get_space
+from nas.search_spaces import get_space
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -45,7 +45,7 @@ def _num(v, where: str, *, lo: float = 0.0, hi: float = math.inf, optional: bool
 
 def check_summary(summary, p: Path) -> dict:
     """Validate ``summary.json`` as the report reads it; InputError naming the file and field."""
-    from search_spaces.registry import SPACES
+    from nas.search_spaces.registry import SPACES
 
     if not isinstance(summary, dict):
         raise InputError(f"{p}: must be a JSON object")

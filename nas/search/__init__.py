@@ -1,7 +1,7 @@
 """The search core: pure ``init/ask/tell`` algorithms, their operators, Pareto utilities,
 hypervolume, the surrogate pre-screen and the :func:`minimize` driver.
 
-Imports nothing but NumPy, JAX and :mod:`search_spaces` (checked by ``tests/test_layers.py``):
+Imports nothing but NumPy, JAX and :mod:`nas.search_spaces` (checked by ``tests/test_layers.py``):
 no evaluators, training, data or Ray. The pipeline's stage 2 (:mod:`nas.pipeline.search`)
 wires evaluators and checkpoints around it.
 """

@@ -14,7 +14,7 @@ import numpy as np
 from nas.search.algorithm import SearchAlgorithm, check_told, generation_rng, raw_key
 from nas.search.selection import aging_tournament
 from nas.search.variation import make_offspring, sample_unique
-from search_spaces import SearchSpace
+from nas.search_spaces import SearchSpace
 
 
 class EvolutionState(NamedTuple):

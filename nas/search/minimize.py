@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nas.search.algorithm import SearchAlgorithm
-from search_spaces import Arch
+from nas.search_spaces import Arch
 
 
 class Budget(NamedTuple):

@@ -22,7 +22,7 @@ from nas.search.algorithm import SearchAlgorithm, check_told, generation_rng, ra
 from nas.search.selection import binary_tournament, rank_and_crowding, survive
 from nas.search.surrogate import Ridge, encode, prescreen
 from nas.search.variation import make_offspring, ordinal_mutate, sample_unique, stratified_sample
-from search_spaces import Arch, SearchSpace
+from nas.search_spaces import Arch, SearchSpace
 
 _NONE = np.zeros((0, 0))
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from nas.search.algorithm import SearchAlgorithm, check_told, generation_rng, raw_key
 from nas.search.variation import sample_unique
-from search_spaces import SearchSpace
+from nas.search_spaces import SearchSpace
 
 
 class RandomState(NamedTuple):

@@ -10,7 +10,7 @@ from nas.search.algorithm import SearchAlgorithm
 from nas.search.evolution import regularized_evolution
 from nas.search.nsga2 import nsga2
 from nas.search.random_search import random_search
-from search_spaces import SearchSpace
+from nas.search_spaces import SearchSpace
 
 
 class AlgorithmOptions(NamedTuple):

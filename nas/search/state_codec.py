@@ -26,7 +26,7 @@ from nas.errors import InputError
 from nas.search.evolution import EvolutionState
 from nas.search.nsga2 import NSGA2State
 from nas.search.random_search import RandomState
-from search_spaces import Arch, SearchSpace
+from nas.search_spaces import Arch, SearchSpace
 
 STATE_TYPES = {cls.__name__: cls for cls in (NSGA2State, EvolutionState, RandomState)}
 DTYPES = ("bool", "int32", "int64", "uint32", "uint64", "float32", "float64")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from search_spaces import Arch, SearchSpace
+from nas.search_spaces import Arch, SearchSpace
 
 
 def subkey(rng: np.random.Generator) -> np.ndarray:

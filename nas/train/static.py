@@ -14,15 +14,15 @@ from flax import nnx
 
 from nas.data.dataset import at_resolution
 from nas.rundir import TrainDir
+from nas.search_spaces.layers import NetSpec
 from nas.train.evaluate import evaluate_accuracy, full_state
 from nas.train.forward import no_arch, static_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_result
-from search_spaces.layers import NetSpec
 
 
 def build_static(spec: NetSpec, seed: int):
-    """A freshly initialised ``search_spaces.static_net.StaticNet`` for ``spec``."""
-    from search_spaces.static_net import StaticNet
+    """A freshly initialised ``nas.search_spaces.static_net.StaticNet`` for ``spec``."""
+    from nas.search_spaces.static_net import StaticNet
 
     return StaticNet(spec, rngs=nnx.Rngs(seed))
 

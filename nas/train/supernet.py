@@ -22,6 +22,7 @@ from flax import nnx
 from nas.errors import InputError
 from nas.files import folder_digest
 from nas.rundir import RunDir
+from nas.search_spaces.registry import get_space
 from nas.train.checkpoint import Checkpointer
 from nas.train.distributed import initialize, is_main_process, settings_from_env
 from nas.train.evaluate import full_state
@@ -31,12 +32,11 @@ from nas.train.optim import make_optimizer
 from nas.train.scoring import evaluate_subnet
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
-from search_spaces.registry import get_space
 
 
 def build_supernet(space_name: str, seed: int):
-    """A freshly initialised ``search_spaces.supernet.Supernet`` of the named space."""
-    from search_spaces.supernet import Supernet
+    """A freshly initialised ``nas.search_spaces.supernet.Supernet`` of the named space."""
+    from nas.search_spaces.supernet import Supernet
 
     return Supernet(get_space(space_name), rngs=nnx.Rngs(seed))
 
@@ -113,7 +113,7 @@ def _macs_range(space) -> tuple[float, float]:
     every step anyway)."""
     import numpy as np
 
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     macs = [arch_stats(a).macs for a in space.sample(jax.random.key(0), 2000)]
     return float(arch_stats(space.smallest()).macs), float(np.percentile(macs, 99))
@@ -129,7 +129,7 @@ def sample_random_subnets(space, key, n: int, sampling: str = "uniform") -> list
         return []
     if sampling == "uniform":
         return space.sample(key, n)
-    from search_spaces import arch_stats
+    from nas.search_spaces import arch_stats
 
     lo, hi = _macs_range(space)
     k_target, k_pool = jax.random.split(key)
