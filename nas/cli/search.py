@@ -27,11 +27,10 @@ def cmd_search(args) -> int:
     from rich.table import Table
 
     from nas.cli.progress import search_progress
-    from nas.latency.profile_io import load_profiles
     from nas.pipeline.search import check_budgets_reachable, run_stage
 
     cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
-    loaded = load_profiles(args.profile or cfg.search.profiles)  # each YAML read once
+    loaded = {}  # profiles as the commands below load them: each YAML read once
     check_budgets_reachable(cfg, args.profile, loaded=loaded)
     with search_progress(Console(stderr=True)) as on_generation:
         results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation, loaded=loaded)

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -308,7 +307,12 @@ def load_profiles(names) -> dict[str, Profile]:
     return {s: load_profile(s) for s in dict.fromkeys(map(str, names))}
 
 
-def profile_of(name_or_path, loaded: Mapping[str, Profile] | None = None) -> Profile:
-    """``loaded[name_or_path]`` when the caller loaded it already, else :func:`load_profile`."""
+def profile_of(name_or_path, loaded: dict[str, Profile] | None = None) -> Profile:
+    """``loaded[name_or_path]`` when the caller loaded it already, else :func:`load_profile`'s,
+    added to ``loaded`` (a dict the caller keeps across calls: each YAML is read once)."""
     s = str(name_or_path)
-    return loaded[s] if loaded is not None and s in loaded else load_profile(s)
+    if loaded is None:
+        return load_profile(s)
+    if s not in loaded:
+        loaded[s] = load_profile(s)
+    return loaded[s]
