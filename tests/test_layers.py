@@ -33,14 +33,15 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ("nas", "search_spaces", "evaluators", "hardware_profiles", "experiments")
 # folder -> the import name it installs as (pyproject.toml's package-dir); only experiments/'s own
 # files are installed (its benchmarks/ and tools/ are a checkout's scripts)
-INSTALLED_AS = {"search_spaces": "nas.search_spaces", "evaluators": "nas.evaluators",
-                "hardware_profiles": "nas.hardware_profiles", "experiments": "nas.experiments"}
+INSTALLED_AS = {folder: name for name, folder in
+                tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
 STDLIB = set(sys.stdlib_module_names)
 LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.export", "nas.report")
 LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
@@ -119,6 +120,16 @@ def layer_violations(paths, root: Path = ROOT) -> list[str]:
 
 def test_every_import_respects_the_layers():
     assert layer_violations(_sources()) == []
+
+
+def test_tests_and_scripts_import_the_installed_names():
+    """Tests and the checkout's scripts import jaxnas by its installed names: ``search_spaces``
+    beside ``nas.search_spaces`` would load every module of the folder a second time."""
+    folders = set(INSTALLED_AS) - {"experiments"}  # experiments.benchmarks/.tools: checkout scripts
+    found = [f"{path.relative_to(ROOT)}: {name}"
+             for path in sorted((ROOT / "tests").rglob("*.py")) + sorted((ROOT / "experiments").rglob("*.py"))
+             for name in _imports(path) if name.split(".")[0] in folders]
+    assert found == []
 
 
 def _run_time_imports(tree: ast.AST):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from nas.pretrained.init import SHIPPED_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 # folder of the checkout -> where its files go in the wheel (pyproject.toml's package-dir)
-INSTALLED_AT = {"nas": "nas", "search_spaces": "nas/search_spaces", "evaluators": "nas/evaluators",
-                "hardware_profiles": "nas/hardware_profiles", "experiments": "nas/experiments"}
+INSTALLED_AT = {"nas": "nas", **{folder: name.replace(".", "/") for name, folder in
+                tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}}
 
 pytestmark = pytest.mark.slow
 
