@@ -35,20 +35,27 @@ ROOT = Path(__file__).resolve().parent.parent
 USER_PACKAGES = ("experiments", "evaluators", "search_spaces", "hardware_profiles")
 
 
+def copy_checkout(dest: Path) -> Path:
+    """The checkout's tracked files, as they are in the working tree, copied under ``dest``."""
+    import shutil
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "-z"], capture_output=True, text=True, check=True, cwd=ROOT)
+    for name in filter(None, tracked.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def jaxnas_wheel(tmp_path_factory) -> Path:
     """The wheel of this checkout's tracked files (as they are in the working tree), built by
     ``pip wheel`` in a copy: a developer's stale ``build/`` or ``*.egg-info`` cannot leak in."""
-    import shutil
     import subprocess
     import sys
 
-    src, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
-    tracked = subprocess.run(["git", "ls-files", "-z"], capture_output=True, text=True, check=True, cwd=ROOT)
-    for name in filter(None, tracked.stdout.split("\0")):
-        if (ROOT / name).is_file():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, src / name)
+    src, out = copy_checkout(tmp_path_factory.mktemp("source")), tmp_path_factory.mktemp("wheel")
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                            "-w", str(out), str(src)], capture_output=True, text=True, cwd=out)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -15,15 +16,28 @@ from pathlib import Path
 import pytest
 
 from nas.pretrained.init import SHIPPED_DIR
+from tests.conftest import copy_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 # folder of the checkout -> where its files go in the wheel (pyproject.toml's package-dir)
 INSTALLED_AT = {"nas": "nas", **{folder: name.replace(".", "/") for name, folder in
                 tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}}
 
-pytestmark = pytest.mark.slow
 
 
+def test_a_checkout_imports_its_own_files(tmp_path):
+    """A second checkout, run as it stands (not installed), takes every subpackage from its own
+    folders, not from the checkout installed in editable mode in this environment."""
+    copy = copy_checkout(tmp_path / "checkout")
+    code = ("import json, nas.search_spaces, nas.evaluators, nas.hardware_profiles, nas.experiments, nas.config\n"
+            "print(json.dumps([m.__file__ for m in (nas, nas.search_spaces, nas.evaluators, nas.hardware_profiles,"
+            " nas.experiments)] + [str(nas.config.EXPERIMENTS_DIR)]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=copy)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert all(Path(f).is_relative_to(copy) for f in json.loads(proc.stdout)), proc.stdout
+
+
+@pytest.mark.slow
 def _tracked_files() -> set[str]:
     """Every file of the checkout the wheel must carry, at its installed path."""
     out = subprocess.run(["git", "ls-files", *INSTALLED_AT], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -48,6 +62,7 @@ def test_the_wheel_has_one_top_level_package_and_every_file(jaxnas_wheel):
     assert "nas/hardware_profiles/pixel2.yaml" in names and "nas/experiments/fashion_mnist.py" in names
 
 
+@pytest.mark.slow
 def test_installed_jaxnas_and_a_users_own_packages_live_side_by_side(installed_jaxnas):
     """The user's packages and jaxnas import in one process, each from its own place; the
     shipped configs, profiles and supernet are found inside the installed package."""
@@ -81,6 +96,7 @@ print(json.dumps({
     assert got["name"] == "fashion_mnist" and got["latency_ms"] > 0
 
 
+@pytest.mark.slow
 def test_the_installed_cli_ignores_a_users_own_packages(installed_jaxnas, tmp_path):
     """Commands typed in the user's project (whose packages raise if imported) find the shipped
     profiles, spaces and configs; a config error is still the one-line exit 2."""
