@@ -35,6 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 USER_PACKAGES = ("experiments", "evaluators", "search_spaces", "hardware_profiles")
 
 
+def profile_beside_its_data(folder: Path, stem: str = "my_phone") -> Path:
+    """A user's profile YAML ``folder/<stem>.yaml`` (a copy of the shipped ``pixel2``) with the
+    measurement file it references in ``folder/data/``, as a user keeps one outside jaxnas."""
+    import shutil
+
+    shipped = ROOT / "hardware_profiles"
+    (folder / "data").mkdir(parents=True)
+    shutil.copyfile(shipped / "pixel2.yaml", folder / f"{stem}.yaml")
+    shutil.copyfile(shipped / "data" / "fbnet_cifar100.csv", folder / "data" / "fbnet_cifar100.csv")
+    return folder / f"{stem}.yaml"
+
+
 def copy_checkout(dest: Path) -> Path:
     """The checkout's tracked files, as they are in the working tree, copied under ``dest``."""
     import shutil

@@ -82,15 +82,10 @@ def test_search_without_a_supernet_names_the_missing_stage(cfg, tmp_path):
 def test_search_reads_its_profile_file_once(tmp_path, monkeypatch):
     """A search on a profile YAML with a latency budget: the file is checked, the budget checked
     against it and the search run from one read, so a file edited mid-search changes nothing."""
-    import shutil
-
     from nas.latency import profile_io
+    from tests.conftest import profile_beside_its_data
 
-    yaml = tmp_path / "devices" / "my_phone.yaml"
-    (yaml.parent / "data").mkdir(parents=True)
-    shutil.copyfile(ROOT / "hardware_profiles" / "pixel2.yaml", yaml)
-    csv = "fbnet_cifar100.csv"  # the profile's measurements, beside it
-    shutil.copyfile(ROOT / "hardware_profiles" / "data" / csv, yaml.parent / "data" / csv)
+    yaml = profile_beside_its_data(tmp_path / "devices")
     reads, real = [], profile_io.read_profile_file
     monkeypatch.setattr(profile_io, "read_profile_file", lambda path: reads.append(str(path)) or real(path))
     cfg = api.load_config("fashion_mnist", {"search.objectives": ["flops", "latency_ms"]}, smoke=True)

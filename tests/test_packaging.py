@@ -24,7 +24,6 @@ INSTALLED_AT = {"nas": "nas", **{folder: name.replace(".", "/") for name, folder
                 tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}}
 
 
-
 def test_a_checkout_imports_its_own_files(tmp_path):
     """A second checkout, run as it stands (not installed), takes every subpackage from its own
     folders, not from the checkout installed in editable mode in this environment."""
@@ -37,7 +36,6 @@ def test_a_checkout_imports_its_own_files(tmp_path):
     assert all(Path(f).is_relative_to(copy) for f in json.loads(proc.stdout)), proc.stdout
 
 
-@pytest.mark.slow
 def _tracked_files() -> set[str]:
     """Every file of the checkout the wheel must carry, at its installed path."""
     out = subprocess.run(["git", "ls-files", *INSTALLED_AT], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -50,6 +48,7 @@ def _tracked_files() -> set[str]:
     return want
 
 
+@pytest.mark.slow
 def test_the_wheel_has_one_top_level_package_and_every_file(jaxnas_wheel):
     names = {n for n in zipfile.ZipFile(jaxnas_wheel).namelist() if ".dist-info/" not in n}
     assert {n.split("/")[0] for n in names} == {"nas"}

@@ -101,7 +101,6 @@ def test_report_cli_bad_workdir(tmp_path, capsys):
 def test_run_with_a_profile_given_as_a_path_reaches_the_report(tmp_path):
     """A YAML path in search.profiles: search, choice, summary and report all name it by its
     file's stem, in one folder ``search/<stem>/`` inside the work directory."""
-    import shutil
     from types import SimpleNamespace
 
     from nas.config import apply_overrides, load_experiment
@@ -109,12 +108,9 @@ def test_run_with_a_profile_given_as_a_path_reaches_the_report(tmp_path):
     from nas.pipeline.export import write_summary
     from nas.pipeline.search import run_stage
     from nas.rundir import profile_label
+    from tests.conftest import profile_beside_its_data
 
-    yaml = tmp_path / "devices" / "my_phone.yaml"
-    yaml.parent.mkdir()
-    shutil.copyfile("hardware_profiles/pixel2.yaml", yaml)
-    (yaml.parent / "data").mkdir()  # its measurements, beside it
-    shutil.copyfile("hardware_profiles/data/fbnet_cifar100.csv", yaml.parent / "data" / "fbnet_cifar100.csv")
+    yaml = profile_beside_its_data(tmp_path / "devices")
     wd = tmp_path / "run"
     cfg = apply_overrides(load_experiment("fashion_mnist", smoke=True), [
         f"search.profiles={yaml}", "search.objectives=flops,latency_ms", "search.budgets={}",
