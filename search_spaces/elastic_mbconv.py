@@ -154,6 +154,24 @@ OFA_MBV3 = ElasticMBConvSpace(
     "Once-for-All MobileNetV3 space (ImageNet, 1000 classes, resolution 128..224)",
 )
 
+# Once-for-All's width multiplier 1.2 (``ofa_mbv3_d234_e346_k357_w1.2``): every width of OFA_MBV3
+# times 1.2, rounded as OFA rounds (to a multiple of 8, never more than 10% down). Its resolutions
+# are the five of OFA's tutorial, the only ones its published accuracy predictor and Note10 latency
+# tables describe (a search may not draw a resolution those cannot score).
+OFA_MBV3_W12 = ElasticMBConvSpace(
+    "ofa_mbv3_w12",
+    ElasticConfig(
+        in_channels=3, num_classes=1000, stem_width=24, stem_stride=2, first_width=24,
+        stages=(StageDef(32, 2, "relu", False), StageDef(48, 2, "relu", True),
+                StageDef(96, 2, "hswish", False), StageDef(136, 1, "hswish", True),
+                StageDef(192, 2, "hswish", True)),
+        final_width=1152, feature_width=1536, depths=(2, 3, 4),
+        resolutions=(160, 176, 192, 208, 224), feature_bias=False, kernel_transform=True,
+    ),
+    "Once-for-All MobileNetV3 space at width 1.2 (ImageNet, 1000 classes, resolution 160..224 step 16): "
+    "the space of OFA's accuracy predictor and Note10 latency tables",
+)
+
 FASHION_MNIST = ElasticMBConvSpace(
     "fashion_mnist",
     ElasticConfig(

@@ -6,12 +6,12 @@ import json
 from nas.errors import UnknownNameError
 from nas.search_spaces.arch import Arch
 from nas.search_spaces.base import SearchSpace
-from nas.search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3
+from nas.search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3, OFA_MBV3_W12
 from nas.search_spaces.fbnet import FBNET
 from nas.search_spaces.layers import NetSpec
 from nas.search_spaces.reference import REFERENCE_MODELS
 
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3)}
+SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3, OFA_MBV3_W12)}
 
 
 def list_spaces() -> list[str]:

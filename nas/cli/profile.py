@@ -1,4 +1,4 @@
-"""``nas profile list | fit | calibrate | refit``: hardware profiles and their latency predictors."""
+"""``nas profile list | fit | calibrate | from-lut | refit``: hardware profiles and their latency predictors."""
 from __future__ import annotations
 
 import platform
@@ -10,7 +10,7 @@ from nas.latency.measure import RUNTIMES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("profile", help="hardware profiles: list, fit, calibrate, refit")
+    p = sub.add_parser("profile", help="hardware profiles: list, fit, calibrate, from-lut, refit")
     psub = p.add_subparsers(dest="profile_command", required=True, metavar="SUBCOMMAND")
     ls = psub.add_parser("list", help="list the shipped profiles")
     ls.add_argument("--json", action="store_true")
@@ -47,6 +47,18 @@ def register(sub) -> None:
     cal.add_argument("--repeats", type=count(1, 10**6), default=50)
     cal.add_argument("--passes", type=count(1, 1000), default=3, help="timing passes over all subnets (min is kept)")
     cal.set_defaults(func=cmd_calibrate)
+
+    lut = psub.add_parser("from-lut", help="a profile from latency lookup tables in Once-for-All's format "
+                          "(one YAML per resolution)")
+    lut.add_argument("name", metavar="NAME")
+    lut.add_argument("--space", required=True)
+    lut.add_argument("--lut", required=True, action="append", metavar="FILE.yaml",
+                     help="a table (repeat for each resolution)")
+    lut.add_argument("--out", required=True, metavar="PROFILE.yaml")
+    lut.add_argument("--device", help="device description (default: NAME)")
+    lut.add_argument("--source", default="latency lookup tables", help="who measured (credit)")
+    lut.add_argument("--json", action="store_true")
+    lut.set_defaults(func=cmd_from_lut)
 
     ref = psub.add_parser("refit", help="re-fit a profile's predictor from its own measurements")
     ref.add_argument("profile", metavar="NAME|PROFILE.yaml")
@@ -143,6 +155,25 @@ def cmd_calibrate(args) -> int:
                          batch_size=args.batch_size, peak_gflops=args.peak_gflops,
                          bandwidth_gbs=args.bandwidth_gbs, memory_gb=args.memory_gb, extra=extra)
     return _summary(prof, args)
+
+
+def cmd_from_lut(args) -> int:
+    from nas.latency.lookup import LUT_RUNTIME, build_lookup
+    from nas.latency.profile import Profile
+    from nas.latency.profile_io import LUT_HARDWARE, check_profile_out, save_profile
+
+    check_profile_out(args.out)  # before anything is read or written
+    lut = build_lookup(args.space, args.lut)
+    prof = Profile(args.name, args.device or args.name, LUT_RUNTIME, 1, args.source, (args.space,), (),
+                   LUT_HARDWARE, {}, extra={"lookup_files": [str(p) for p in args.lut]}, lut=lut)
+    save_profile(prof, args.out)
+    res = sorted(lut.tables)
+    if args.json:
+        emit_json({"name": prof.name, "path": str(prof.path), "space": args.space, "resolutions": res,
+                   "ops": sum(len(t) for t in lut.tables.values())})
+    else:
+        print(f"{prof.name}: lookup tables of {args.space} at resolution {', '.join(map(str, res))} -> {prof.path}")
+    return 0
 
 
 def cmd_refit(args) -> int:

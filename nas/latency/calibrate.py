@@ -86,6 +86,9 @@ def refit_profile(name_or_path, out=None):
     and returns it."""
     out = check_profile_out(out) if out else None
     prof = load_profile(name_or_path)
+    if prof.lut is not None:
+        raise InputError(f"profile {prof.name!r} ({prof.path}) is a latency lookup table: it has no fit to redo "
+                         "(make it again with nas profile from-lut)")
     data = {}
     for ref in prof.measurements:
         archs, y = read_measurements(ref.csv, ref.space, ref.column)

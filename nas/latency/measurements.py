@@ -18,10 +18,14 @@ from nas.search_spaces import Arch, arch_dumps, get_space
 from nas.search_spaces.arch import ArchError
 
 
-def read_measurements(path, space: str, column: str = "latency_ms", *,
-                      min_rows: int = 1) -> tuple[list[Arch], np.ndarray]:
-    """Architectures and latencies (ms, > 0) from a CSV; InputError names file and line."""
-    text = read_text(path, what="measurement file")
+def read_measurements(path, space: str, column: str = "latency_ms", *, min_rows: int = 1,
+                      valid=lambda v: v > 0, valid_text: str = "a positive number",
+                      unique: bool = False, what: str = "measurement file") -> tuple[list[Arch], np.ndarray]:
+    """Architectures and values of ``column`` (by default latencies, ms, > 0; ``valid`` and
+    ``valid_text`` say otherwise) from a CSV; InputError names file and line. ``unique``: an
+    architecture given twice (the same network, whatever its inactive genes) is an error."""
+    text = read_text(path, what=what)
+    seen: dict[Arch, int] = {}
     sp = get_space(space)
     archs, lat = [], []
     try:
@@ -45,12 +49,17 @@ def read_measurements(path, space: str, column: str = "latency_ms", *,
                     archs.append(sp.from_json(row[ia]))
                 except ArchError as e:
                     raise InputError(f"{path}:{line}: {e}") from None
+                if unique:
+                    c = sp.canonical(archs[-1])
+                    if c in seen:
+                        raise InputError(f"{path}:{line}: the architecture of line {seen[c]} again")
+                    seen[c] = line
                 try:
                     v = float(row[il])
                 except ValueError:
                     raise InputError(f"{path}:{line}: {column} {row[il]!r} is not a number") from None
-                if not math.isfinite(v) or v <= 0:
-                    raise InputError(f"{path}:{line}: {column} must be a positive number, got {row[il]!r}")
+                if not math.isfinite(v) or not valid(v):
+                    raise InputError(f"{path}:{line}: {column} must be {valid_text}, got {row[il]!r}")
                 lat.append(v)
     except csv.Error as e:
         raise InputError(f"{path}: not a readable CSV file ({e})") from None

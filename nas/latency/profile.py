@@ -14,6 +14,7 @@ import numpy as np
 from nas.errors import InputError
 from nas.latency.encodings import transfer_features
 from nas.latency.features import Hardware, arch_features, features_from_table, op_table
+from nas.latency.lookup import LookupTable
 from nas.latency.model import predict
 from nas.latency.transfer import SpaceModel
 
@@ -51,6 +52,8 @@ class Profile:
     path: Path | None = None
     space_models: dict[str, SpaceModel] = field(default_factory=dict)
     outside_weights: np.ndarray | None = None
+    # a latency lookup table (nas profile from-lut): predictions are its entries summed, nothing fitted
+    lut: LookupTable | None = None
 
     def weights_for(self, space: str) -> np.ndarray:
         """Physics weights for ``space``: its own fit where the device was measured in it; in a
@@ -73,8 +76,11 @@ class Profile:
         return self.weights["default"]
 
     def predict_ms(self, archs) -> np.ndarray:
-        """Predicted latency (ms) per architecture, input order; archs may mix spaces."""
+        """Predicted latency (ms) per architecture, input order; archs may mix spaces (a
+        lookup-table profile: archs of its space only, InputError otherwise)."""
         archs = list(archs)
+        if self.lut is not None:
+            return self._finite(np.asarray(self._lut(lambda: self.lut.predict_ms(archs)), dtype=float))
         out = np.empty(len(archs))
         for space in {a.space for a in archs}:
             idx = [i for i, a in enumerate(archs) if a.space == space]
@@ -90,8 +96,17 @@ class Profile:
         extrapolate to other networks)."""
         from nas.search_spaces import expand_ops
 
+        if self.lut is not None:
+            return np.asarray(self._lut(lambda: [self.lut.network_ms(s) for s in specs]), dtype=float)
         f = np.stack([features_from_table(op_table(expand_ops(s)), self.hardware) for s in specs])
         return self._finite(predict(f, self.weights_outside()))
+
+    def _lut(self, fn):
+        """``fn()``, its InputError prefixed with this profile's name and file."""
+        try:
+            return fn()
+        except InputError as e:
+            raise InputError(f"profile {self.name!r} ({self.path}): {e}") from None
 
     def _finite(self, ms: np.ndarray) -> np.ndarray:
         """``ms`` unless a prediction is not finite (weights that overflow): InputError naming the profile."""

@@ -19,7 +19,8 @@ Schema (``?`` = optional; paths relative to the YAML file)::
     spaces: [str, ...]          # search spaces measured
     measurements:               # the data the predictor was fitted on
       - {space: str, csv: path, column?: str (default latency_ms)}
-    predictor:
+    predictor:                  # a latency lookup table instead (nas profile from-lut, nas.latency.lookup):
+                                #   {model: lookup_table_v1, space: str, tables: {resolution: {op key: ms}}}
       model: linear_physics_v1
       batch_size: int; peak_gflops: float; bandwidth_gbs: float   # values the features use
       features: [names]         # must equal nas.latency.features.FEATURE_NAMES
@@ -49,11 +50,14 @@ from nas.errors import InputError
 from nas.files import atomic_write_bytes, atomic_write_text, read_bytes, read_yaml
 from nas.latency.encodings import ENCODING_NAME, enc_dim
 from nas.latency.features import FEATURE_NAMES, Hardware
+from nas.latency.lookup import MODEL_NAME as LUT_MODEL
+from nas.latency.lookup import lookup_to_dict, parse_lookup
 from nas.latency.profile import MeasurementRef, Profile
 from nas.latency.transfer import SpaceModel
 from nas.rundir import is_profile_path, profile_label
 
 MODEL_NAME = "linear_physics_v1"
+LUT_HARDWARE = Hardware(1, 1.0, 1.0)  # a lookup-table profile computes no features: a placeholder
 
 
 def _floats(v) -> list[float]:
@@ -128,8 +132,17 @@ def parse_profile(obj, path: Path) -> Profile:
         refs.append(MeasurementRef(space, p, str(m.get("column", "latency_ms"))))
     pr = vals["predictor"]
     pw = f"{where}: predictor"
+    known = set(_REQUIRED) | set(_OPTIONAL_NUM)
+    extra = {k: v for k, v in obj.items() if k not in known}
+    if pr.get("model") == LUT_MODEL:
+        lut = parse_lookup(pr, pw)
+        if list(vals["spaces"]) != [lut.space]:
+            raise InputError(f"{where}: field 'spaces' must be [{lut.space}], the space of its lookup table")
+        return Profile(vals["name"], vals["device"], vals["runtime"], vals["batch_size"], vals["source"],
+                       (lut.space,), tuple(refs), LUT_HARDWARE, {}, opt["peak_gflops"], opt["bandwidth_gbs"],
+                       opt["memory_gb"], None, extra, path.resolve(), lut=lut)
     if pr.get("model") != MODEL_NAME:
-        raise InputError(f"{pw}: field 'model' must be {MODEL_NAME!r}, got {pr.get('model')!r}")
+        raise InputError(f"{pw}: field 'model' must be {MODEL_NAME!r} or {LUT_MODEL!r}, got {pr.get('model')!r}")
     hw = Hardware(_positive(pr, "batch_size", pw, int), float(_positive(pr, "peak_gflops", pw)),
                   float(_positive(pr, "bandwidth_gbs", pw)))
     if list(_typed(pr, "features", list, pw)) != list(FEATURE_NAMES):
@@ -142,8 +155,6 @@ def parse_profile(obj, path: Path) -> Profile:
     prior_w, outside_w = (_weight_list(pr[k], f"{pw}: {k}") if pr.get(k) is not None else None
                           for k in ("prior_weights", "outside_weights"))
     space_models = _space_models(pr.get("space_models"), pw)
-    known = set(_REQUIRED) | set(_OPTIONAL_NUM)
-    extra = {k: v for k, v in obj.items() if k not in known}
     return Profile(vals["name"], vals["device"], vals["runtime"], vals["batch_size"], vals["source"],
                    tuple(vals["spaces"]), tuple(refs), hw, weights, opt["peak_gflops"],
                    opt["bandwidth_gbs"], opt["memory_gb"], prior_w, extra, path.resolve(), space_models, outside_w)
@@ -203,6 +214,10 @@ def profile_to_dict(prof: Profile, base: Path | None = None) -> dict:
     d["source"] = prof.source
     d["spaces"] = list(prof.spaces)
     d["measurements"] = [{"space": m.space, "csv": rel(m.csv), "column": m.column} for m in prof.measurements]
+    if prof.lut is not None:
+        d["predictor"] = lookup_to_dict(prof.lut)
+        d.update(prof.extra)
+        return d
     d["predictor"] = {
         "model": MODEL_NAME, "batch_size": prof.hardware.batch_size,
         "peak_gflops": float(prof.hardware.peak_gflops), "bandwidth_gbs": float(prof.hardware.bandwidth_gbs),

@@ -2,7 +2,8 @@
 
 Two kinds of source:
 
-* a file: Once-for-All's MobileNetV3 checkpoint (:mod:`nas.pretrained.ofa`, space ``ofa_mbv3``);
+* a file: Once-for-All's MobileNetV3 checkpoint (:mod:`nas.pretrained.ofa`, space ``ofa_mbv3``, or
+  ``ofa_mbv3_w12`` for its width-1.2 supernet);
 * a folder: a jaxnas supernet, i.e. a work directory, its ``supernet/`` folder, or what
   ``nas supernet import-ofa --out DIR`` wrote. Its ``result.json`` is verified (record checksum),
   its space must be the run's, its checkpoint's checksum and fingerprint must match the record.
@@ -23,7 +24,6 @@ from nas.errors import InputError
 from nas.files import folder_digest, sha256_file
 from nas.rundir import RunDir, TrainDir
 
-OFA_FORMAT = "ofa_mbv3_d234_e346_k357_w1.0"
 SHIPPED_PREFIX = "pretrained:"
 SHIPPED_DIR = Path(__file__).resolve().parent / "supernets"
 
@@ -67,7 +67,10 @@ def describe_source(path: str | Path) -> dict:
     p = resolve_init(path)
     named = {"name": str(path)} if str(path).startswith(SHIPPED_PREFIX) else {}
     if p.is_file():
-        return {"kind": "imported", "format": OFA_FORMAT, "file": str(p), "sha256": sha256_file(p), **named}
+        from nas.pretrained.ofa import LAYOUTS, ofa_file_space
+
+        return {"kind": "imported", "format": LAYOUTS[ofa_file_space(p)], "file": str(p), "sha256": sha256_file(p),
+                **named}
     if p.is_dir():
         rec = _verified_record(_supernet_dir(p))
         return {"kind": "imported", "format": "jaxnas", "file": str(p), "sha256": rec["checksums"]["checkpoint"],
@@ -91,14 +94,15 @@ def _verified_record(d: TrainDir) -> dict:
 
 def load_source(path: str | Path, space_name: str):
     """``(supernet module, source dict)`` of ``supernet.init``'s ``path`` for a run of ``space_name``."""
-    from nas.pretrained.ofa import OFA_SPACE, import_ofa_supernet
+    from nas.pretrained.ofa import LAYOUTS, import_ofa_supernet
 
     source = describe_source(path)
     p = Path(source["file"])
     if p.is_file():
-        if space_name != OFA_SPACE:
+        fits = next(s for s, layout in LAYOUTS.items() if layout == source["format"])
+        if space_name != fits:
             raise InputError(f"supernet.init: {p.name} is an OFA MobileNetV3 checkpoint, which fits space "
-                             f"{OFA_SPACE}, not {space_name}")
+                             f"{fits}, not {space_name}")
         return import_ofa_supernet(p), source
     d = _supernet_dir(p)
     rec = _verified_record(d)
@@ -173,13 +177,13 @@ def import_to_folder(checkpoint: str | Path, out: str | Path) -> dict:
     """``nas supernet import-ofa``: import OFA's checkpoint once into the jaxnas supernet folder
     ``out`` (usable as ``supernet.init``). A folder already holding this very import is left
     as it is; one holding anything else is refused (nothing saved is replaced)."""
-    from nas.pretrained.ofa import OFA_SPACE, import_ofa_supernet
+    from nas.pretrained.ofa import LAYOUTS, import_ofa_supernet
 
     d = TrainDir(Path(out).expanduser().resolve())
     source = describe_source(checkpoint)
     if not Path(source["file"]).is_file():
         raise InputError(f"{checkpoint}: not a file (give OFA's .pth checkpoint)")
-    fp = import_fingerprint(OFA_SPACE, source)
+    fp = import_fingerprint(next(s for s, layout in LAYOUTS.items() if layout == source["format"]), source)
     if d.result.exists() or (d.checkpoints.exists() and any(d.checkpoints.iterdir())):
         from nas.train.loop import stored_record
 

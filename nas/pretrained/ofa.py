@@ -1,7 +1,8 @@
-"""Import Once-for-All's published MobileNetV3 supernet into the ``ofa_mbv3`` space.
+"""Import Once-for-All's published MobileNetV3 supernets into the ``ofa_mbv3`` / ``ofa_mbv3_w12`` spaces.
 
 The file is a PyTorch state dict of ``OFAMobileNetV3(ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6],
-depth_list=[2, 3, 4], width_mult=1.0)`` (OFA's ``ofa_mbv3_d234_e346_k357_w1.0``), bare or under
+depth_list=[2, 3, 4], width_mult=1.0 or 1.2)`` (OFA's ``ofa_mbv3_d234_e346_k357_w1.0`` into
+``ofa_mbv3``, ``..._w1.2`` into ``ofa_mbv3_w12``; the stem's width tells them apart), bare or under
 ``"state_dict"``, with today's key names or the older ``.mobile_inverted_conv.`` ones. Every array
 is copied as it is (layouts converted: conv ``[O, I, kh, kw]`` -> ``[kh, kw, I, O]``, linear
 ``[O, I]`` -> ``[I, O]``), the kernel transformation matrices included, so every subnet of the
@@ -21,6 +22,7 @@ from nas.errors import InputError
 
 OFA_SPACE = "ofa_mbv3"
 OFA_LAYOUT = "ofa_mbv3_d234_e346_k357_w1.0"
+LAYOUTS = {"ofa_mbv3": OFA_LAYOUT, "ofa_mbv3_w12": "ofa_mbv3_d234_e346_k357_w1.2"}  # space -> OFA's name
 _BN = {"weight": "scale", "bias": "bias", "running_mean": "mean", "running_var": "var"}
 
 
@@ -130,13 +132,27 @@ def _set(tree, path, value):
     tree[path[-1]] = value
 
 
-def convert_state_dict(state_dict: dict[str, np.ndarray], pure: dict, where: str = "checkpoint") -> dict:
-    """``pure`` (the ``ofa_mbv3`` supernet's pure-dict state) with every array replaced by the
+def space_of_state_dict(state_dict: dict[str, np.ndarray], where: str = "checkpoint") -> str:
+    """The space (a key of :data:`LAYOUTS`) whose supernet has the checkpoint's stem width;
+    InputError when none has."""
+    from nas.search_spaces import get_space
+
+    w = state_dict.get("first_conv.conv.weight")
+    for space in LAYOUTS:
+        if w is not None and w.ndim == 4 and w.shape[0] == get_space(space).cfg.stem_width:
+            return space
+    raise InputError(f"{where}: not an OFA MobileNetV3 checkpoint of a known layout ({', '.join(LAYOUTS.values())}: "
+                     "its first_conv.conv.weight is missing or of another width)")
+
+
+def convert_state_dict(state_dict: dict[str, np.ndarray], pure: dict, where: str = "checkpoint",
+                       space: str = OFA_SPACE) -> dict:
+    """``pure`` (the ``space`` supernet's pure-dict state) with every array replaced by the
     checkpoint's; InputError naming the first missing, unexpected or misshapen key."""
     mapping = key_map(pure)
     extra = sorted(set(state_dict) - set(mapping))
     missing = sorted(set(mapping) - set(state_dict))
-    layout = f"not an OFA MobileNetV3 checkpoint of the {OFA_LAYOUT} layout"
+    layout = f"not an OFA MobileNetV3 checkpoint of the {LAYOUTS[space]} layout"
     if missing:
         raise InputError(f"{where}: {layout} (missing {missing[0]!r}; {len(missing)} keys missing)")
     if extra:
@@ -154,11 +170,18 @@ def convert_state_dict(state_dict: dict[str, np.ndarray], pure: dict, where: str
     return pure
 
 
+def ofa_file_space(path: str | Path) -> str:
+    """The space OFA's checkpoint at ``path`` imports into (:func:`space_of_state_dict`)."""
+    return space_of_state_dict(read_state_dict(path), where=str(path))
+
+
 def import_ofa_supernet(path: str | Path):
-    """The ``ofa_mbv3`` :class:`nas.search_spaces.supernet.Supernet` holding the weights and BatchNorm
-    statistics of OFA's checkpoint at ``path``; InputError for anything else."""
+    """The :class:`nas.search_spaces.supernet.Supernet` (of ``ofa_mbv3`` or ``ofa_mbv3_w12``, as the
+    checkpoint's widths say) holding the weights and BatchNorm statistics of OFA's checkpoint at
+    ``path``; InputError for anything else."""
     state_dict = read_state_dict(path)
-    return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path)), OFA_SPACE)
+    space = space_of_state_dict(state_dict, where=str(path))
+    return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path), space=space), space)
 
 
 def supernet_with(fill, space_name: str):
