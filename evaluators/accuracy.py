@@ -30,3 +30,22 @@ class SupernetAccuracyEvaluator:
 
     def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
         return [{"accuracy": self.accuracy(a)} for a in archs]
+
+
+class PredictorAccuracyEvaluator:
+    """``{"accuracy": predicted top-1 in [0, 1]}`` per architecture from an accuracy predictor
+    (anything with ``predict(archs) -> (mean, std or None)``, e.g. :class:`nas.accuracy.AccuracyPredictor`;
+    ``search.accuracy`` set to a predictor file), plus ``accuracy_std`` when it has an uncertainty."""
+
+    provides = ("accuracy",)
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+
+    def evaluate(self, archs: Sequence[Arch]) -> list[dict]:
+        mean, std = self.predictor.predict(list(archs))
+        return [{"accuracy": float(m), **({"accuracy_std": float(s)} if std is not None else {})}
+                for m, s in zip(mean, std if std is not None else [None] * len(mean))]
+
+    def close(self) -> None:
+        pass

@@ -81,6 +81,11 @@ class SearchConfig:
     eval_batches: int = 4  # validation batches per accuracy evaluation
     mutation_rate: float = 0.0  # 0: 1/num_genes
     prescreen_factor: int = 50  # NSGA-II: children generated per slot, pre-screened by a ridge surrogate (0: off)
+    # accuracy: "supernet" (the trained supernet scores every candidate), "predictor" (predictor-guided:
+    # a predictor fitted on the supernet's scores so far picks which children get scored; needs nsga2
+    # and prescreen_factor > 1), or a predictor file (.npz, nas accuracy fit|import-ofa: no supernet, no data)
+    accuracy: str = "supernet"
+    resolutions: list[int] = field(default_factory=list)  # draw only these resolutions ([]: all of the space's)
     seed: int = 0
 
 
@@ -326,6 +331,20 @@ def validate(cfg: ExperimentConfig) -> None:
         check_profiles(cfg.search.profiles)
     except InputError as e:  # the registry's own one-line message, as a config error
         raise ConfigError(str(e)) from None
+    acc = cfg.search.accuracy
+    if acc not in ("supernet", "predictor") and not acc.endswith(".npz"):
+        raise ConfigError(f"search.accuracy: {acc!r} is neither 'supernet', 'predictor' nor a predictor file (.npz)")
+    if acc == "predictor" and (cfg.search.algorithm != "nsga2" or cfg.search.prescreen_factor < 2):
+        raise ConfigError("search.accuracy: 'predictor' (predictor-guided search) needs search.algorithm nsga2 and "
+                          "search.prescreen_factor of at least 2")
+    if cfg.search.resolutions:
+        space = SPACES[cfg.space]
+        if not hasattr(space, "with_resolutions"):
+            raise ConfigError(f"search.resolutions: space {cfg.space} has no resolution gene to restrict")
+        try:
+            space.with_resolutions(cfg.search.resolutions)
+        except InputError as e:
+            raise ConfigError(str(e)) from None
     budgetable = [v for v in VALUES if v not in MAXIMISED]
     for b, v in cfg.search.budgets.items():
         if b not in budgetable:

@@ -114,6 +114,20 @@ class ElasticMBConvSpace(SearchSpace):
         per_stage = sum(per_block ** d for d in self.cfg.depths)
         return per_stage ** len(self.cfg.stages) * len(self.cfg.resolutions)
 
+    def with_resolutions(self, resolutions) -> ElasticMBConvSpace:
+        """The same space (same name: its architectures are this space's) drawing only ``resolutions``,
+        a subset of its own; InputError naming one that is not."""
+        from dataclasses import replace
+
+        from nas.errors import InputError
+
+        res = tuple(sorted({int(r) for r in resolutions}))
+        bad = [r for r in res if r not in self.cfg.resolutions]
+        if bad or not res:
+            raise InputError(f"search.resolutions: {bad[0] if bad else '[]'} is not a resolution of {self.name} "
+                             f"({', '.join(map(str, self.cfg.resolutions))})")
+        return ElasticMBConvSpace(self.name, replace(self.cfg, resolutions=res), self.description)
+
     # ------------------------------------------------------------------ network
     def mid_channels(self, c_in: int, expand: int) -> int:
         return make_divisible(round(c_in * expand), 8)
@@ -155,9 +169,9 @@ OFA_MBV3 = ElasticMBConvSpace(
 )
 
 # Once-for-All's width multiplier 1.2 (``ofa_mbv3_d234_e346_k357_w1.2``): every width of OFA_MBV3
-# times 1.2, rounded as OFA rounds (to a multiple of 8, never more than 10% down). Its resolutions
-# are the five of OFA's tutorial, the only ones its published accuracy predictor and Note10 latency
-# tables describe (a search may not draw a resolution those cannot score).
+# times 1.2, rounded as OFA rounds (to a multiple of 8, never more than 10% down); the same genes.
+# OFA's tutorial, its accuracy predictor and its Note10 latency tables use resolutions 160..224
+# step 16 of it: a search restricts itself to those with ``search.resolutions``.
 OFA_MBV3_W12 = ElasticMBConvSpace(
     "ofa_mbv3_w12",
     ElasticConfig(
@@ -166,9 +180,9 @@ OFA_MBV3_W12 = ElasticMBConvSpace(
                 StageDef(96, 2, "hswish", False), StageDef(136, 1, "hswish", True),
                 StageDef(192, 2, "hswish", True)),
         final_width=1152, feature_width=1536, depths=(2, 3, 4),
-        resolutions=(160, 176, 192, 208, 224), feature_bias=False, kernel_transform=True,
+        resolutions=tuple(range(128, 225, 4)), feature_bias=False, kernel_transform=True,
     ),
-    "Once-for-All MobileNetV3 space at width 1.2 (ImageNet, 1000 classes, resolution 160..224 step 16): "
+    "Once-for-All MobileNetV3 space at width 1.2 (ImageNet, 1000 classes, resolution 128..224): "
     "the space of OFA's accuracy predictor and Note10 latency tables",
 )
 

@@ -4,9 +4,9 @@ stores: :mod:`nas.accuracy.predictor`).
 
 * ``ridge``: ridge regression, the penalty chosen by generalised cross-validation
   (:class:`nas.search.surrogate.Ridge`); no uncertainty. The floor to beat.
-* ``gp``: the ridge fit as the mean, plus a Gaussian process with a squared-exponential kernel
-  on its residuals; length scale, signal and noise by the largest marginal likelihood over a
-  grid. Gives a predictive standard deviation.
+* ``gp``: a Gaussian process whose kernel is a linear kernel (a ridge on the features) plus a
+  squared-exponential one (interactions between genes); their mix, the length scale and the
+  noise by the largest marginal likelihood over a grid. Gives a predictive standard deviation.
 * ``mlp``: an ensemble of small ReLU networks (JAX, full-batch Adam, weight decay), each
   started from its own seed; the mean of the members and their spread as the uncertainty.
 
@@ -33,48 +33,65 @@ def predict_ridge(p: dict, X) -> tuple[np.ndarray, None]:
     return z * p["y_std"][0] + p["y_mean"][0], None
 
 
-# ------------------------------------------------------------------ Gaussian process on ridge residuals
-LENGTHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0)  # times sqrt(mean squared distance / 2)
-NOISES = (1e-3, 1e-2, 3e-2, 0.1, 0.3)  # noise variance / residual variance
+# ------------------------------------------------------------------ Gaussian process
+# kernel  s2 * (a * X X'/d + (1 - a) * exp(-|x - x'|^2 / 2 l^2) + eta * I)  on standardised targets:
+# the linear part is a ridge on the features, the squared-exponential part the interactions
+# between genes; a, l and eta by the largest marginal likelihood over a grid, s2 in closed form.
+MIXES = (1.0, 0.75, 0.5, 0.25)  # share of the linear kernel
+LENGTHS = (1.0, 2.0, 4.0)  # times sqrt(mean squared distance / 2)
+NOISES = (1e-3, 1e-2, 0.1, 0.3)  # noise variance / signal variance
 
 
 def _sqdist(A, B) -> np.ndarray:
     return np.maximum((A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * A @ B.T, 0.0)
 
 
-def fit_gp(X, y, seed: int = 0) -> dict:
+def _kernel(A, B, mix: float, length: float, d: int) -> np.ndarray:
+    return mix * (A @ B.T) / d + (1 - mix) * np.exp(-_sqdist(A, B) / (2 * length ** 2))
+
+
+def fit_gp(X, y, seed: int = 0, grid=None) -> dict:
+    """``grid``: ``(mix, length multiple, noise)`` triples to choose from (default: every one of
+    MIXES x LENGTHS x NOISES); the chosen triple is returned as ``params["choice"]``."""
     X, y = np.asarray(X, float), np.asarray(y, float)
-    base = fit_ridge(X, y)
-    r = y - predict_ridge(base, X)[0]
-    var = max(float(r.var()), 1e-12)
-    D = _sqdist(X, X)
-    scale = np.sqrt(max(float(D.mean()) / 2, 1e-12))
-    best = None
-    for ell in LENGTHS:
-        K0 = np.exp(-D / (2 * (ell * scale) ** 2))
-        for nz in NOISES:
-            try:
-                L = np.linalg.cholesky(var * (K0 + nz * np.eye(len(X))))
-            except np.linalg.LinAlgError:
-                continue
-            a = np.linalg.solve(L.T, np.linalg.solve(L, r))
-            nll = 0.5 * r @ a + np.log(np.diag(L)).sum()
-            if best is None or nll < best[0]:
-                best = (nll, ell * scale, nz, a)
-    _, length, noise, alpha = best
-    return {**{f"ridge_{k}": v for k, v in base.items()}, "X": X, "alpha": alpha,
-            "hyper": np.array([length, var, noise * var])}
+    n, d = X.shape
+    x_mean = X.mean(0)
+    Xc = X - x_mean
+    mu, sd = float(y.mean()), float(y.std()) or 1.0
+    z = (y - mu) / sd
+    scale = np.sqrt(max(float(_sqdist(Xc, Xc).mean()) / 2, 1e-12))
+    if grid is None:
+        grid = [(mix, ell, eta) for mix in MIXES for ell in (LENGTHS if mix < 1 else LENGTHS[:1]) for eta in NOISES]
+    best, kernels = None, {}
+    for mix, ell, eta in grid:
+        if (mix, ell) not in kernels:
+            kernels = {(mix, ell): _kernel(Xc, Xc, mix, ell * scale, d)}
+        try:
+            L = np.linalg.cholesky(kernels[(mix, ell)] + eta * np.eye(n))
+        except np.linalg.LinAlgError:
+            continue
+        a = np.linalg.solve(L.T, np.linalg.solve(L, z))
+        s2 = max(float(z @ a) / n, 1e-12)
+        nll = 0.5 * n * np.log(s2) + np.log(np.diag(L)).sum()
+        if best is None or nll < best[0]:
+            best = (nll, (mix, ell, eta), s2, a)
+    _, (mix, ell, eta), s2, alpha = best
+    return {"X": Xc, "x_mean": x_mean, "alpha": alpha, "hyper": np.array([mix, ell * scale, eta, s2, mu, sd]),
+            "choice": np.array([mix, ell, eta])}
 
 
 def predict_gp(p: dict, X) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, float)
-    length, var, noise = (float(v) for v in p["hyper"])
-    base = predict_ridge({k.removeprefix("ridge_"): v for k, v in p.items() if k.startswith("ridge_")}, X)[0]
-    Ks = var * np.exp(-_sqdist(X, p["X"]) / (2 * length ** 2))
-    mean = base + Ks @ p["alpha"]
-    L = np.linalg.cholesky(var * np.exp(-_sqdist(p["X"], p["X"]) / (2 * length ** 2)) + noise * np.eye(len(p["X"])))
+    mix, length, eta, s2, mu, sd = (float(v) for v in p["hyper"])
+    Xt = p["X"]
+    d = Xt.shape[1]
+    Xc = np.asarray(X, float) - p["x_mean"]
+    Ks = _kernel(Xc, Xt, mix, length, d)
+    mean = Ks @ p["alpha"]
+    L = np.linalg.cholesky(_kernel(Xt, Xt, mix, length, d) + eta * np.eye(len(Xt)))
     v = np.linalg.solve(L, Ks.T)
-    return mean, np.sqrt(np.maximum(var - (v * v).sum(0), 0.0) + noise)
+    kss = mix * (Xc * Xc).sum(1) / d + (1 - mix)
+    var = s2 * (np.maximum(kss - (v * v).sum(0), 0.0) + eta)
+    return mu + sd * mean, sd * np.sqrt(var)
 
 
 # ------------------------------------------------------------------ MLP ensemble (JAX)

@@ -128,12 +128,14 @@ def load_predictor(path, space: str | None = None) -> AccuracyPredictor:
 
     p = Path(path)
     data = read_bytes(p, what="accuracy predictor file")
+    if not data.startswith(b"PK"):
+        raise InputError(f"{p}: not an accuracy predictor file (not an .npz archive)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: np.array(z[k]) for k in z.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise InputError(f"{p}: not an accuracy predictor file ({type(e).__name__}: {' '.join(str(e).split())[:100]})") \
-            from None
+        why = " ".join(str(e).split())[:100]
+        raise InputError(f"{p}: not an accuracy predictor file ({type(e).__name__}: {why})") from None
     try:
         meta = json.loads(str(arrays.pop("meta")))
     except (KeyError, ValueError):

@@ -23,7 +23,7 @@ import sys
 from nas.cli.output import json_stdout
 from nas.errors import InputError
 
-COMMAND_MODULES = ("space", "arch", "run", "search", "report", "latency", "profile", "supernet", "check")
+COMMAND_MODULES = ("space", "arch", "run", "search", "report", "latency", "profile", "accuracy", "supernet", "check")
 
 
 class _Parser(argparse.ArgumentParser):

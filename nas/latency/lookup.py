@@ -85,7 +85,8 @@ def read_ofa_table(path) -> tuple[int, dict[str, float]]:
     try:
         r = int(stems[0].split(":")[1].split("x")[0])
     except (IndexError, ValueError):
-        raise InputError(f"{p}: not a latency lookup table of OFA's format (no 'Conv-input:RxRx3-...' stem op)") from None
+        raise InputError(f"{p}: not a latency lookup table of OFA's format "
+                         "(no 'Conv-input:RxRx3-...' stem op)") from None
     if len(stems) > 1:
         raise InputError(f"{p}: holds stem ops of several resolutions; give one file per resolution")
     return r, table
@@ -109,9 +110,46 @@ class LookupTable:
         for a in archs:
             if a.space != self.space:
                 raise InputError(f"the lookup table is of space {self.space}, not {a.space}")
-            spec = space.net_spec(a)
-            out.append(self.network_ms(spec))
+            ks, e, d, r = space.decode(a)
+            parts = self._parts(space, r)
+            if parts is None:  # an op is missing: let network_ms name it
+                out.append(self.network_ms(space.net_spec(a)))
+                continue
+            head, blocks, tail = parts
+            total = 0.0
+            for v in head:
+                total += v
+            for i in range(len(d)):
+                for j in range(int(d[i])):
+                    total += blocks[(i, j > 0, int(ks[i, j]), int(e[i, j]))]
+            for v in tail:
+                total += v
+            out.append(total)
         return out
+
+    def _parts(self, space, r: int):
+        """``(head ms list, {(stage, later slot, kernel, expansion): ms}, tail ms list)`` at resolution
+        ``r``: the same entries, added in the same order, as :meth:`network_ms` of the layer list
+        (so the sums are equal), looked up once per resolution; None when one is missing."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if r not in cache:
+            table = self.tables.get(r)
+            if table is None:
+                raise InputError(f"resolution {r} has no lookup table "
+                                 f"(tables: {', '.join(map(str, sorted(self.tables)))})")
+            n_stages, slots = len(space.cfg.stages), space.slots
+            blocks, head, tail = {}, None, None
+            try:
+                for k, x in _uniform(space):
+                    keys = op_keys(space.net_spec(_uniform_arch(space, k, x, r)))
+                    head, tail = [table[q] for q in keys[:2]], [table[q] for q in keys[2 + n_stages * slots:]]
+                    for i in range(n_stages):
+                        for j in range(slots):
+                            blocks[(i, j > 0, k, x)] = table[keys[2 + i * slots + j]]
+                cache[r] = (head, blocks, tail)
+            except KeyError:
+                cache[r] = None
+        return cache[r]
 
     def network_ms(self, spec) -> float:
         r = spec.input_shape[0]
@@ -126,18 +164,25 @@ class LookupTable:
         return total
 
 
+def _uniform(space):
+    return [(k, x) for k in space.cfg.kernels for x in space.cfg.expands]
+
+
+def _uniform_arch(space, k: int, x: int, resolution: int):
+    """Kernel ``k`` and expansion ``x`` in every block slot, every stage at its largest depth."""
+    from nas.search_spaces import Arch
+
+    n = len(space.cfg.stages) * space.slots
+    return Arch(space.name, (k,) * n + (x,) * n + (max(space.cfg.depths),) * len(space.cfg.stages) + (resolution,))
+
+
 def required_keys(space, resolution: int) -> list[str]:
     """Every op key a network of ``space`` (an elastic MBConv space) at ``resolution`` may have:
     the keys of the nine uniform networks (one kernel, one expansion everywhere, every block
     active), which between them hold each stage position with each kernel and expansion."""
-    from nas.search_spaces import Arch
-
-    ks, e, d, _ = space.decode(space.largest())
     keys: dict[str, None] = {}
-    for k in space.cfg.kernels:
-        for x in space.cfg.expands:
-            genes = (k,) * ks.size + (x,) * e.size + tuple(int(v) for v in d) + (resolution,)
-            keys.update(dict.fromkeys(op_keys(space.net_spec(Arch(space.name, genes)))))
+    for k, x in _uniform(space):
+        keys.update(dict.fromkeys(op_keys(space.net_spec(_uniform_arch(space, k, x, resolution)))))
     return list(keys)
 
 

@@ -51,11 +51,47 @@ def algorithm_options(search_cfg) -> AlgorithmOptions:
 
 
 def fingerprint(space: SearchSpace, search_cfg) -> dict:
-    """What fixes a search's trajectory (``generations`` excluded so a search can be extended)."""
-    return {"space": space.name, "algorithm": search_cfg.algorithm, "population": search_cfg.population,
-            "objectives": list(search_cfg.objectives), "budgets": dict(sorted(search_cfg.budgets.items())),
-            "mutation_rate": search_cfg.mutation_rate, "seed": search_cfg.seed,
-            "prescreen_factor": search_cfg.prescreen_factor}
+    """What fixes a search's trajectory (``generations`` excluded so a search can be extended);
+    ``accuracy`` and ``resolutions`` join it when they are not the defaults."""
+    fp = {"space": space.name, "algorithm": search_cfg.algorithm, "population": search_cfg.population,
+          "objectives": list(search_cfg.objectives), "budgets": dict(sorted(search_cfg.budgets.items())),
+          "mutation_rate": search_cfg.mutation_rate, "seed": search_cfg.seed,
+          "prescreen_factor": search_cfg.prescreen_factor}
+    if search_cfg.accuracy == "predictor":
+        fp["accuracy"] = "predictor"
+    if search_cfg.resolutions:
+        fp["resolutions"] = sorted(int(r) for r in search_cfg.resolutions)
+    return fp
+
+
+def search_space(cfg) -> SearchSpace:
+    """The run's space as its search draws it: ``search.resolutions`` only, when given."""
+    space = get_space(cfg.space)
+    return space.with_resolutions(cfg.search.resolutions) if cfg.search.resolutions else space
+
+
+def predictor_file(cfg) -> str | None:
+    """``search.accuracy`` when it names a predictor file, else None."""
+    return cfg.search.accuracy if cfg.search.accuracy not in ("supernet", "predictor") else None
+
+
+def check_profiles_cover(cfg, profiles, loaded=None) -> None:
+    """InputError when a latency lookup-table profile has no table for a resolution the search may draw."""
+    if "latency_ms" not in ObjectiveSpec.from_config(cfg.search).required:
+        return
+    space = search_space(cfg)
+    for p in profiles:
+        prof = _profile(p, loaded)
+        lut = getattr(prof, "lut", None)
+        if lut is None:
+            continue
+        if lut.space != cfg.space:
+            raise InputError(f"profile {p}: a lookup table of space {lut.space}, not {cfg.space}")
+        missing = [r for r in getattr(space.cfg, "resolutions", ()) if r not in lut.tables]
+        if missing:
+            have = ", ".join(map(str, sorted(lut.tables)))
+            raise InputError(f"profile {p}: no lookup table for resolution {missing[0]} (it has {have}); "
+                             f"set search.resolutions=[{','.join(map(str, sorted(lut.tables)))}]")
 
 
 def reference_point(spec: ObjectiveSpec, rows: list) -> np.ndarray:
@@ -192,6 +228,18 @@ class _LazySupernetAccuracy:
         return self.inner.evaluate(archs)
 
 
+def predictor_accuracy(cfg):
+    """``(evaluator, fingerprint part)`` of ``search.accuracy`` naming a predictor file: its predictions
+    are the accuracy (no supernet, no data); the fingerprint holds the file's checksum."""
+    from nas.accuracy import load_predictor
+    from nas.evaluators.accuracy import PredictorAccuracyEvaluator
+    from nas.files import sha256_file
+
+    path = predictor_file(cfg)
+    pred = load_predictor(path, cfg.space)
+    return PredictorAccuracyEvaluator(pred), {"accuracy_predictor": sha256_file(path)}
+
+
 def accuracy_spec(cfg):
     from nas.evaluators import EvaluatorSpec
 
@@ -278,7 +326,8 @@ def check_budgets_reachable(cfg, profiles: list[str] | None = None, *, loaded=No
     or searched, so an impossible budget never ends in an empty front."""
     from nas.evaluators import EvaluatorSpec
 
-    budgets, space = cfg.search.budgets, get_space(cfg.space)
+    budgets, space = cfg.search.budgets, search_space(cfg)
+    check_profiles_cover(cfg, profiles or cfg.search.profiles, loaded)
     checks = [(n, "") for n in budgets if n != "latency_ms"]
     if "latency_ms" in budgets:
         checks += [("latency_ms", p) for p in profiles or cfg.search.profiles]
@@ -327,10 +376,14 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
     from nas.evaluators import CompositeEvaluator, EvaluatorSpec
 
     s, run = cfg.search, RunDir(workdir)
-    space = get_space(cfg.space)
-    needs = ObjectiveSpec.from_config(s).required
+    space = search_space(cfg)
+    spec = ObjectiveSpec.from_config(s)
+    needs = spec.required
+    check_profiles_cover(cfg, list(profiles or s.profiles), loaded)
     accuracy, extra = None, {}
-    if "accuracy" in needs:
+    if "accuracy" in needs and predictor_file(cfg):
+        accuracy, extra = predictor_accuracy(cfg)
+    elif "accuracy" in needs:
         accuracy = accuracy_evaluator(cfg, run, dataset, num_workers=s.num_workers)
         extra = {"supernet": run.supernet_id(), "eval_batches": s.eval_batches}
     results = {}
@@ -338,11 +391,18 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
         for profile in list(profiles or s.profiles):
             local = tuple(n for n in needs if n != "accuracy")
             prof = _profile(profile, loaded) if "latency_ms" in local else None
-            parts = [EvaluatorSpec(cfg.space, local, profile=prof)()] if local else []
-            evaluator = CompositeEvaluator(parts + ([accuracy] if accuracy else []))
+            cheap = EvaluatorSpec(cfg.space, local, profile=prof)() if local else None
+            evaluator = CompositeEvaluator(([cheap] if cheap else []) + ([accuracy] if accuracy else []))
             cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
             served = _nodes_served(accuracy)
-            res = run_search(space, evaluator, s, workdir, profile=profile,
+            algo = None
+            if s.accuracy == "predictor" and "accuracy" in spec.names:
+                from nas.accuracy.guided import GuidedScreener
+
+                screener = GuidedScreener(space, spec, cheap.evaluate if cheap else (lambda a: [{} for _ in a]),
+                                          seed=s.seed)
+                algo = make_algorithm(s.algorithm, space, algorithm_options(s)._replace(screener=screener))
+            res = run_search(space, evaluator, s, workdir, profile=profile, algorithm=algo,
                              fingerprint_extra={**extra, "profile": profile}, on_generation=cb)
             if not res.front:  # budgets each reachable alone, but no evaluated network meets them all
                 raise InputError(f"search.budgets: no network evaluated on {profile} meets every budget "

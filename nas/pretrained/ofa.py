@@ -198,3 +198,30 @@ def supernet_with(fill, space_name: str):
     pure = fill(nnx.to_pure_dict(state))
     nnx.replace_by_pure_dict(state, jax.tree.map(jnp.asarray, pure))
     return nnx.merge(graphdef, state)
+
+
+def arch_from_net_config(net: dict, image_size: int):
+    """The architecture of one of OFA's specialized networks (its ``net.config`` mapping and its
+    ``run.config``'s ``image_size``) in ``ofa_mbv3`` or ``ofa_mbv3_w12`` (the stem's width says which);
+    InputError when the network is not a subnet of either."""
+    from nas.search_spaces import get_space
+
+    try:
+        stem = int(net["first_conv"]["out_channels"])
+        convs = [b["mobile_inverted_conv"] for b in net["blocks"][1:]]
+        blocks = [(int(c["out_channels"]), int(c["kernel_size"]), int(c["expand_ratio"])) for c in convs]
+    except (KeyError, TypeError, ValueError):
+        raise InputError("net.config: not a MobileNetV3 network config of Once-for-All") from None
+    space = next((get_space(s) for s in LAYOUTS if get_space(s).cfg.stem_width == stem), None)
+    if space is None:
+        raise InputError(f"net.config: stem width {stem} is neither OFA MobileNetV3 supernet's")
+    slots = space.slots
+    ks, e, d = [], [], []
+    for st in space.cfg.stages:
+        mine = [b for b in blocks if b[0] == st.width]
+        ks += [b[1] for b in mine] + [0] * (slots - len(mine))
+        e += [b[2] for b in mine] + [0] * (slots - len(mine))
+        d.append(len(mine))
+    if sum(d) != len(blocks):
+        raise InputError(f"net.config: its blocks' widths are not the stages of {space.name}")
+    return space.from_json({"ks": ks, "e": e, "d": d, "r": int(image_size)})

@@ -43,7 +43,7 @@ class NSGA2State(NamedTuple):
 def nsga2(space: SearchSpace, population: int = 32, *, crossover_prob: float = 0.5,
           mutation_rate: float | None = None, seed_extremes: bool = True,
           mutate=ordinal_mutate, crossover=None, initial: str = "stratified",
-          prescreen_factor: int = 0, explore: float = 0.0) -> SearchAlgorithm:
+          prescreen_factor: int = 0, explore: float = 0.0, screener=None) -> SearchAlgorithm:
     """NSGA-II over ``space``; ``mutation_rate`` None means 1/num_genes per gene; ``mutate``
     is ``ordinal_mutate`` (local steps on long ordered genes) or ``None`` for ``space.mutate``;
     ``crossover(space, key, a, b)`` defaults to ``space.crossover`` (uniform).
@@ -55,7 +55,11 @@ def nsga2(space: SearchSpace, population: int = 32, *, crossover_prob: float = 0
     candidates, of which a share ``explore`` is drawn at random from the remaining candidates
     (0 by default: on the benchmark's tuning seeds random places only cost hypervolume, the
     children of real parents being diverse enough). Generation 0 is not screened (there is
-    nothing to fit yet). The state then also keeps every evaluated ``(genes, F, cv)``."""
+    nothing to fit yet). The state then also keeps every evaluated ``(genes, F, cv)``.
+
+    ``screener(archive_archs, archive_F, archive_cv, candidates) -> (F [c, m], cv [c])`` replaces
+    the ridge surrogate's predictions (predictor-guided search: the pipeline hands in one that
+    fits an accuracy predictor and computes cheap objectives exactly, :mod:`nas.accuracy.guided`)."""
     screen = prescreen_factor > 1
 
     def init(key) -> NSGA2State:
@@ -84,10 +88,15 @@ def nsga2(space: SearchSpace, population: int = 32, *, crossover_prob: float = 0
         return state._replace(seen=state.seen | frozenset(archs)), archs
 
     def _screen(state: NSGA2State, archs: list, rng) -> list:
-        card = space.cardinalities
-        model = Ridge(encode(state.archive_X, card), np.column_stack([state.archive_F, state.archive_cv]))
-        pred = model.predict(encode(np.stack([space.to_indices(a) for a in archs]), card))
         m = state.archive_F.shape[1]
+        if screener is not None:
+            F, cv = screener([space.from_indices(x) for x in state.archive_X], state.archive_F, state.archive_cv,
+                             archs)
+            pred = np.column_stack([np.asarray(F, np.float64).reshape(len(archs), m), np.asarray(cv, np.float64)])
+        else:
+            card = space.cardinalities
+            model = Ridge(encode(state.archive_X, card), np.column_stack([state.archive_F, state.archive_cv]))
+            pred = model.predict(encode(np.stack([space.to_indices(a) for a in archs]), card))
         pick = prescreen(rng, pred[:, :m], pred[:, m], state.F, state.cv, population,
                          int(round(explore * population)))
         return [archs[i] for i in pick]

@@ -19,10 +19,12 @@ class AlgorithmOptions(NamedTuple):
     population: int = 32
     mutation_rate: float | None = None  # None: 1 / num_genes
     prescreen_factor: int = 0  # NSGA-II surrogate pre-screening (0 or 1: off)
+    screener: object = None  # NSGA-II: predictions for pre-screening (None: the ridge surrogate)
 
 
 def _nsga2(space: SearchSpace, o: AlgorithmOptions) -> SearchAlgorithm:
-    return nsga2(space, o.population, mutation_rate=o.mutation_rate, prescreen_factor=o.prescreen_factor)
+    return nsga2(space, o.population, mutation_rate=o.mutation_rate, prescreen_factor=o.prescreen_factor,
+                 screener=o.screener)
 
 
 def _evolution(space: SearchSpace, o: AlgorithmOptions) -> SearchAlgorithm:

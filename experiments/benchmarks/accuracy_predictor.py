@@ -1,0 +1,111 @@
+"""Accuracy predictor families on Once-for-All-labelled subnets (docs/benchmarks/search.md).
+
+Labels: OFA's published accuracy predictor (``acc_predictor.pth``, imported with
+``nas accuracy import-ofa``) on uniform random subnets of ``ofa_mbv3_w12``. Each model family
+(ridge, Gaussian process, MLP ensemble, and ``auto``: the family chosen by 5-fold cross-validation
+on the fitted rows) is fitted on 50, 100, 200 and 500 rows and scored on 1,000 other subnets:
+Spearman, Kendall and mean absolute error (points), beside MACs alone (a ranking only).
+
+    python -m experiments.benchmarks.accuracy_predictor --ofa-dir DIR [--seeds 3]
+
+``DIR`` holds ``acc_predictor.pth`` (docs/benchmarks/search.md says where to get it). Rows go to
+``docs/benchmarks/accuracy_predictor_rows.json`` as they finish.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau, spearmanr
+
+from nas.accuracy.features import features
+from nas.accuracy.models import FIT, PREDICT
+from nas.accuracy.ofa import import_ofa_predictor
+from nas.accuracy.predictor import choose_model
+from nas.search_spaces import arch_stats, get_space
+
+ROWS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "accuracy_predictor_rows.json"
+SIZES = (50, 100, 200, 500)
+TEST = 1000
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ofa-dir", required=True)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--rows", default=str(ROWS))
+    args = ap.parse_args(argv)
+    judge = import_ofa_predictor(Path(args.ofa_dir) / "acc_predictor.pth")
+    space = get_space("ofa_mbv3_w12")
+    rows_path = Path(args.rows)
+    rows = json.loads(rows_path.read_text()) if rows_path.exists() else []
+    done = {(r["seed"], r["n"], r["model"]) for r in rows}
+    for seed in range(args.seeds):
+        archs = _distinct(space, max(SIZES) + TEST, seed)
+        y = judge.predict(archs)[0]
+        X = features("onehot_v1", space, archs)
+        test = slice(max(SIZES), None)
+        macs = np.array([arch_stats(a).macs for a in archs[test]], float)
+        if (seed, 0, "macs") not in done:
+            rows.append({"seed": seed, "n": 0, "model": "macs", **_scores(macs, y[test], mae=False)})
+        for n in SIZES:
+            for model in ("ridge", "gp", "mlp", "auto"):
+                if (seed, n, model) in done:
+                    continue
+                t = time.perf_counter()
+                chosen = model
+                if model == "auto":
+                    chosen, _ = choose_model(X[:n], y[:n], seed=seed)
+                pred, std = PREDICT[chosen](FIT[chosen](X[:n], y[:n], seed), X[test])
+                row = {"seed": seed, "n": n, "model": model, "chosen": chosen,
+                       "fit_s": round(time.perf_counter() - t, 2), **_scores(pred, y[test])}
+                if std is not None:  # calibration: share of held-out errors within one predicted std
+                    row["within_1std"] = float(np.mean(np.abs(pred - y[test]) <= std))
+                rows.append(row)
+                rows_path.write_text(json.dumps(rows, indent=1) + "\n")
+                print(json.dumps(row), flush=True)
+    rows_path.write_text(json.dumps(rows, indent=1) + "\n")
+    print(table(rows))
+
+
+def _distinct(space, n: int, seed: int) -> list:
+    out, seen, k = [], set(), 0
+    while len(out) < n:
+        for a in space.sample(np.array([seed, k], np.uint32), n):
+            c = space.canonical(a)
+            if c not in seen and len(out) < n:
+                seen.add(c)
+                out.append(c)
+        k += 1
+    return out
+
+
+def _scores(pred, y, mae: bool = True) -> dict:
+    out = {"spearman": float(spearmanr(pred, y)[0]), "kendall": float(kendalltau(pred, y)[0])}
+    if mae:
+        out["mae_points"] = float(100 * np.abs(pred - y).mean())
+    return out
+
+
+def table(rows) -> str:
+    lines = ["| rows | model | Spearman | Kendall τ | MAE (points) | fit (s) |", "|---|---|---|---|---|---|"]
+    keys = sorted({(r["n"], r["model"]) for r in rows}, key=lambda k: (k[0], ["macs", "ridge", "gp", "mlp",
+                                                                               "auto"].index(k[1])))
+    for n, m in keys:
+        sel = [r for r in rows if r["n"] == n and r["model"] == m]
+        def f(k, sel=sel):
+            return f"{np.mean([r[k] for r in sel]):.3f}" if all(k in r for r in sel) else "–"
+
+        mae = f"{np.mean([r['mae_points'] for r in sel]):.2f}" if "mae_points" in sel[0] else "–"
+        name = "MACs alone" if m == "macs" else m
+        if m == "auto":
+            name += " (" + ", ".join(sorted({r["chosen"] for r in sel})) + ")"
+        lines.append(f"| {n or '–'} | {name} | {f('spearman')} | {f('kendall')} | {mae} | {f('fit_s')} |")
+    return "\n".join(lines) + f"\n\n{len({r['seed'] for r in rows})} seeds, {TEST} held-out subnets each."
+
+
+if __name__ == "__main__":
+    main()
