@@ -1,9 +1,11 @@
 """Accuracy predictor families on Once-for-All-labelled subnets (docs/benchmarks/search.md).
 
 Labels: OFA's published accuracy predictor (``acc_predictor.pth``, imported with
-``nas accuracy import-ofa``) on uniform random subnets of ``ofa_mbv3_w12``. Each model family
-(ridge, Gaussian process, MLP ensemble, and ``auto``: the family chosen by 5-fold cross-validation
-on the fitted rows) is fitted on 50, 100, 200 and 500 rows and scored on 1,000 other subnets:
+``nas accuracy import-ofa``) on uniform random subnets of ``ofa_mbv3_w12`` at the predictor's
+resolutions (160..224 step 16). Each model family (ridge, Gaussian process, MLP ensemble, and
+``auto``: the family chosen by 5-fold cross-validation on the fitted rows), on the one-hot genes
+alone (``onehot_v1``: plain ridge on them is the floor) or with the log-MACs column
+(``onehot_macs_v1``, "+macs"), is fitted on 50, 100, 200 and 500 rows and scored on 1,000 other subnets:
 Spearman, Kendall and mean absolute error (points), beside MACs alone (a ranking only).
 
     python -m experiments.benchmarks.accuracy_predictor --ofa-dir DIR [--seeds 3]
@@ -29,6 +31,8 @@ from nas.search_spaces import arch_stats, get_space
 
 ROWS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "accuracy_predictor_rows.json"
 SIZES = (50, 100, 200, 500)
+# model family, "+macs": with the log-MACs column (encoding onehot_macs_v1), else one-hot genes alone
+MODELS = ("ridge", "gp", "mlp", "ridge+macs", "gp+macs", "mlp+macs", "auto+macs")
 TEST = 1000
 
 
@@ -39,25 +43,26 @@ def main(argv=None) -> None:
     ap.add_argument("--rows", default=str(ROWS))
     args = ap.parse_args(argv)
     judge = import_ofa_predictor(Path(args.ofa_dir) / "acc_predictor.pth")
-    space = get_space("ofa_mbv3_w12")
+    space = get_space("ofa_mbv3_w12").with_resolutions((160, 176, 192, 208, 224))  # the predictor's
     rows_path = Path(args.rows)
     rows = json.loads(rows_path.read_text()) if rows_path.exists() else []
     done = {(r["seed"], r["n"], r["model"]) for r in rows}
     for seed in range(args.seeds):
         archs = _distinct(space, max(SIZES) + TEST, seed)
         y = judge.predict(archs)[0]
-        X = features("onehot_v1", space, archs)
+        Xs = {enc: features(enc, space, archs) for enc in ("onehot_v1", "onehot_macs_v1")}
         test = slice(max(SIZES), None)
         macs = np.array([arch_stats(a).macs for a in archs[test]], float)
         if (seed, 0, "macs") not in done:
             rows.append({"seed": seed, "n": 0, "model": "macs", **_scores(macs, y[test], mae=False)})
         for n in SIZES:
-            for model in ("ridge", "gp", "mlp", "auto"):
+            for model in MODELS:
                 if (seed, n, model) in done:
                     continue
                 t = time.perf_counter()
-                chosen = model
-                if model == "auto":
+                chosen, enc = model.split("+")[0], "onehot_macs_v1" if model.endswith("+macs") else "onehot_v1"
+                X = Xs[enc]
+                if chosen == "auto":
                     chosen, _ = choose_model(X[:n], y[:n], seed=seed)
                 pred, std = PREDICT[chosen](FIT[chosen](X[:n], y[:n], seed), X[test])
                 row = {"seed": seed, "n": n, "model": model, "chosen": chosen,
@@ -92,8 +97,7 @@ def _scores(pred, y, mae: bool = True) -> dict:
 
 def table(rows) -> str:
     lines = ["| rows | model | Spearman | Kendall τ | MAE (points) | fit (s) |", "|---|---|---|---|---|---|"]
-    keys = sorted({(r["n"], r["model"]) for r in rows}, key=lambda k: (k[0], ["macs", "ridge", "gp", "mlp",
-                                                                               "auto"].index(k[1])))
+    keys = sorted({(r["n"], r["model"]) for r in rows}, key=lambda k: (k[0], (("macs",) + MODELS).index(k[1])))
     for n, m in keys:
         sel = [r for r in rows if r["n"] == n and r["model"] == m]
         def f(k, sel=sel):
@@ -101,7 +105,7 @@ def table(rows) -> str:
 
         mae = f"{np.mean([r['mae_points'] for r in sel]):.2f}" if "mae_points" in sel[0] else "–"
         name = "MACs alone" if m == "macs" else m
-        if m == "auto":
+        if m.startswith("auto"):
             name += " (" + ", ".join(sorted({r["chosen"] for r in sel})) + ")"
         lines.append(f"| {n or '–'} | {name} | {f('spearman')} | {f('kendall')} | {mae} | {f('fit_s')} |")
     return "\n".join(lines) + f"\n\n{len({r['seed'] for r in rows})} seeds, {TEST} held-out subnets each."

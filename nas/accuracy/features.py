@@ -1,11 +1,15 @@
 """Features of architectures for accuracy predictors.
 
-Two encodings, each named in the predictor file that uses it:
+Encodings, each named in the predictor file that uses it:
 
 * ``onehot_v1`` (every space): for an elastic MBConv space, per block slot the one-hot of its
   kernel and of its expansion when the slot is active (zeros when the stage's depth leaves it
   out, so an inactive gene carries nothing), the one-hot of each stage's depth and of the
   resolution; for any other space, the one-hot of every gene with more than one choice.
+* ``onehot_macs_v1`` (every space, the default of ``nas accuracy fit``): ``onehot_v1`` and one more
+  column, ``MACS_WEIGHT x t`` where ``t`` in [0, 1] places the network's log MACs between the
+  space's smallest and largest network's. Accuracy grows with compute: with this column a predictor
+  fitted on 50 rows ranks like one fitted on 200 without it (docs/benchmarks/search.md).
 * ``ofa_v1`` (``ofa_mbv3`` / ``ofa_mbv3_w12``): Once-for-All's 128 features, the encoding of its
   published accuracy predictor: 20 slots x 3 kernel one-hots, 20 x 3 expansion one-hots (inactive
   slots zero), then 8 resolution one-hots at ``(r - 112) // 16``.
@@ -16,7 +20,8 @@ import numpy as np
 
 from nas.errors import InputError
 
-ENCODINGS = ("onehot_v1", "ofa_v1")
+ENCODINGS = ("onehot_v1", "onehot_macs_v1", "ofa_v1")
+MACS_WEIGHT = 12.0
 
 
 def _elastic(space) -> bool:
@@ -68,9 +73,20 @@ def ofa_features(space, archs) -> np.ndarray:
     return out
 
 
+def macs_position(space, archs) -> np.ndarray:
+    """``t [n]``: log MACs of each network between the space's smallest (0) and largest (1)."""
+    from nas.search_spaces import arch_stats
+
+    lo, hi = (np.log(arch_stats(a).macs) for a in (space.smallest(), space.largest()))
+    lm = np.log([arch_stats(a).macs for a in archs]) if archs else np.zeros(0)
+    return (lm - lo) / max(hi - lo, 1e-12)
+
+
 def features(encoding: str, space, archs) -> np.ndarray:
     if encoding == "onehot_v1":
         return onehot_features(space, archs)
+    if encoding == "onehot_macs_v1":
+        return np.column_stack([onehot_features(space, archs), MACS_WEIGHT * macs_position(space, archs)])
     if encoding == "ofa_v1":
         return ofa_features(space, archs)
     raise InputError(f"unknown feature encoding {encoding!r} (known: {', '.join(ENCODINGS)})")

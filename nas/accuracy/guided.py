@@ -42,7 +42,7 @@ class GuidedScreener:
     def __call__(self, archive_archs, archive_F, archive_cv, candidates):
         archive_archs = list(archive_archs)[-self.max_rows:]
         y = -np.asarray(archive_F, np.float64)[-self.max_rows:, self.col]  # accuracy (maximised: stored negated)
-        X = features("onehot_v1", self.space, archive_archs)
+        X = features("onehot_macs_v1", self.space, archive_archs)
         if self.model == "gp":
             if self.grid is None or len(y) >= 1.5 * self.grid_rows:
                 self.grid, self.grid_rows = None, len(y)
@@ -51,7 +51,7 @@ class GuidedScreener:
         else:
             params = FIT[self.model](X, y, self.seed + self.fits)
         self.fits += 1
-        acc, _ = PREDICT[self.model](params, features("onehot_v1", self.space, list(candidates)))
+        acc, _ = PREDICT[self.model](params, features("onehot_macs_v1", self.space, list(candidates)))
         records = self.cheap(list(candidates))
         for r, a in zip(records, acc):
             r["accuracy"] = float(a)

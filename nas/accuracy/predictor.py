@@ -55,7 +55,7 @@ class AccuracyPredictor:
 
 
 def fit_predictor(space_name: str, archs, accuracy, model: str = "auto", *, seed: int = 0,
-                  encoding: str = "onehot_v1", source: str = "") -> AccuracyPredictor:
+                  encoding: str = "onehot_macs_v1", source: str = "") -> AccuracyPredictor:
     """Fit ``model`` (``auto``: :func:`choose_model`) on ``archs`` and their accuracies (fractions)."""
     from nas.search_spaces import get_space
 
