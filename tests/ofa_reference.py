@@ -39,13 +39,13 @@ def ofa_mbv3_class():
     return OFAMobileNetV3
 
 
-def random_ofa_mbv3(seed: int = 0):
-    """``ofa_mbv3_d234_e346_k357_w1.0`` with random weights, random BN running statistics and
-    random (non-identity) kernel transformation matrices, in eval mode."""
+def random_ofa_mbv3(seed: int = 0, width_mult: float = 1.0):
+    """``ofa_mbv3_d234_e346_k357_w1.0`` (or ``_w1.2``) with random weights, random BN running
+    statistics and random (non-identity) kernel transformation matrices, in eval mode."""
     import torch
 
     torch.manual_seed(seed)
-    net = ofa_mbv3_class()(n_classes=1000, dropout_rate=0.0, width_mult=1.0, ks_list=[3, 5, 7],
+    net = ofa_mbv3_class()(n_classes=1000, dropout_rate=0.0, width_mult=width_mult, ks_list=[3, 5, 7],
                            expand_ratio_list=[3, 4, 6], depth_list=[2, 3, 4])
     g = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
@@ -70,3 +70,20 @@ def ofa_subnet_logits(net, ks, e, d, images_nchw: np.ndarray) -> np.ndarray:
     sub = net.get_active_subnet(preserve_weight=True).eval()
     with torch.no_grad():
         return sub(torch.from_numpy(np.ascontiguousarray(images_nchw, np.float32))).numpy()
+
+
+def ofa_tutorial():
+    """``(LatencyEstimator, AccuracyPredictor)`` of the ``ofa`` package's tutorial, the code OFA's
+    notebook runs. Its latency table calls ``yaml.load`` without a Loader, which PyYAML 6 refuses:
+    that module is given PyYAML's safe loader. Both are constructed on local files (their defaults
+    download by URL)."""
+    import types
+
+    import yaml
+
+    ofa_mbv3_class()  # torch, and the torchvision stand-in where needed
+    import ofa.tutorial.latency_table as lt
+    from ofa.tutorial.accuracy_predictor import AccuracyPredictor
+
+    lt.yaml = types.SimpleNamespace(load=yaml.safe_load)
+    return lt.LatencyEstimator, AccuracyPredictor

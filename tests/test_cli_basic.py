@@ -17,7 +17,7 @@ def run(capsys, *argv):
 def test_space_list(capsys):
     code, out, _ = run(capsys, "space", "list", "--json")
     names = [json.loads(line)["name"] for line in out.splitlines()]
-    assert code == 0 and names == ["fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3"]
+    assert code == 0 and names == ["fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3", "ofa_mbv3_w12"]
 
 
 def test_space_sample_json_lines_decode(capsys):

@@ -15,7 +15,7 @@ seeds = st.integers(0, 2**31 - 1)
 
 
 def test_spaces_registered():
-    assert set(SPACES) == {"fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3"}
+    assert set(SPACES) == {"fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3", "ofa_mbv3_w12"}
 
 
 @pytest.mark.parametrize("name", SPACES)

@@ -10,8 +10,10 @@ best on those values get a real evaluation, so the search's budget counts real e
 
 The predictor is refitted every generation on at most ``max_rows`` rows (the most recent: the
 region the population is in now). Its family is the Gaussian process by default (the most
-accurate on Once-for-All-labelled subnets at 50 to 500 rows, docs/benchmarks/search.md); its
-kernel settings are chosen again only when the rows have grown by half since the last choice.
+accurate on Once-for-All-labelled subnets at 50 to 500 rows, docs/benchmarks/search.md). Its
+kernel settings are chosen on the first ``T`` rows, ``T`` the largest of 16, 24, 36, ... (x 1.5)
+not above the rows there are, and kept until the next such ``T``: a pure function of the rows, so
+a resumed search screens exactly as the uninterrupted one.
 """
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ from nas.accuracy.models import FIT, PREDICT
 from nas.search.objectives import ObjectiveSpec
 
 MAX_ROWS = 1000  # a Gaussian process refit costs O(rows^3): the most recent rows are the relevant ones
+
+
+def choice_rows(n: int) -> int:
+    """The largest of 16, 24, 36, 54, ... (each 1.5 x the last, rounded up) that is at most ``n``."""
+    t = 16
+    while int(np.ceil(t * 1.5)) <= n:
+        t = int(np.ceil(t * 1.5))
+    return t
 
 
 class GuidedScreener:
@@ -37,21 +47,28 @@ class GuidedScreener:
         self.space, self.spec, self.cheap = space, spec, cheap
         self.model, self.max_rows, self.seed = model, max_rows, seed
         self.col = spec.names.index("accuracy")
-        self.fits, self.grid, self.grid_rows = 0, None, 0
+        self.grids: dict[int, list] = {}  # choice_rows -> the kernel settings chosen on that many rows
+
+    def _rows(self, archs, F, end: int):
+        """Features and accuracies of the (at most ``max_rows``) evaluations before ``end``."""
+        lo = max(0, end - self.max_rows)
+        y = -np.asarray(F, np.float64)[lo:end, self.col]  # accuracy (maximised: stored negated)
+        return features("onehot_macs_v1", self.space, list(archs[lo:end])), y
 
     def __call__(self, archive_archs, archive_F, archive_cv, candidates):
-        archive_archs = list(archive_archs)[-self.max_rows:]
-        y = -np.asarray(archive_F, np.float64)[-self.max_rows:, self.col]  # accuracy (maximised: stored negated)
-        X = features("onehot_macs_v1", self.space, archive_archs)
-        if self.model == "gp":
-            if self.grid is None or len(y) >= 1.5 * self.grid_rows:
-                self.grid, self.grid_rows = None, len(y)
-            params = FIT["gp"](X, y, self.seed, grid=self.grid)
-            self.grid = [tuple(float(v) for v in params["choice"])]
+        archive_archs, n = list(archive_archs), len(archive_F)
+        X, y = self._rows(archive_archs, archive_F, n)
+        if self.model == "gp" and n >= 16:
+            t = choice_rows(n)
+            if t not in self.grids:
+                choice = FIT["gp"](*self._rows(archive_archs, archive_F, t), self.seed)["choice"]
+                self.grids[t] = [tuple(float(v) for v in choice)]
+            params = FIT["gp"](X, y, self.seed, grid=self.grids[t])
+            model = "gp"
         else:
-            params = FIT[self.model](X, y, self.seed + self.fits)
-        self.fits += 1
-        acc, _ = PREDICT[self.model](params, features("onehot_macs_v1", self.space, list(candidates)))
+            model = "ridge" if self.model == "gp" else self.model
+            params = FIT[model](X, y, self.seed + n)
+        acc, _ = PREDICT[model](params, features("onehot_macs_v1", self.space, list(candidates)))
         records = self.cheap(list(candidates))
         for r, a in zip(records, acc):
             r["accuracy"] = float(a)

@@ -250,7 +250,7 @@ def _require_supernet(cfg, run: RunDir) -> None:
     """InputError when stage 1 has not completed in ``run``."""
     if not run.supernet.result.is_file():
         raise InputError(f"{run.supernet.path}: no trained supernet (run `nas run {cfg.name} --workdir "
-                         f"{run.root}` to train it first)")
+                         f"{run.root}` to train it first, or set search.accuracy to a predictor file)")
 
 
 def supernet_scoring(cfg, run: RunDir, dataset=None, *, eval_batches: int | None = None,
@@ -379,6 +379,8 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
     space = search_space(cfg)
     spec = ObjectiveSpec.from_config(s)
     needs = spec.required
+    if not (profiles or s.profiles):
+        raise InputError("search.profiles: no hardware profile to search for; give --profile NAME|PROFILE.yaml")
     check_profiles_cover(cfg, list(profiles or s.profiles), loaded)
     accuracy, extra = None, {}
     if "accuracy" in needs and predictor_file(cfg):
@@ -396,7 +398,8 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
             cb = (lambda m, p=profile: on_generation(p, m)) if on_generation else None
             served = _nodes_served(accuracy)
             algo = None
-            if s.accuracy == "predictor" and "accuracy" in spec.names:
+            if s.accuracy != "supernet" and "accuracy" in spec.names and s.algorithm == "nsga2" \
+                    and s.prescreen_factor > 1:  # predictor-guided (the accuracy of a predictor file as well)
                 from nas.accuracy.guided import GuidedScreener
 
                 screener = GuidedScreener(space, spec, cheap.evaluate if cheap else (lambda a: [{} for _ in a]),

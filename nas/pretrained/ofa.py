@@ -208,7 +208,7 @@ def arch_from_net_config(net: dict, image_size: int):
 
     try:
         stem = int(net["first_conv"]["out_channels"])
-        convs = [b["mobile_inverted_conv"] for b in net["blocks"][1:]]
+        convs = [b.get("conv") or b["mobile_inverted_conv"] for b in net["blocks"][1:]]  # new and old key names
         blocks = [(int(c["out_channels"]), int(c["kernel_size"]), int(c["expand_ratio"])) for c in convs]
     except (KeyError, TypeError, ValueError):
         raise InputError("net.config: not a MobileNetV3 network config of Once-for-All") from None
