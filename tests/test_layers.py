@@ -43,7 +43,7 @@ PROJECT = ("nas", "search_spaces", "evaluators", "hardware_profiles", "experimen
 INSTALLED_AS = {folder: name for name, folder in
                 tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
 STDLIB = set(sys.stdlib_module_names)
-LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.export", "nas.report")
+LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.accuracy", "nas.export", "nas.report")
 LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
 
 # package -> (project modules it may import, third-party top-level packages it may import; None: any)

@@ -241,6 +241,10 @@ def write_report(path, table, timing, distinct, budgets, ref, tput, args):
                   f"(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores).", "",
                   "| evaluator | archs/s |", "|---|---:|"]
         lines += [f"| {k} | {v:.2f} |" for k, v in tput.items()]
+    old = open(path).read() if os.path.exists(path) else ""
+    a, b = "<!-- note10:begin -->", "<!-- note10:end -->"
+    if a in old and b in old:  # the Note10 section of experiments.benchmarks.ofa_note10 stays first
+        lines[1:1] = ["", old[old.index(a):old.index(b) + len(b)], "", "## The stand-in problem"]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
