@@ -10,7 +10,7 @@ import yaml
 from nas.cli.main import main
 from nas.errors import InputError
 from nas.latency import prediction_metrics, read_measurements, write_measurements
-from nas.latency.profile_io import list_profiles, load_profile, save_profile
+from nas.latency.profile_io import PROFILE_DIR, list_profiles, load_profile, save_profile
 from nas.search_spaces import arch_to_json, get_space
 
 SHIPPED = ("pixel2", "rtx2080ti_b1", "rtx2080ti_b32", "rtx2080ti_b64", "samsung_s7", "v100_b1",
@@ -268,5 +268,9 @@ def test_refit_cli_writes_a_profile_that_predicts_like_the_original(tmp_path, ca
     archs = _fm_archs(20)
     np.testing.assert_allclose(load_profile(again).predict_ms(archs), new.predict_ms(archs), rtol=1e-6)
     np.testing.assert_allclose(new.weights_outside(), old.weights_outside(), rtol=1e-3, atol=1e-6)
+    shipped = (PROFILE_DIR / "local_cpu.yaml").read_bytes()
+    code, _, err = run(capsys, "profile", "refit", "local_cpu")  # a shipped file is never rewritten
+    assert code == 2 and "read-only" in err and "--out" in err and err.count("\n") == 1
+    assert (PROFILE_DIR / "local_cpu.yaml").read_bytes() == shipped
     code, _, err = run(capsys, "profile", "refit", "local_cpu", "--out", tmp_path / "x.txt")
     assert code == 2 and "must end in .yaml" in err and not (tmp_path / "x.txt").exists()

@@ -18,7 +18,7 @@ from nas.latency.fit import fit_predictor, prior_from_profiles, space_prior_from
 from nas.latency.measurements import read_measurements, write_measurements
 from nas.latency.model import MIN_MEASUREMENTS
 from nas.latency.profile import MeasurementRef, Profile
-from nas.latency.profile_io import MAX_ABS, check_profile_out, load_profile, save_profile
+from nas.latency.profile_io import MAX_ABS, PROFILE_DIR, check_profile_out, load_profile, save_profile
 
 # assumed when a device's peak rate / bandwidth are not given (one modern CPU core)
 DEFAULT_PEAK_GFLOPS = 80.0
@@ -86,6 +86,9 @@ def refit_profile(name_or_path, out=None):
     and returns it."""
     out = check_profile_out(out) if out else None
     prof = load_profile(name_or_path)
+    if out is None and prof.path is not None and prof.path.parent == PROFILE_DIR.resolve():
+        raise InputError(f"profile {prof.name!r} is shipped with jaxnas and read-only ({prof.path}); "
+                         f"give --out PROFILE.yaml for the re-fitted copy")
     if prof.lut is not None:
         raise InputError(f"profile {prof.name!r} ({prof.path}) is a latency lookup table: it has no fit to redo "
                          "(make it again with nas profile from-lut)")
