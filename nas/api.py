@@ -89,11 +89,13 @@ class RunOutcome(NamedTuple):
 
 def load_config(name_or_path: str, overrides: Mapping | Sequence[str] | None = None, *,
                 smoke: bool = False) -> ExperimentConfig:
-    """The experiment config ``experiments/<name>.py`` (or a path to such a file), with
-    ``overrides`` applied and checked as ``nas run --set`` does.
+    """The experiment config ``experiments/<name>.py`` (or a path to such a file, or a work
+    directory: the config its ``config.json`` records), with ``overrides`` applied and checked as
+    ``nas run --set`` does.
 
     Args:
-      name_or_path: a shipped experiment's name (``"fashion_mnist"``) or a ``.py`` path.
+      name_or_path: a shipped experiment's name (``"fashion_mnist"``), a ``.py`` path, or a work
+        directory (continue a run with the settings it was run with).
       overrides: dotted field -> Python value (``{"supernet.epochs": 2, "search.budgets.flops":
         2e7}``), or ``"key=value"`` strings as the CLI takes them.
       smoke: the experiment's tiny variant (seconds of training; tests and trials).
@@ -101,7 +103,15 @@ def load_config(name_or_path: str, overrides: Mapping | Sequence[str] | None = N
     Raises:
       InputError (:class:`nas.config.ConfigError`) naming the file or field.
     """
-    cfg = load_experiment(str(name_or_path), smoke=smoke)
+    from nas.pipeline.workdir import stored_config
+    from nas.rundir import RunDir
+
+    if Path(name_or_path).is_dir():
+        cfg, _ = stored_config(RunDir(Path(name_or_path)))
+        if cfg is None:
+            raise InputError(f"{name_or_path}: a folder without config.json (not a work directory)")
+    else:
+        cfg = load_experiment(str(name_or_path), smoke=smoke)
     if overrides is None:
         return cfg
     if isinstance(overrides, Mapping):

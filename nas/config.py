@@ -439,6 +439,8 @@ def config_from_dict(d: dict) -> ExperimentConfig:
     if not isinstance(d, dict):
         raise ConfigError(f"config: must be a mapping, got {type(d).__name__}")
     for name, value in d.items():
+        if name == "history":  # config.json's record of changes (nas.pipeline.workdir), not a setting
+            continue
         if name not in sections:
             raise ConfigError(f"config: unknown field {name!r}")
         tp = hints[name]

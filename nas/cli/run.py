@@ -28,11 +28,13 @@ def cmd_run(args) -> int:
     from rich.console import Console
 
     from nas.cli.progress import search_progress
-    from nas.config import apply_overrides, load_experiment
+    from nas.config import load_experiment
     from nas.pipeline import run_experiment
+    from nas.pipeline.workdir import prepare
 
-    cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
-    workdir = Path(args.workdir or Path("runs") / cfg.name)
+    workdir = Path(args.workdir or Path("runs") / load_experiment(args.experiment, smoke=args.smoke).name)
+    # the work directory's config.json, when it has one, is what the overrides apply to
+    cfg, _, _ = prepare(args.experiment, workdir, args.overrides, smoke=args.smoke)
     console = Console(stderr=True)
     with search_progress(console, indent="  ") as on_generation:
         result = run_experiment(cfg, workdir, console=console, on_generation=on_generation)

@@ -6,8 +6,9 @@ to stderr, the Pareto front to stdout (a table, or one JSON object per line with
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from nas.cli.output import emit_json
-from nas.config import apply_overrides, load_experiment
 
 
 def register(sub) -> None:
@@ -27,11 +28,20 @@ def cmd_search(args) -> int:
     from rich.table import Table
 
     from nas.cli.progress import search_progress
+    from nas.files import checked_dir
     from nas.pipeline.search import check_budgets_reachable, run_stage
+    from nas.pipeline.workdir import prepare, record
+    from nas.rundir import RunDir
 
-    cfg = apply_overrides(load_experiment(args.experiment, smoke=args.smoke), args.overrides)
+    # the work directory's config.json is the base; --set and a new --profile are recorded in it
+    cfg, diff, history = prepare(args.experiment, args.workdir, args.overrides, smoke=args.smoke,
+                                 profiles=args.profile)
     loaded = {}  # profiles as the commands below load them: each YAML read once
     check_budgets_reachable(cfg, args.profile, loaded=loaded)
+    run = RunDir(checked_dir(Path(args.workdir).expanduser().resolve(), "work directory"))
+    line = record(cfg, run, diff, history, "nas search")
+    if line:
+        Console(stderr=True).print(line, highlight=False, soft_wrap=True)
     with search_progress(Console(stderr=True)) as on_generation:
         results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation, loaded=loaded)
     names = list(cfg.search.objectives)

@@ -15,7 +15,6 @@ imports (its Orbax save would otherwise wait for the others) and the others retu
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +32,17 @@ class RunResult:
     summary: Path
 
 
-def save_config(cfg: ExperimentConfig, run: RunDir) -> None:
-    """Record the resolved config; keep the previous one as config.prev.json when it changed."""
-    text = json.dumps(cfg.to_dict(), indent=1)
-    if run.config.is_file() and (prev := read_text(run.config, what="config.json")) != text:
+def save_config(cfg: ExperimentConfig, run: RunDir, command: str = "nas run") -> str | None:
+    """Record the resolved config in ``config.json`` (:mod:`nas.pipeline.workdir`: a change that
+    invalidates finished work is refused, a change is recorded with a history entry; the previous
+    file is kept as config.prev.json); returns the line that says what changed, if anything did."""
+    from nas.pipeline.workdir import record_given
+
+    prev = read_text(run.config, what="config.json") if run.config.is_file() else None
+    line = record_given(cfg, run, command)
+    if prev is not None and read_text(run.config, what="config.json") != prev:
         atomic_write_text(run.config_prev, prev)
-    atomic_write_text(run.config, text)
+    return line
 
 
 def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
@@ -79,7 +83,9 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     run = RunDir(Path(workdir).resolve())
     if main:
         checked_dir(run.root, "work directory")
-        save_config(cfg, run)
+        line = save_config(cfg, run)
+        if line:
+            log(line)
 
     log("[bold]stage 1/4[/] supernet training")
     info = run_supernet_stage(cfg, run.root, dataset)
