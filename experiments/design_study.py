@@ -59,4 +59,11 @@ def design_table(workdir: str = "runs/design_study") -> str:
 
 
 if __name__ == "__main__":
-    print(design_table(sys.argv[1] if len(sys.argv) > 1 else "runs/design_study"))
+    workdir = sys.argv[1] if len(sys.argv) > 1 else "runs/design_study"
+    from nas.rundir import RunDir
+
+    if not RunDir(workdir).summary.is_file():
+        print(f"design_study: {RunDir(workdir).summary} not found: run `nas run design_study --workdir {workdir}` "
+              "first (it reuses the fashion_mnist_long supernet)", file=sys.stderr)
+        sys.exit(2)
+    print(design_table(workdir))

@@ -20,13 +20,17 @@ def ensure_ray(address: str = "", *, num_cpus: int | None = None, field: str = "
     InputError naming ``field`` and the address."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    from nas.quiet import configure, ray_logging_level
+
+    configure()
     import ray
 
     if ray.is_initialized():
         return False
     if address:
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env or None)
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env or None,
+                     logging_level=ray_logging_level())
         except (ConnectionError, ValueError, RuntimeError) as e:
             from nas.errors import InputError
 
@@ -36,7 +40,7 @@ def ensure_ray(address: str = "", *, num_cpus: int | None = None, field: str = "
         # "local": a new instance of this run's own, never one another program started here
         # (without it, ray.init joins any Ray instance it finds running on this machine)
         ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-                 log_to_driver=False, runtime_env=runtime_env or None)
+                 log_to_driver=False, runtime_env=runtime_env or None, logging_level=ray_logging_level())
     return True
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 
@@ -35,6 +36,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nas", description="Hardware-aware neural architecture search on JAX.")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the libraries' own messages (Ray's and Tune's logs, their warnings)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"nas.cli.{name}").register(sub)
@@ -48,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse already printed one usage line; usage errors are status 2
         return int(e.code or 0)
+    from nas.quiet import configure
+
+    configure(args.verbose or None)
+    _compilation_cache()
     previous = _terminate_as_interrupt()
     try:
         with json_stdout() if getattr(args, "json", False) else contextlib.nullcontext():
@@ -77,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         _shutdown_ray()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _compilation_cache() -> None:
+    """JAX's persistent compilation cache for every command (not only under make): the user's
+    cache folder unless JAX_COMPILATION_CACHE_DIR names another; set before JAX is imported."""
+    if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(base, "jaxnas", "jax")
+        if "jax" in sys.modules:  # imported already (by a command module): tell its config too
+            sys.modules["jax"].config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 
 
 def _fail(message: str) -> int:

@@ -29,7 +29,7 @@ def cmd_search(args) -> int:
 
     from nas.cli.progress import search_progress
     from nas.files import checked_dir
-    from nas.pipeline.search import check_budgets_reachable, run_stage
+    from nas.pipeline.search import check_accuracy_source, check_budgets_reachable, run_stage
     from nas.pipeline.workdir import prepare, record
     from nas.rundir import RunDir
 
@@ -38,6 +38,7 @@ def cmd_search(args) -> int:
                                  profiles=args.profile)
     loaded = {}  # profiles as the commands below load them: each YAML read once
     check_budgets_reachable(cfg, args.profile, loaded=loaded)
+    check_accuracy_source(cfg, args.workdir)  # nothing is written into the work directory before this
     run = RunDir(checked_dir(Path(args.workdir).expanduser().resolve(), "work directory"))
     line = record(cfg, run, diff, history, "nas search")
     if line:

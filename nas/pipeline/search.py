@@ -240,6 +240,17 @@ def predictor_accuracy(cfg):
     return PredictorAccuracyEvaluator(pred), {"accuracy_predictor": sha256_file(path)}
 
 
+def check_accuracy_source(cfg, workdir) -> None:
+    """InputError when the search scores accuracy with the supernet and ``workdir`` has none
+    (checked before a command writes anything there)."""
+    if "accuracy" in ObjectiveSpec.from_config(cfg.search).required and not predictor_file(cfg):
+        _require_supernet(cfg, RunDir(workdir))
+    elif predictor_file(cfg):
+        from nas.accuracy import load_predictor
+
+        load_predictor(predictor_file(cfg), cfg.space)
+
+
 def accuracy_spec(cfg):
     from nas.evaluators import EvaluatorSpec
 

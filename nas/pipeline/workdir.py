@@ -79,7 +79,8 @@ def resolve(experiment: str, workdir, overrides=(), *, smoke: bool = False, prof
 
 def check_invalidation(cfg: ExperimentConfig, run: RunDir, diff: dict) -> None:
     """InputError (one line) when ``diff`` would invalidate finished work in ``run``: a trained
-    supernet (stage 1 settings), or a profile's search (its fingerprint's settings)."""
+    supernet (stage 1 settings), a finished final training (stage 3), or a profile's search (its
+    fingerprint's settings)."""
     if not diff:
         return
     stage1 = [k for k in diff if k.startswith(STAGE1)]
@@ -87,6 +88,13 @@ def check_invalidation(cfg: ExperimentConfig, run: RunDir, diff: dict) -> None:
         k = stage1[0]
         raise InputError(f"{run.config}: {k} {_v(diff[k][0])} -> {_v(diff[k][1])} invalidates stage 1 (the supernet "
                          f"in {run.supernet.path}); use another --workdir (supernet_from={run.root} reuses it)")
+    if any(k.startswith("final.") for k in diff) and run.chosen.is_file():  # stage 3's finished networks
+        from nas.pipeline.candidates import Candidate
+        from nas.pipeline.final import check_not_stale
+
+        chosen = read_json(run.chosen, what="chosen.json")
+        for c in chosen if isinstance(chosen, list) else ():
+            check_not_stale(cfg, Candidate.from_dict(c, cfg.space, str(run.chosen)), run.root)
     from nas.pipeline.search import fingerprint, search_space
 
     space = search_space(cfg)
