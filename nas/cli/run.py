@@ -37,7 +37,7 @@ def cmd_run(args) -> int:
     cfg, _, _ = prepare(args.experiment, workdir, args.overrides, smoke=args.smoke)
     console = Console(stderr=True)
     with search_progress(console, indent="  ") as on_generation:
-        result = run_experiment(cfg, workdir, console=console, on_generation=on_generation)
+        result = run_experiment(cfg, workdir, console=console, on_generation=on_generation, smoke=args.smoke)
     if result is None:  # a multi-host run's process other than 0: its part (stage 1) is done
         return 0
     print(f"report:  {result.report}")

@@ -46,9 +46,10 @@ def save_config(cfg: ExperimentConfig, run: RunDir, command: str = "nas run") ->
 
 
 def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
-                   on_generation: Callable[[str, dict], None] | None = None) -> RunResult | None:
+                   on_generation: Callable[[str, dict], None] | None = None, smoke: bool = False) -> RunResult | None:
     """Run (or resume) every stage of ``cfg`` in ``workdir``; return the report and summary
-    paths (None on the processes other than process 0 of a multi-host run)."""
+    paths (None on the processes other than process 0 of a multi-host run). ``smoke``: the
+    experiment's smoke variant (its accuracies are marked as such in the log)."""
     from nas.data import check_location, load_dataset
     from nas.latency.profile_io import load_profiles
     from nas.pipeline.export import export_all, latency_check, write_summary
@@ -87,12 +88,16 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         if line:
             log(line)
 
-    log("[bold]stage 1/4[/] supernet training")
+    mark = " [smoke run: a few steps of training, the accuracies mean nothing]" if smoke else ""
+    if trains:
+        log("[bold]stage 1/4[/] supernet: training")
+    else:
+        log(f"[bold]stage 1/4[/] supernet: imported from {cfg.supernet.init or cfg.supernet_from} (no training)")
     info = run_supernet_stage(cfg, run.root, dataset)
     if not leave():  # multi-host: stages 2-4 run on process 0 alone
         return None
     log(f"  supernet: largest {100 * info['val_acc_largest']:.2f}%, smallest "
-        f"{100 * info['val_acc_smallest']:.2f}% validation accuracy (inherited weights)")
+        f"{100 * info['val_acc_smallest']:.2f}% validation accuracy (inherited weights){mark}")
 
     log(f"[bold]stage 2/4[/] search on {', '.join(cfg.search.profiles)}")
     results = run_stage(cfg, run.root, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation,
@@ -109,7 +114,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     log(f"[bold]stage 3/4[/] final training of {len(cands)} networks (Ray Tune)")
     finals = run_final_training(cfg, run.root, cands)
     for c in cands:
-        log(f"  {c.name:16s} test accuracy {100 * finals[c.name]['test_acc']:.2f}%")
+        log(f"  {c.name:16s} test accuracy {100 * finals[c.name]['test_acc']:.2f}%{mark}")
 
     log("[bold]stage 4/4[/] export, latency check, report")
     export_all(cfg, run.root, cands, dataset)
