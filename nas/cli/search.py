@@ -29,7 +29,7 @@ def cmd_search(args) -> int:
 
     from nas.cli.progress import search_progress
     from nas.files import checked_dir
-    from nas.pipeline.search import check_accuracy_source, check_budgets_reachable, run_stage
+    from nas.pipeline.search import check_accuracy_source, check_budgets_reachable, profile_notes, run_stage
     from nas.pipeline.workdir import prepare, record
     from nas.rundir import RunDir
 
@@ -41,8 +41,8 @@ def cmd_search(args) -> int:
     check_accuracy_source(cfg, args.workdir)  # nothing is written into the work directory before this
     run = RunDir(checked_dir(Path(args.workdir).expanduser().resolve(), "work directory"))
     line = record(cfg, run, diff, history, "nas search")
-    if line:
-        Console(stderr=True).print(line, highlight=False, soft_wrap=True)
+    for msg in ([line] if line else []) + profile_notes(cfg, args.profile, loaded):
+        Console(stderr=True).print(msg, markup=False, highlight=False, soft_wrap=True)
     with search_progress(Console(stderr=True)) as on_generation:
         results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation, loaded=loaded)
     names = list(cfg.search.objectives)

@@ -54,7 +54,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     from nas.latency.profile_io import load_profiles
     from nas.pipeline.export import export_all, latency_check, write_summary
     from nas.pipeline.final import run_final_training
-    from nas.pipeline.search import check_budgets_reachable, run_stage, supernet_accuracy
+    from nas.pipeline.search import check_budgets_reachable, profile_notes, run_stage, supernet_accuracy
     from nas.pipeline.supernet import check_space_fits_data, resolve_normalization, run_supernet_stage
     from nas.raycluster import driver_env
     from nas.report import build_report
@@ -70,9 +70,9 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         return None
     main = is_main_process()
 
-    def log(msg: str) -> None:
+    def log(msg: str, markup: bool = True) -> None:
         if console is not None and main:
-            console.print(msg)
+            console.print(msg, markup=markup, highlight=markup)
 
     # everything that can be checked is checked before the work directory is touched
     dataset = load_dataset(cfg.data)
@@ -85,8 +85,8 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     if main:
         checked_dir(run.root, "work directory")
         line = save_config(cfg, run)
-        if line:
-            log(line)
+        for msg in ([line] if line else []) + profile_notes(cfg, loaded=profiles):
+            log(msg, markup=False)
 
     mark = " [smoke run: a few steps of training, the accuracies mean nothing]" if smoke else ""
     if trains:

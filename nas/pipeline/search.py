@@ -75,6 +75,24 @@ def predictor_file(cfg) -> str | None:
     return cfg.search.accuracy if cfg.search.accuracy not in ("supernet", "predictor") else None
 
 
+def profile_notes(cfg, profiles=None, loaded=None) -> list[str]:
+    """One line per profile that was never measured in the run's space: its latencies there are
+    its fit carried over from other spaces (the ranking carries over, the absolute level may not),
+    worth knowing before an absolute latency budget is trusted."""
+    if "latency_ms" not in ObjectiveSpec.from_config(cfg.search).required:
+        return []
+    out = []
+    for p in profiles or cfg.search.profiles:
+        prof = _profile(p, loaded)
+        if cfg.space not in prof.spaces:
+            budget = cfg.search.budgets.get("latency_ms")
+            out.append(f"note: profile {p} was measured on {', '.join(prof.spaces)} only, not on {cfg.space}: its "
+                       f"latencies there are carried over (rankings hold, absolute ms may not)"
+                       + (f"; the {budget:g} ms budget is on that scale" if budget else "")
+                       + f"; calibrate it in {cfg.space} (nas profile fit/calibrate) for absolute numbers")
+    return out
+
+
 def check_profiles_cover(cfg, profiles, loaded=None) -> None:
     """InputError when a latency lookup-table profile has no table for a resolution the search may draw."""
     if "latency_ms" not in ObjectiveSpec.from_config(cfg.search).required:
