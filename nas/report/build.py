@@ -329,13 +329,31 @@ def _deployment_table(summary: dict) -> str:
     return ("<h2>Deployed models: float vs int8</h2><p class='note'>test accuracy of each exported file run by "
             "its runtime (raw-pixel input, normalisation inside the graph); latency measured on this machine, "
             "batch 1, one thread, median of interleaved rounds.</p>"
-            f"<table>{head}{''.join(cells)}</table>")
+            f"<table>{head}{''.join(cells)}</table>{_int8_note(rows)}")
+
+
+def _int8_note(rows: list) -> str:
+    """A warning when an int8 model ran slower than its float model here, with the reason and the fix."""
+    slow = []
+    for a in rows:
+        lat = a["deployed"].get("latency_ms_here", {})
+        for f in ("onnx", "tflite"):
+            if lat.get(f) and lat.get(f"{f}-int8") and lat[f"{f}-int8"] > lat[f]:
+                slow.append(f"{a['name']} ({f}: {lat[f + '-int8']:.3f} vs {lat[f]:.3f} ms)")
+    if not slow:
+        return ""
+    return ("<p class='warn'><b>int8 ran slower than float on this machine</b>: " + html.escape("; ".join(slow))
+            + ". On x86 CPUs without VNNI (AVX2 only) ONNX Runtime's int8 kernels widen 8-bit products to 16 bits "
+            "and can lose to float. There, 7-bit weights (<code>--set export.int8_weight_bits=7</code> or "
+            "<code>nas export WORKDIR --int8-weight-bits 7</code>) avoid the saturation of that path (accuracy), "
+            "not its cost: judge int8 speed on the target device, whose integer units it is meant for.</p>")
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f0f0f0}td:first-child,td:last-child{text-align:left}code{font-size:11px}
-img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.note{color:#555;font-size:13px}"""
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.note{color:#555;font-size:13px}
+.warn{color:#8a4b00;background:#fff6e5;padding:6px;font-size:13px}"""
 
 
 def _supernet_note(summary: dict) -> str:
