@@ -44,14 +44,14 @@ INSTALLED_AS = {folder: name for name, folder in
                 tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
 STDLIB = set(sys.stdlib_module_names)
 LIBRARIES = ("nas.data", "nas.train", "nas.latency", "nas.accuracy", "nas.export", "nas.report")
-LEAVES = ("nas.files", "nas.rundir", "nas.raycluster")
+LEAVES = ("nas.files", "nas.rundir", "nas.raycluster", "nas.quiet")
 
 # package -> (project modules it may import, third-party top-level packages it may import; None: any)
 RULES = {
     "nas.errors": ((), None),
     "nas.search_spaces": (("nas.search_spaces", "nas.errors"), None),
     "nas.search": (("nas.search", "nas.search_spaces", "nas.errors"), ("numpy", "jax")),
-    **{leaf: (("nas.errors",), None) for leaf in LEAVES},
+    **{leaf: (("nas.errors", "nas.quiet"), None) for leaf in LEAVES},  # nas.quiet: what libraries print
     **{lib: (LIBRARIES + LEAVES + ("nas.errors", "nas.search_spaces", "nas.search"), None) for lib in LIBRARIES},
     "nas.evaluators": (("nas.evaluators", "nas.search_spaces", "nas.errors") + LEAVES, None),
     "nas.config": (("nas",), None),

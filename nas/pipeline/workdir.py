@@ -71,9 +71,12 @@ def resolve(experiment: str, workdir, overrides=(), *, smoke: bool = False, prof
                              "use another --workdir")
         cfg = apply_overrides(config_from_dict(stored.to_dict()), list(overrides))
         base = stored
-    for p in profiles or ():
-        if p not in cfg.search.profiles:
-            cfg.search.profiles = list(cfg.search.profiles) + [p]
+    from nas.search.objectives import ObjectiveSpec
+
+    if "latency_ms" in ObjectiveSpec.from_config(cfg.search).required:  # else a profile is only a folder's label
+        for p in profiles or ():
+            if p not in cfg.search.profiles:
+                cfg.search.profiles = list(cfg.search.profiles) + [p]
     return cfg, ({} if base is None else changes(base, cfg)), history
 
 
