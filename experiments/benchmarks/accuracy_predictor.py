@@ -74,6 +74,31 @@ def main(argv=None) -> None:
                 print(json.dumps(row), flush=True)
     rows_path.write_text(json.dumps(rows, indent=1) + "\n")
     print(table(rows))
+    write_doc(rows, args)
+
+
+def write_doc(rows, args) -> None:
+    """The table into docs/benchmarks/search.md between its ``accpred`` markers."""
+    doc = ROWS.parent / "search.md"
+    text = doc.read_text() if doc.exists() else "# Search\n"
+    block = ("<!-- accpred:begin -->\n## Accuracy predictors on Once-for-All-labelled subnets\n\n"
+             f"Produced by `python -m experiments.benchmarks.accuracy_predictor --ofa-dir DIR --seeds {args.seeds}`; "
+             "rows in `accuracy_predictor_rows.json`. Labels: OFA's accuracy predictor on uniform random subnets of "
+             "`ofa_mbv3_w12` at 160..224 step 16; each family fitted on the first n rows, scored on 1,000 others. "
+             "'+macs': the one-hot genes plus the log-MACs column (`onehot_macs_v1`, what `nas accuracy fit` and "
+             "the predictor-guided search use); without it, the one-hot genes alone (plain ridge on them is the "
+             "floor). `auto`: the family `nas accuracy fit` picks by 5-fold cross-validated Kendall tau.\n\n"
+             + table(rows) + "\n<!-- accpred:end -->")
+    a, b = "<!-- accpred:begin -->", "<!-- accpred:end -->"
+    if a in text and b in text:
+        text = text[:text.index(a)] + block + text[text.index(b) + len(b):]
+    elif "<!-- note10:end -->" in text:
+        i = text.index("<!-- note10:end -->") + len("<!-- note10:end -->")
+        text = text[:i] + "\n\n" + block + text[i:]
+    else:
+        first = text.index("\n") + 1
+        text = text[:first] + "\n" + block + "\n" + text[first:]
+    doc.write_text(text)
 
 
 def _distinct(space, n: int, seed: int) -> list:

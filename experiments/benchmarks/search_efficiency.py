@@ -242,9 +242,13 @@ def write_report(path, table, timing, distinct, budgets, ref, tput, args):
                   "| evaluator | archs/s |", "|---|---:|"]
         lines += [f"| {k} | {v:.2f} |" for k, v in tput.items()]
     old = open(path).read() if os.path.exists(path) else ""
-    a, b = "<!-- note10:begin -->", "<!-- note10:end -->"
-    if a in old and b in old:  # the Note10 section of experiments.benchmarks.ofa_note10 stays first
-        lines[1:1] = ["", old[old.index(a):old.index(b) + len(b)], "", "## The stand-in problem"]
+    kept = []  # the sections other benchmarks write into this page (ofa_note10, accuracy_predictor) stay first
+    for tag in ("note10", "accpred"):
+        a, b = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+        if a in old and b in old:
+            kept += ["", old[old.index(a):old.index(b) + len(b)]]
+    if kept:
+        lines[1:1] = kept + ["", "## The stand-in problem"]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
