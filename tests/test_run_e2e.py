@@ -29,6 +29,11 @@ def test_smoke_run_end_to_end(tmp_path):
     proc = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"report:  {wd / 'report' / 'index.html'}" in proc.stdout
+    # quiet by default: no library banners, INFO lines or warnings, and the smoke run says so
+    noise = ("os.fork()", " INFO ", "Warning", "WARNING", "TensorBoard", "Configuration for experiment",
+             "pre-processing", "View detailed results")
+    assert not [n for n in noise if n in proc.stdout + proc.stderr], (proc.stdout + proc.stderr)[-3000:]
+    assert "smoke run" in proc.stderr and "supernet: imported from pretrained:fashion_mnist" in proc.stderr
     assert f"summary: {wd / 'summary.json'}" in proc.stdout
 
     summary = json.loads((wd / "summary.json").read_text())
@@ -150,6 +155,22 @@ def test_smoke_run_end_to_end(tmp_path):
     assert f"mobilenet_v2: {wd / 'export' / 'mobilenet_v2'}" in proc3.stdout
     check = json.loads((wd / "export" / "mobilenet_v2" / "onnx_check.json").read_text())
     assert check["max_abs_diff"] <= 1e-4
+
+    # a second device: `nas search --profile` joins the run with the run's own settings (config.json),
+    # and `nas run` completes it: the summary and the report show both devices
+    budgets = json.loads((wd / "config.json").read_text())["search"]["budgets"]
+    proc_dev = nas("search", "fashion_mnist", "--smoke", "--workdir", str(wd), "--profile", "pixel2")
+    assert proc_dev.returncode == 0, proc_dev.stderr[-3000:]
+    recorded = json.loads((wd / "config.json").read_text())
+    assert recorded["search"]["profiles"] == ["local_cpu", "pixel2"] and recorded["search"]["budgets"] == budgets
+    assert recorded["history"][-1]["command"] == "nas search" and "note: profile pixel2 was measured on fbnet" \
+        in proc_dev.stderr
+    proc_dev2 = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd))
+    assert proc_dev2.returncode == 0, proc_dev2.stderr[-3000:]
+    both = json.loads((wd / "summary.json").read_text())
+    assert both["profiles"] == ["local_cpu", "pixel2"]
+    assert any("pixel2" in a["chosen_for"] for a in both["architectures"] if a["kind"] == "searched")
+    assert "pixel2" in (wd / "report" / "index.html").read_text()
 
     # damaged stage outputs are reported (one line, status 2) and kept, never reused or rewritten
     result = wd / "supernet" / "result.json"
