@@ -94,9 +94,12 @@ def profile_notes(cfg, profiles=None, loaded=None) -> list[str]:
 
 
 def check_profiles_cover(cfg, profiles, loaded=None) -> None:
-    """InputError when a latency lookup-table profile has no table for a resolution the search may draw."""
+    """InputError when the search needs latency and has no profile, or a latency lookup-table
+    profile has no table for a resolution the search may draw."""
     if "latency_ms" not in ObjectiveSpec.from_config(cfg.search).required:
         return
+    if not profiles:
+        raise InputError("search.profiles: no hardware profile to search for; give --profile NAME|PROFILE.yaml")
     space = search_space(cfg)
     for p in profiles:
         prof = _profile(p, loaded)
