@@ -382,7 +382,13 @@ def write_doc(rows, spec_rows, args, fewshot=None) -> None:
     block = ("<!-- note10:begin -->\n## Once-for-All's Note10 problem: jaxnas against OFA's evolutionary search\n\n"
              f"Produced by `python -m experiments.benchmarks.ofa_note10 --ofa-dir DIR --seeds {args.seeds}` on "
              f"{platform.machine()} ({os.cpu_count()} cores); rows in `ofa_note10_rows.json`. The judge and the "
-             "methods are described in the module docstring.\n\n" + table(rows, spec_rows, fewshot)
+             "methods are described in the module docstring. DIR is the `ofa/` folder of the public repository "
+             "`han-cai/files` (`acc_predictor.pth`, `note10/`, `ofa_specialized/`); those files carry no licence "
+             "statement, so jaxnas ships none of them and the tests make files of their formats. The same judge "
+             "drives every method: OFA's predictor imported by `nas accuracy import-ofa` (equal to OFA's own "
+             "`AccuracyPredictor` to 1e-5) and the tables as a `nas profile from-lut` profile (equal to OFA's "
+             "`LatencyEstimator` to 1e-6 ms); OFA's finder runs on OFA's own code and its winners are scored by "
+             "the same judge.\n\n" + table(rows, spec_rows, fewshot)
              + "\n<!-- note10:end -->")
     if "<!-- note10:begin -->" in text:
         a, b = text.index("<!-- note10:begin -->"), text.index("<!-- note10:end -->") + len("<!-- note10:end -->")
