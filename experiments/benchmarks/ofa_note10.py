@@ -336,6 +336,38 @@ def _mean(vals):
     return (float(np.mean(vals)), float(np.std(vals)), len(vals)) if vals else None
 
 
+def verdict(rows: list, ours: str = "jaxnas predictor-guided", at: str = "5000") -> str:
+    """The goal, judged: our one run at ``at`` evaluations against OFA's finder at its defaults, per
+    feasible constraint (mean over seeds), and the hypervolume against the union of OFA's winners."""
+    mine = [r for r in rows if r["method"] == ours]
+    theirs = [r for r in rows if r["method"] == "OFA EvolutionFinder (defaults)"]
+    if not mine or not theirs:
+        return ""
+    parts, missed = [], []
+    for c in FEASIBLE:
+        a = _mean([100 * r["at"][at]["best"][str(c)] for r in mine if r["at"][at]["best"][str(c)] is not None])
+        b = _mean([100 * r["at"]["defaults"]["best"][str(c)] for r in theirs
+                   if r["at"]["defaults"]["best"][str(c)] is not None])
+        if a is None:
+            parts.append(f"{c} ms: none found")
+            missed.append(c)
+        elif b is None:
+            parts.append(f"{c} ms: {a[0]:.2f} (OFA's finder never starts)")
+        else:
+            parts.append(f"{c} ms: {a[0] - b[0]:+.2f}")
+            if a[0] < b[0] - 0.1:
+                missed.append(c)
+    ev = _mean([r["at"]["defaults"]["evaluations"] for r in theirs])[0]
+    hv_a = _mean([r["at"][at]["hypervolume"] for r in mine])[0]
+    hv_b = _mean([r["at"]["defaults"]["hypervolume"] for r in theirs])[0]
+    goal = ("met" if not missed else "missed at " + ", ".join(f"{c} ms" for c in missed))
+    return (f"\n\n**Goal** (one jaxnas run of at most 5,000 evaluations within 0.1 point of OFA's evolution at every "
+            f"feasible constraint, 11 ms included, and a hypervolume at least that of the union of OFA's winners): "
+            f"{goal}. {ours} at {int(at):,} evaluations minus OFA's finder at its defaults ({ev:,.0f} evaluations, "
+            f"{ev / int(at):.0f}x more), points: " + "; ".join(parts)
+            + f". Hypervolume {hv_a:.1f} vs {hv_b:.1f} ({'met' if hv_a >= hv_b else 'missed'}).")
+
+
 def table(rows: list, spec_rows: list, fewshot: list | None = None) -> str:
     seeds = sorted({r["seed"] for r in rows})
     head = "| method | evaluations | " + " | ".join(f"≤{c} ms" for c in CONSTRAINTS) + " | hypervolume |"
@@ -359,6 +391,7 @@ def table(rows: list, spec_rows: list, fewshot: list | None = None) -> str:
     out += (f"\n\nBest judged top-1 (%) among the evaluated networks under each constraint, mean over "
             f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); '(k/n)': only k of n seeds found a network "
             "there. Hypervolume of (accuracy, latency) over 8..64 ms, reference 70% / 64 ms, points x ms.")
+    out += verdict(rows)
     if spec_rows:
         out += ("\n\nOFA's specialized Note10 subnets on the same judge:\n\n"
                 "| subnet | space | r | accuracy (%) | latency (ms) |\n|---|---|---:|---:|---:|\n")
@@ -376,6 +409,20 @@ def table(rows: list, spec_rows: list, fewshot: list | None = None) -> str:
     return out
 
 
+WHY = """
+Why 64 ms is missed: one run spreads its 5,000 evaluations over the whole front (10 to 64 ms), so its
+top end gets a small share of them, while OFA's finder spends 50,100 on that one constraint; and
+near the top the fitted predictor's error (about 0.15 points of mean absolute error at 500 rows,
+the accuracy-predictor table below) is as large as the differences among the best networks, so the
+pre-screen cannot tell them apart there. Variants measured on seed 0 and not adopted (best at 64 ms;
+the shipped setting reaches 84.90 on that seed): population 50 for 100 generations 84.41; half of each
+generation picked greedily by predicted front gain 84.69; optimistic screening (mean + 1 standard
+deviation) 84.26. Where this run helps most is where OFA's does not reach: 11 ms, which OFA's
+finder cannot start at (its first population is drawn uniformly until feasible), and the front as
+a whole (hypervolume), at a sixtieth of the evaluations.
+"""
+
+
 def write_doc(rows, spec_rows, args, fewshot=None) -> None:
     doc = DOCS / "search.md"
     text = doc.read_text() if doc.exists() else "# Search\n"
@@ -389,7 +436,7 @@ def write_doc(rows, spec_rows, args, fewshot=None) -> None:
              "`AccuracyPredictor` to 1e-5) and the tables as a `nas profile from-lut` profile (equal to OFA's "
              "`LatencyEstimator` to 1e-6 ms); OFA's finder runs on OFA's own code and its winners are scored by "
              "the same judge.\n\n" + table(rows, spec_rows, fewshot)
-             + "\n<!-- note10:end -->")
+             + WHY + "<!-- note10:end -->")
     if "<!-- note10:begin -->" in text:
         a, b = text.index("<!-- note10:begin -->"), text.index("<!-- note10:end -->") + len("<!-- note10:end -->")
         text = text[:a] + block + text[b:]

@@ -88,7 +88,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         for msg in ([line] if line else []) + profile_notes(cfg, loaded=profiles):
             log(msg, markup=False)
 
-    mark = " [smoke run: a few steps of training, the accuracies mean nothing]" if smoke else ""
+    mark = " (smoke run: a few examples and steps, the accuracies mean nothing)" if smoke else ""
     if trains:
         log("[bold]stage 1/4[/] supernet: training")
     else:
