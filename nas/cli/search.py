@@ -39,12 +39,15 @@ def cmd_search(args) -> int:
     loaded = {}  # profiles as the commands below load them: each YAML read once
     check_budgets_reachable(cfg, args.profile, loaded=loaded)
     check_accuracy_source(cfg, args.workdir)  # nothing is written into the work directory before this
-    run = RunDir(checked_dir(Path(args.workdir).expanduser().resolve(), "work directory"))
-    line = record(cfg, run, diff, history, "nas search")
-    for msg in ([line] if line else []) + profile_notes(cfg, args.profile, loaded):
+    for msg in profile_notes(cfg, args.profile, loaded):
         Console(stderr=True).print(msg, markup=False, highlight=False, soft_wrap=True)
+    run = RunDir(checked_dir(Path(args.workdir).expanduser().resolve(), "work directory"))
     with search_progress(Console(stderr=True)) as on_generation:
         results = run_stage(cfg, args.workdir, profiles=args.profile, on_generation=on_generation, loaded=loaded)
+    # recorded once the search has run: a search that fails (a damaged state, say) changes no setting
+    line = record(cfg, run, diff, history, "nas search")
+    if line:
+        Console(stderr=True).print(line, markup=False, highlight=False, soft_wrap=True)
     names = list(cfg.search.objectives)
     for profile, res in results.items():
         if args.json:
