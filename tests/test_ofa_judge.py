@@ -215,6 +215,26 @@ def test_search_on_a_predictor_file_and_lookup_table_from_an_empty_workdir(tmp_p
     # the same again resumes (nothing new evaluated); a table missing a resolution is refused up front
     assert nas(capsys, "search", "ofa_note10", "--smoke", "--workdir", work, "--profile", prof,
                "--set", f"search.accuracy={pred}", "--json")[0] == 0
+    # the report of the searches, OFA's specialized networks marked (net.config + run.config folders)
+    from tests.ofa_reference import random_ofa_mbv3
+
+    marks = tmp_path / "ofa_specialized"
+    for name, width, r in (("phone_w12", 1.2, 192), ("phone_w10", 1.0, 160)):
+        net = random_ofa_mbv3(seed=5, width_mult=width)
+        net.set_active_subnet(ks=[5] * 20, e=[4] * 20, d=[3] * 5)
+        (marks / name).mkdir(parents=True)
+        (marks / name / "net.config").write_text(json.dumps(net.get_active_subnet(preserve_weight=False).config))
+        (marks / name / "run.config").write_text(json.dumps({"image_size": r}))
+    code, out, err = nas(capsys, "report", work, "--mark-ofa", marks)
+    assert code == 0, err
+    page = (work / "report" / "index.html").read_text()
+    assert (work / "report" / "fronts.png").stat().st_size > 1000
+    want = arch_to_json(SPACE.from_json({"ks": [5] * 20, "e": [4] * 20, "d": [3] * 5, "r": 192}))
+    from nas.accuracy import load_predictor
+
+    acc = load_predictor(pred).predict([SPACE.from_json(want)])[0][0]
+    assert f"<td>phone_w12</td><td>{100 * acc:.2f}%</td>" in page
+    assert "phone_w10" in page and "a network of space ofa_mbv3, not this run" in page
     two = tmp_path / "two.yaml"
     assert nas(capsys, "profile", "from-lut", "two", "--space", "ofa_mbv3_w12", *luts(paths[:2]), "--out", two)[0] == 0
     code, _, err = nas(capsys, "search", "ofa_note10", "--smoke", "--workdir", tmp_path / "w2", "--profile", two,
