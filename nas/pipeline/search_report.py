@@ -111,7 +111,10 @@ def build_search_report(workdir, marks: list[dict] | None = None) -> Path:
                                     "latency_ms": m["latency_ms"].get(label)} for m in marks]}
     out = run.report
     out.mkdir(parents=True, exist_ok=True)
-    fig = figures.fronts_figure(pdata, out / "fronts.png")
+    from nas.pipeline.search import predictor_file
+
+    fig = figures.fronts_figure(pdata, out / "fronts.png",
+                                "predicted accuracy (%)" if predictor_file(cfg) else "supernet accuracy (%)")
     body = [f"<h1>{html.escape(cfg.name)}: search report</h1>",
             f"<p class='note'>space <b>{html.escape(cfg.space)}</b>; accuracy: {html.escape(cfg.search.accuracy)}; "
             f"profiles: {html.escape(', '.join(labels))}. Each arch is also Once-for-All's form where the space is "

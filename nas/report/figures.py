@@ -37,7 +37,7 @@ def _front_line(points: list[tuple[float, float]]):
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def fronts_figure(profiles: dict[str, dict], path: Path) -> Path:
+def fronts_figure(profiles: dict[str, dict], path: Path, ylabel: str = "supernet accuracy (%)") -> Path:
     """Accuracy against predicted latency, one panel per profile, side by side.
 
     ``profiles[name]`` holds ``evaluated`` and ``front`` (lists of dicts with ``accuracy`` and
@@ -67,7 +67,7 @@ def fronts_figure(profiles: dict[str, dict], path: Path) -> Path:
             _mark(ax, m["latency_ms"], 100 * m["accuracy"], m.get("kind"), m.get("name", ""), label, seen)
         ax.set_title(name)
         ax.set_xlabel("predicted latency (ms)")
-        ax.set_ylabel("supernet accuracy (%)")
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="lower right")
     return _save(fig, path)
