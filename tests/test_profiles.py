@@ -274,3 +274,14 @@ def test_refit_cli_writes_a_profile_that_predicts_like_the_original(tmp_path, ca
     assert (PROFILE_DIR / "local_cpu.yaml").read_bytes() == shipped
     code, _, err = run(capsys, "profile", "refit", "local_cpu", "--out", tmp_path / "x.txt")
     assert code == 2 and "must end in .yaml" in err and not (tmp_path / "x.txt").exists()
+
+
+def test_fit_reports_a_cross_validated_spearman_beside_the_in_sample_one(tmp_path, capsys):
+    """`nas profile fit` says how the profile ranks measurements it was not fitted on."""
+    archs, lat = read_measurements(PROFILE_DIR / "data" / "local_cpu.csv", "fashion_mnist")
+    csv = tmp_path / "m.csv"
+    write_measurements(csv, archs[:20], lat[:20])
+    code, out, err = run(capsys, "profile", "fit", "mine", "--space", "fashion_mnist", "--measurements", csv,
+                         "--out", tmp_path / "mine.yaml")
+    assert code == 0, err
+    assert "in-sample Spearman" in out and "-fold cross-validated Spearman" in out

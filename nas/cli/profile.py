@@ -73,8 +73,12 @@ def _summary(prof, args) -> int:
         emit_json({"name": prof.name, "path": str(prof.path), "fit": fit})
     else:
         for space, m in fit.items():
+            sel = m.get("selection") or {}
+            cv = (sel.get("cv_spearman") or {}).get(f"{sel.get('physics_share', 1.0):g}")
+            held = (f", {sel['cv_folds']}-fold cross-validated Spearman {cv:.3f}" if cv is not None
+                    else ", no cross-validation (too few points)")
             print(f"{prof.name}: {space} n={m['n']} in-sample Spearman {m['spearman']:.3f} "
-                  f"MAPE {100 * m['mape']:.1f}% -> {prof.path}")
+                  f"MAPE {100 * m['mape']:.1f}%{held} -> {prof.path}")
     return 0
 
 
