@@ -48,12 +48,17 @@ class GuidedScreener:
         self.model, self.max_rows, self.seed = model, max_rows, seed
         self.col = spec.names.index("accuracy")
         self.grids: dict[int, list] = {}  # choice_rows -> the kernel settings chosen on that many rows
+        self.rows: dict = {}  # arch -> its feature row: the archive only grows, each row is computed once
 
     def _rows(self, archs, F, end: int):
         """Features and accuracies of the (at most ``max_rows``) evaluations before ``end``."""
         lo = max(0, end - self.max_rows)
         y = -np.asarray(F, np.float64)[lo:end, self.col]  # accuracy (maximised: stored negated)
-        return features("onehot_macs_v1", self.space, list(archs[lo:end])), y
+        window = list(archs[lo:end])
+        new = [a for a in dict.fromkeys(window) if a not in self.rows]
+        if new:
+            self.rows.update(zip(new, features("onehot_macs_v1", self.space, new)))
+        return np.stack([self.rows[a] for a in window]), y
 
     def __call__(self, archive_archs, archive_F, archive_cv, candidates):
         archive_archs, n = list(archive_archs), len(archive_F)

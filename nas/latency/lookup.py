@@ -133,10 +133,7 @@ class LookupTable:
         (so the sums are equal), looked up once per resolution; None when one is missing."""
         cache = self.__dict__.setdefault("_cache", {})
         if r not in cache:
-            table = self.tables.get(r)
-            if table is None:
-                raise InputError(f"resolution {r} has no lookup table "
-                                 f"(tables: {', '.join(map(str, sorted(self.tables)))})")
+            table = self._table(r)
             n_stages, slots = len(space.cfg.stages), space.slots
             blocks, head, tail = {}, None, None
             try:
@@ -151,11 +148,15 @@ class LookupTable:
                 cache[r] = None
         return cache[r]
 
+    def _table(self, r: int) -> dict[str, float]:
+        """The table of resolution ``r``; InputError naming the resolutions there are when it has none."""
+        if r not in self.tables:
+            raise InputError(f"resolution {r} has no lookup table (tables: {', '.join(map(str, sorted(self.tables)))})")
+        return self.tables[r]
+
     def network_ms(self, spec) -> float:
         r = spec.input_shape[0]
-        table = self.tables.get(r)
-        if table is None:
-            raise InputError(f"resolution {r} has no lookup table (tables: {', '.join(map(str, sorted(self.tables)))})")
+        table = self._table(r)
         total = 0.0
         for key in op_keys(spec):
             if key not in table:

@@ -94,12 +94,13 @@ def profile_notes(cfg, profiles=None, loaded=None) -> list[str]:
 
 
 def check_profiles_cover(cfg, profiles, loaded=None) -> None:
-    """InputError when the search needs latency and has no profile, or a latency lookup-table
-    profile has no table for a resolution the search may draw."""
-    if "latency_ms" not in ObjectiveSpec.from_config(cfg.search).required:
-        return
+    """InputError when the search has no profile, or a latency lookup-table
+    profile has no table for a resolution the search may draw. (Without latency a search still
+    needs a profile name: it labels the search's folder.)"""
     if not profiles:
         raise InputError("search.profiles: no hardware profile to search for; give --profile NAME|PROFILE.yaml")
+    if "latency_ms" not in ObjectiveSpec.from_config(cfg.search).required:
+        return
     space = search_space(cfg)
     for p in profiles:
         prof = _profile(p, loaded)
@@ -411,8 +412,6 @@ def run_stage(cfg, workdir, *, profiles: list[str] | None = None, dataset=None,
     space = search_space(cfg)
     spec = ObjectiveSpec.from_config(s)
     needs = spec.required
-    if not (profiles or s.profiles):
-        raise InputError("search.profiles: no hardware profile to search for; give --profile NAME|PROFILE.yaml")
     check_profiles_cover(cfg, list(profiles or s.profiles), loaded)
     accuracy, extra = None, {}
     if "accuracy" in needs and predictor_file(cfg):
