@@ -171,6 +171,35 @@ def supernet(cfg: ExperimentConfig, workdir, *, init=None) -> SupernetInfo:
                         record)
 
 
+def load_workdir_config(workdir) -> ExperimentConfig:
+    """The configuration a work directory was run with (its ``config.json``); InputError when
+    ``workdir`` is not a work directory or its config does not parse."""
+    from nas.config import config_from_dict
+    from nas.files import read_json
+    from nas.rundir import RunDir
+
+    run = RunDir(Path(workdir).expanduser())
+    if not run.config.is_file():
+        raise InputError(f"{workdir}: not a work directory (no config.json)")
+    return config_from_dict(read_json(run.config, what="config"))
+
+
+def evaluate(cfg: ExperimentConfig, workdir, archs) -> list[float]:
+    """Inherited-weight accuracy (a fraction) of each of ``archs`` (Arch values or Solutions) on
+    the supernet of ``workdir``, scored exactly as the run's search scores candidates (its
+    validation examples and BN recalibration, through its accuracy cache); in input order.
+    InputError when the run has no supernet or an architecture belongs to another space."""
+    from nas.pipeline.search import supernet_accuracy
+
+    archs = [_arch(a) for a in _sequence(archs, "archs")]
+    for a in archs:
+        if a.space != cfg.space:
+            raise InputError(f"archs: an architecture of space {a.space}, but the run searches {cfg.space}")
+    if not archs:
+        return []
+    return [float(x) for x in supernet_accuracy(_copy(cfg), Path(workdir).expanduser().resolve(), archs)]
+
+
 def search(cfg: ExperimentConfig, workdir, profile: str | None = None, *, budgets: Mapping | None = None,
            generations: int | None = None,
            on_generation: Callable[[dict], None] | None = None) -> SearchOutcome:

@@ -63,6 +63,14 @@ class SupernetConfig:
     jax_init_timeout_s: int = 300  # multi-host: give up joining the coordinator after this many seconds
     resolutions: list[int] = field(default_factory=list)  # streamed data: one drawn per step ([]: data.image_size)
     init: str = ""  # start from this supernet, not random weights: OFA's MobileNetV3 .pth or a jaxnas supernet folder
+    # sandwich: every step trains largest + smallest + N random subnets for `epochs`; progressive: Once-for-All's
+    # progressive shrinking, the phases below in turn (nas.train.progressive); with `init`, training continues from it
+    schedule: Literal["sandwich", "progressive"] = "sandwich"
+    # progressive phases, in order: [{"name": full|kernel|depth|expand, "epochs": E, "learning_rate": LR,
+    # "warmup_epochs": W}] ([]: full, kernel, depth, expand sharing `epochs`); kernel adds elastic kernels to the
+    # full network, depth adds depth, expand adds expansion; every elastic phase is distilled from the largest
+    phases: list[dict] = field(default_factory=list)
+    kernel_transform: Literal["space", "on", "off"] = "space"  # learned kernel transformation (space: its default)
 
 
 @dataclass
@@ -378,6 +386,16 @@ def validate(cfg: ExperimentConfig) -> None:
     _coerce(cfg.data.stream, typing.get_type_hints(DataConfig)["stream"], "data.stream")
     _coerce(cfg.final.augment, typing.get_type_hints(FinalConfig)["augment"], "final.augment")
     _coerce(cfg.supernet.sampling, typing.get_type_hints(SupernetConfig)["sampling"], "supernet.sampling")
+    _coerce(cfg.supernet.schedule, typing.get_type_hints(SupernetConfig)["schedule"], "supernet.schedule")
+    _coerce(cfg.supernet.kernel_transform, typing.get_type_hints(SupernetConfig)["kernel_transform"],
+            "supernet.kernel_transform")
+    if cfg.supernet.schedule == "progressive" or cfg.supernet.phases:
+        from nas.train.progressive import resolve_phases
+
+        try:
+            resolve_phases(cfg.supernet)
+        except InputError as e:
+            raise ConfigError(str(e)) from None
     _coerce(cfg.data.normalize, typing.get_type_hints(DataConfig)["normalize"], "data.normalize")
     if cfg.supernet.init and cfg.supernet_from:
         raise ConfigError("supernet.init: give supernet.init or supernet_from, not both")

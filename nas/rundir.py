@@ -14,6 +14,7 @@
     report/                           index.html and its PNG figures
     scratch_check/                    a nested run dir (nas check scratch-vs-inherited)
     fidelity.json, fidelity/          supernet ranking fidelity (nas check fidelity)
+    supernet_check.json               the supernet's middle against its ends (nas check supernet)
     search_check.json, search_check/  the chosen network against random ones (nas check search-vs-random)
 """
 from __future__ import annotations
@@ -113,6 +114,7 @@ class RunDir:
     fidelity = property(lambda self: self.root / "fidelity.json")  # nas check fidelity
     fidelity_dir = property(lambda self: self.root / "fidelity")  # its stand-alone trainings and rows.json
     search_check = property(lambda self: self.root / "search_check.json")  # nas check search-vs-random
+    supernet_check = property(lambda self: self.root / "supernet_check.json")  # nas check supernet
     search_check_dir = property(lambda self: self.root / "search_check")  # its fine-tunings (a nested run dir)
     report = property(lambda self: self.root / "report")
     supernet = property(lambda self: TrainDir(self.root / "supernet"))

@@ -5,7 +5,8 @@ fixed-shape int32 arrays of :meth:`Supernet.arch_arrays`, so one compiled train 
 serves every subnet (one compile per input resolution):
 
 * kernel size: the centre ``k x k`` of the largest depthwise kernel (other taps masked to 0);
-  with ``cfg.kernel_transform`` (``ofa_mbv3``), the centre crop of the next larger kernel
+  with kernel transformation (``ofa_mbv3``'s default; any space's with
+  ``supernet.kernel_transform: on``), the centre crop of the next larger kernel
   multiplied by a learned ``k^2 x k^2`` matrix per slot (:class:`KernelTransform`), selected by
   the kernel gene inside the jitted function;
 * expansion: the first ``mid = space.mid_channels(c_in, e)`` expanded channels are active;
@@ -30,6 +31,14 @@ from nas.search_spaces.elastic_mbconv import ElasticMBConvSpace
 from nas.search_spaces.layers import GlobalPool
 from nas.search_spaces.ops import resolve_backend
 from nas.search_spaces.static_net import build_block
+
+
+def has_kernel_transform(space: ElasticMBConvSpace, setting: bool | None = None) -> bool:
+    """Whether a supernet of ``space`` has kernel transformations: ``setting`` when given (any
+    space with more than one kernel size may have them), else the space's own default."""
+    if setting is None:
+        return bool(space.cfg.kernel_transform)
+    return bool(setting) and len(set(space.cfg.kernels)) > 1
 
 
 class KernelTransform(nnx.Module):
@@ -75,7 +84,8 @@ class Supernet(nnx.Module):
     BN recalibration; default :data:`nas.search_spaces.blocks.BN_MOMENTUM`).
     """
 
-    def __init__(self, space: ElasticMBConvSpace, *, rngs: nnx.Rngs, backend: str | None = None):
+    def __init__(self, space: ElasticMBConvSpace, *, rngs: nnx.Rngs, backend: str | None = None,
+                 kernel_transform: bool | None = None):
         if not isinstance(space, ElasticMBConvSpace):
             raise TypeError(f"Supernet needs an ElasticMBConvSpace, got {type(space).__name__}")
         self.space = space
@@ -95,7 +105,7 @@ class Supernet(nnx.Module):
         self.max_kernel = max(space.cfg.kernels)
         self.kernel_transforms = (nnx.List([nnx.List([KernelTransform(space.cfg.kernels) for _ in range(self.slots)])
                                             for _ in range(self.num_stages)])
-                                  if space.cfg.kernel_transform else None)
+                                  if has_kernel_transform(space, kernel_transform) else None)
         self.min_depth = min(space.cfg.depths)  # slots below it always run (they may change shape)
 
     # ------------------------------------------------------------------ architecture arrays

@@ -100,6 +100,15 @@ def import_supernet(cfg, workdir, dataset) -> dict:
 
 def run_supernet_stage(cfg, workdir, dataset) -> dict:
     """The supernet's training record (``val_acc_largest``, ``val_acc_smallest``, ...)."""
+    if cfg.supernet.init and cfg.supernet.schedule == "progressive":  # training continues from it
+        from nas.pretrained.init import load_source
+        from nas.train import train_supernet
+
+        try:
+            start = load_source(cfg.supernet.init, cfg.space)
+        except InputError as e:
+            raise InputError(f"supernet.init: {str(e).removeprefix('supernet.init: ')}") from None
+        return train_supernet(cfg.space, cfg.supernet, cfg.data, workdir, dataset, start=start)
     if cfg.supernet.init:
         from nas.train.distributed import is_main_process
 

@@ -75,7 +75,9 @@ def describe_source(path: str | Path) -> dict:
         rec = _verified_record(_supernet_dir(p))
         return {"kind": "imported", "format": "jaxnas", "file": str(p), "sha256": rec["checksums"]["checkpoint"],
                 **named,
-                **({"origin": rec["result"]["source"]} if isinstance(rec["result"].get("source"), dict) else {})}
+                **({"origin": rec["result"]["source"]} if isinstance(rec["result"].get("source"), dict) else {}),
+                **({"kernel_transform": rec["fingerprint"]["kernel_transform"]}
+                   if "kernel_transform" in rec["fingerprint"] else {})}
     raise InputError(f"{path}: neither a file nor a folder")
 
 
@@ -112,7 +114,7 @@ def load_source(path: str | Path, space_name: str):
     return restore_supernet(d, space_name, rec["fingerprint"], rec["checksums"]["checkpoint_step"]), source
 
 
-def _template(space_name: str):
+def _template(space_name: str, kernel_transform: bool | None = None):
     """``(graphdef, (params, rest, optimizer state))`` of zeros: the layout a checkpoint restores into."""
     import jax
     import numpy as np
@@ -121,7 +123,8 @@ def _template(space_name: str):
     from nas.train.optim import make_optimizer
     from nas.train.step import split_model
 
-    model = supernet_with(lambda pure: jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), pure), space_name)
+    model = supernet_with(lambda pure: jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), pure), space_name,
+                          kernel_transform=kernel_transform)
     graphdef, params, rest = split_model(model)
     return graphdef, (params, rest, make_optimizer(0.0).init(params))
 
@@ -134,7 +137,7 @@ def restore_supernet(d: TrainDir, space_name: str, fingerprint: dict, step: int)
     from nas.train.checkpoint import Checkpointer
     from nas.train.evaluate import full_state
 
-    graphdef, template = _template(space_name)
+    graphdef, template = _template(space_name, fingerprint.get("kernel_transform"))
     ckpt = Checkpointer(d.checkpoints, fingerprint)
     try:
         _, restored = ckpt.restore(template, step=step)
@@ -168,6 +171,8 @@ def import_fingerprint(space_name: str, source: dict, input_shape=None, num_clas
     """What an imported supernet's checkpoint belongs to: the space, the source's checksum and
     (in a run) the data's input shape and class count."""
     fp = {"space": space_name, "init": {"format": source["format"], "sha256": source["sha256"]}}
+    if "kernel_transform" in source:  # a jaxnas supernet trained with another kernel transformation than its space's
+        fp["kernel_transform"] = source["kernel_transform"]
     if input_shape is not None:
         fp.update(input_shape=[int(v) for v in input_shape], num_classes=int(num_classes))
     return fp

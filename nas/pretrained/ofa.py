@@ -184,7 +184,7 @@ def import_ofa_supernet(path: str | Path):
     return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path), space=space), space)
 
 
-def supernet_with(fill, space_name: str):
+def supernet_with(fill, space_name: str, kernel_transform: bool | None = None):
     """A Supernet of ``space_name`` whose state is ``fill(pure)``, ``pure`` being the pure-dict
     state of its shapes (``jax.ShapeDtypeStruct`` leaves: nothing is initialised at random)."""
     import jax
@@ -193,7 +193,7 @@ def supernet_with(fill, space_name: str):
 
     from nas.train.supernet import build_supernet
 
-    abstract = nnx.eval_shape(lambda: build_supernet(space_name, 0))
+    abstract = nnx.eval_shape(lambda: build_supernet(space_name, 0, kernel_transform=kernel_transform))
     graphdef, state = nnx.split(abstract)
     pure = fill(nnx.to_pure_dict(state))
     nnx.replace_by_pure_dict(state, jax.tree.map(jnp.asarray, pure))

@@ -147,6 +147,41 @@ def _fidelity_note(run: RunDir) -> str:
             f"{epochs:g} epochs{seeds}): {html.escape('; '.join(parts))}.</p>")
 
 
+def supernet_check_line(s: dict) -> str:
+    """``nas check supernet``'s summary of all random subnets (``summary.all``) in one line, with
+    the goal of docs/benchmarks/supernet.md."""
+    def pct(x):
+        return "n/a" if x is None else f"{100 * x:.1f}%"
+
+    rho = "n/a" if s["spearman"] is None else f"{s['spearman']:.2f}"
+    verdict = "meets the goal" if s["meets_goal"] else "misses the goal"
+    return (f"{s['n']} random subnets: {pct(s['share_on_or_above'])} on or above the line from the smallest "
+            f"({pct(s['smallest'])}) to the largest ({pct(s['largest'])}), worst {100 * (s['worst_below_line'] or 0):.2f} "
+            f"points below it and {100 * (s['worst_below_smallest'] or 0):.2f} below the smallest; Spearman vs MACs "
+            f"{rho} ({verdict}: >= 80%, <= 0.50, >= 0.80)")
+
+
+def _supernet_check(run: RunDir) -> str | None:
+    """The summary line of ``nas check supernet`` when it was measured on this very supernet
+    (None when not measured, or measured on another); InputError for a malformed record."""
+    if not run.supernet_check.is_file():
+        return None
+    rec = read_json(run.supernet_check, what="supernet check")
+    try:
+        if rec.get("supernet_id") != _supernet_id_or_none(run):
+            return None
+        for i, r in enumerate(rec["rows"]):
+            _num(r["macs"], f"{run.supernet_check}: rows[{i}].macs", lo=1e-9)
+            _num(r["accuracy"], f"{run.supernet_check}: rows[{i}].accuracy", lo=0.0, hi=1.0)
+            if not isinstance(r["name"], str):
+                raise TypeError
+        return supernet_check_line(rec["summary"]["all"])
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{run.supernet_check}: malformed supernet check ({type(e).__name__})") from None
+
+
 def _search_check_note(run: RunDir) -> str:
     """Did the search earn its choice: the chosen network against random networks of equal
     predicted latency fine-tuned the same way (``nas check search-vs-random``),
@@ -377,8 +412,16 @@ def build_report(workdir) -> Path:
     figs = [("Pareto fronts per hardware profile", figures.fronts_figure(pdata, out / "fronts.png")),
             ("Hypervolume by generation",
              figures.hypervolume_figure({p: d["history"] for p, d in pdata.items()}, out / "hypervolume.png")),
-            ("Test accuracy against MACs after final training",
-             figures.macs_accuracy_figure(summary["architectures"], out / "macs_accuracy.png"))]
+]
+    trained = [r for r in summary["architectures"] if r.get("test_accuracy") is not None]
+    if len(trained) > 1:  # one network is no curve: its accuracy is in the table
+        figs.append(("Test accuracy against MACs after final training",
+                     figures.macs_accuracy_figure(summary["architectures"], out / "macs_accuracy.png")))
+    middle = _supernet_check(run)
+    if middle is not None:
+        figs.append((f"The supernet's middle against its ends (nas check supernet): {middle}",
+                     figures.supernet_check_figure(read_json(run.supernet_check, what="supernet check")["rows"],
+                                                   out / "supernet_check.png")))
     check = run.latency_check
     if check.is_file():
         lc = read_json(check, what="latency check")

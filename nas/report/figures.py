@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 MARKERS = {"searched": ("*", "tab:red", 160), "baseline": ("s", "tab:green", 70),
            "reference": ("D", "tab:purple", 60)}
@@ -18,7 +19,7 @@ MARKERS = {"searched": ("*", "tab:red", 160), "baseline": ("s", "tab:green", 70)
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # legends placed outside the axes included
     plt.close(fig)
     return path
 
@@ -69,7 +70,14 @@ def fronts_figure(profiles: dict[str, dict], path: Path, ylabel: str = "supernet
         ax.set_xlabel("predicted latency (ms)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, loc="lower right")
+    # below the panels, where no point or network name can be under it
+    handles = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), fontsize=7, loc="upper center",
+                   bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 3 * n))
     return _save(fig, path)
 
 
@@ -79,6 +87,7 @@ def hypervolume_figure(histories: dict[str, list[dict]], path: Path) -> Path:
     for name, rows in histories.items():
         rows = [r for r in rows if r.get("hypervolume") is not None and r.get("generation") is not None]
         ax.plot([r["generation"] for r in rows], [r["hypervolume"] for r in rows], "-o", ms=3, label=name)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # generations are whole
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (objective units)")
     ax.grid(alpha=0.3)
@@ -127,4 +136,32 @@ def macs_accuracy_figure(rows: list[dict], path: Path) -> Path:
     ax.grid(alpha=0.3)
     if seen:
         ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def supernet_check_figure(rows: list[dict], path: Path) -> Path:
+    """Inherited accuracy against MACs (log scale) of ``nas check supernet``'s subnets: the two
+    ends joined by the straight line the random subnets are judged against."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    ends = {r["name"]: r for r in rows if r["name"] in ("smallest", "largest")}
+    for kind, color, label in (("uniform", "tab:blue", "random (uniform)"), ("macs", "tab:orange",
+                                                                            "random (spread over MACs)")):
+        pts = [r for r in rows if r["name"].startswith(kind + "_")]
+        if pts:
+            ax.scatter([r["macs"] / 1e6 for r in pts], [100 * r["accuracy"] for r in pts], s=14, color=color,
+                       alpha=0.75, label=label)
+    if len(ends) == 2:
+        xs = [ends["smallest"]["macs"] / 1e6, ends["largest"]["macs"] / 1e6]
+        ys = [100 * ends["smallest"]["accuracy"], 100 * ends["largest"]["accuracy"]]
+        ax.plot(xs, ys, "k-", lw=1, label="smallest to largest")
+        ax.scatter(xs, ys, marker="D", color="k", s=36, zorder=5)
+    ax.set_xscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set_xlabel("MACs (millions, log scale)")
+    ax.set_ylabel("supernet accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="best")
     return _save(fig, path)

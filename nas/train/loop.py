@@ -55,6 +55,7 @@ class RunSpec:
     fingerprint: dict = field(default_factory=dict)
     field_prefix: str = ""  # config section named in errors ("supernet.")
     resolutions: tuple = ()  # streamed data: training resolutions, one per step (one compiled step each)
+    lr_schedule: Callable | None = None  # step -> learning rate (None: warm-up then cosine over total_steps)
 
 
 def schedule_steps(num_train: int, batch_size: int, epochs: float, max_steps: int,
@@ -166,7 +167,7 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
                                   label_smoothing=spec.label_smoothing, distill=spec.distill,
                                   augment=spec.augment and not streaming, mean=dataset.mean, std=dataset.std)
     compiled = {}  # multi-host: one ahead-of-time compiled step per batch shape (resolution)
-    schedule = make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
+    schedule = spec.lr_schedule or make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
     base_key = jax.random.key(spec.seed)
     monitor = Monitor(spec.directory, title=spec.title, total_steps=spec.total_steps, start_step=start,
                       batch_size=spec.batch_size, log_every=spec.log_every, progress=progress)

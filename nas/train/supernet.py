@@ -34,16 +34,53 @@ from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
 
 
-def build_supernet(space_name: str, seed: int):
-    """A freshly initialised ``nas.search_spaces.supernet.Supernet`` of the named space."""
+def build_supernet(space_name: str, seed: int, kernel_transform: bool | None = None):
+    """A freshly initialised ``nas.search_spaces.supernet.Supernet`` of the named space (with
+    kernel transformations when ``kernel_transform``; None: the space's default)."""
     from nas.search_spaces.supernet import Supernet
 
-    return Supernet(get_space(space_name), rngs=nnx.Rngs(seed))
+    return Supernet(get_space(space_name), rngs=nnx.Rngs(seed), kernel_transform=kernel_transform)
+
+
+def kernel_transform_setting(supernet) -> bool | None:
+    """``supernet.kernel_transform`` as :func:`build_supernet` takes it (``space``: None)."""
+    return {"on": True, "off": False}.get(getattr(supernet, "kernel_transform", "space"))
+
+
+def kernel_transform_entry(space_name: str, setting: bool | None) -> dict:
+    """``{"kernel_transform": bool}`` for a fingerprint when the supernet's kernel transformation
+    differs from its space's default, else ``{}`` (fingerprints written before the option stay valid)."""
+    from nas.search_spaces.supernet import has_kernel_transform
+
+    space = get_space(space_name)
+    have = has_kernel_transform(space, setting)
+    return {} if have == has_kernel_transform(space) else {"kernel_transform": have}
+
+
+def with_kernel_transform(model, setting: bool | None, seed: int = 0):
+    """``model`` (a Supernet) as a supernet whose kernel transformation is ``setting``: the same
+    module when it already is; otherwise a new one holding ``model``'s weights, its kernel
+    transformations starting at the identity (the plain centre crop, what ``model`` computes)
+    when added. Removing trained transformations is refused (they are part of the function)."""
+    from nas.search_spaces.supernet import has_kernel_transform
+
+    want = has_kernel_transform(model.space, setting)
+    if want == (model.kernel_transforms is not None):
+        return model
+    if not want:
+        raise InputError("supernet.kernel_transform: off, but the supernet started from has trained kernel "
+                         "transformations (leave it at 'space' or 'on')")
+    target = build_supernet(model.space.name, seed, kernel_transform=True)
+    nnx.update(target, nnx.state(model))
+    return target
 
 
 def trains_supernet(supernet, supernet_from: str = "") -> bool:
-    """Whether stage 1 trains (False when it imports ``supernet.init`` or links ``supernet_from``)."""
-    return not (supernet.init or supernet_from)
+    """Whether stage 1 trains (False when it imports ``supernet.init`` or links ``supernet_from``;
+    progressive shrinking from ``supernet.init`` trains)."""
+    if supernet_from:
+        return False
+    return not supernet.init or supernet.schedule == "progressive"
 
 
 def maybe_initialize_distributed(supernet, *, trains: bool = True) -> None:
@@ -65,9 +102,22 @@ def _dataset(data, dataset):
 
 
 def supernet_schedule(supernet, dataset) -> tuple[int, int]:
-    """``(total_steps, warmup_steps)`` of the run (``max_steps`` truncates the schedule)."""
+    """``(total_steps, warmup_steps)`` of the run (``max_steps`` truncates the schedule; the
+    progressive schedule's steps are its phases', :func:`phase_plan`)."""
     s = supernet
+    if s.schedule == "progressive":
+        return phase_plan(s, dataset).total, 0
     return schedule_steps(len(dataset.train), s.batch_size, s.epochs, s.max_steps, s.warmup_epochs)
+
+
+def phase_plan(supernet, dataset):
+    """The progressive schedule's :class:`nas.train.progressive.PhasePlan`; None for the sandwich rule."""
+    from nas.data.pipeline import steps_per_epoch
+    from nas.train.progressive import plan, resolve_phases
+
+    phases = resolve_phases(supernet)
+    return plan(phases, steps_per_epoch(len(dataset.train), supernet.batch_size), supernet.max_steps) \
+        if phases else None
 
 
 def training_resolutions(supernet, dataset) -> tuple[int, ...]:
@@ -83,15 +133,23 @@ def training_resolutions(supernet, dataset) -> tuple[int, ...]:
     return res or (native,)
 
 
-def supernet_fingerprint(space: str, supernet, data, dataset) -> dict:
+def supernet_fingerprint(space: str, supernet, data, dataset, init: dict | None = None) -> dict:
     """What a checkpoint must share with the running configuration to be resumed: the space's
     name, the supernet settings (:class:`nas.config.SupernetConfig`), the data settings
-    (:class:`nas.config.DataConfig`) and the loaded dataset's shape."""
+    (:class:`nas.config.DataConfig`) and the loaded dataset's shape; ``init``: the supernet
+    training started from (``{"format", "sha256"}``, progressive shrinking from ``supernet.init``)."""
     s = supernet
     total, warmup = supernet_schedule(s, dataset)
     extra = {"resolutions": list(training_resolutions(s, dataset))} if dataset.streaming else {}
-    if s.sampling != "uniform":  # (absent for uniform: checkpoints written before the option stay valid)
+    # (each absent at its default: checkpoints written before the option stay valid)
+    if s.sampling != "uniform":
         extra["sampling"] = s.sampling
+    if s.schedule != "sandwich":
+        extra["schedule"] = s.schedule
+        extra["phases"] = [p.to_json() for p in phase_plan(s, dataset).phases]
+    if init:
+        extra["init"] = {"format": init["format"], "sha256": init["sha256"]}
+    extra.update(kernel_transform_entry(space, kernel_transform_setting(s)))
     return {**extra,
         "space": space, "dataset": dataset.name, "num_train": len(dataset.train),
         "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes,
@@ -107,34 +165,44 @@ MACS_CANDIDATES = 32  # "macs" sampling: uniform draws per random subnet, the cl
 
 
 @functools.lru_cache(maxsize=16)
-def _macs_range(space) -> tuple[float, float]:
+def _macs_range(space, elastic=None) -> tuple[float, float]:
     """MACs of the smallest subnet and the 99th percentile of 2,000 uniform draws (the largest
     subnets are out of reach of ``MACS_CANDIDATES`` uniform draws; the largest one is trained
-    every step anyway)."""
+    every step anyway); of a progressive phase's subnets when ``elastic`` is given."""
     import numpy as np
 
     from nas.search_spaces import arch_stats
 
-    macs = [arch_stats(a).macs for a in space.sample(jax.random.key(0), 2000)]
-    return float(arch_stats(space.smallest()).macs), float(np.percentile(macs, 99))
+    draws = _restricted(space, space.sample(jax.random.key(0), 2000), elastic)
+    macs = [arch_stats(a).macs for a in draws]
+    return float(arch_stats(_restricted(space, [space.smallest()], elastic)[0]).macs), float(np.percentile(macs, 99))
 
 
-def sample_random_subnets(space, key, n: int, sampling: str = "uniform") -> list:
+def _restricted(space, archs, elastic):
+    if elastic is None:
+        return archs
+    from nas.train.progressive import restrict
+
+    return [restrict(space, a, elastic) for a in archs]
+
+
+def sample_random_subnets(space, key, n: int, sampling: str = "uniform", elastic=None) -> list:
     """``n`` random subnets: ``uniform`` draws every choice uniformly (sizes pile up around the
     median MACs); ``macs`` draws a MACs target uniformly between the smallest subnet and the 99th
     percentile of uniform draws and keeps, of ``MACS_CANDIDATES`` uniform draws, the one closest
     to it, so every size is trained about equally often (FLOPs-stratified sampling, as in
-    AttentiveNAS / BigNAS)."""
+    AttentiveNAS / BigNAS). ``elastic`` (a progressive phase's elastic choices,
+    :mod:`nas.train.progressive`): draws are restricted to the phase's subnets first."""
     if n == 0:
         return []
     if sampling == "uniform":
-        return space.sample(key, n)
+        return _restricted(space, space.sample(key, n), elastic)
     from nas.search_spaces import arch_stats
 
-    lo, hi = _macs_range(space)
+    lo, hi = _macs_range(space, elastic)
     k_target, k_pool = jax.random.split(key)
     targets = jax.random.uniform(k_target, (n,), minval=lo, maxval=hi).tolist()
-    pool = space.sample(k_pool, n * MACS_CANDIDATES)
+    pool = _restricted(space, space.sample(k_pool, n * MACS_CANDIDATES), elastic)
     out = []
     for i, t in enumerate(targets):
         group = pool[i * MACS_CANDIDATES:(i + 1) * MACS_CANDIDATES]
@@ -156,7 +224,7 @@ def subnet_sampler(model, space, num_random: int, seed: int, sampling: str = "un
 
 
 def train_supernet(space_name: str, supernet, data, workdir: str | Path, dataset=None, *, progress: bool = True,
-                   mesh=None) -> dict:
+                   mesh=None, start=None) -> dict:
     """Train (or resume, or skip when complete) the supernet of the search space ``space_name``
     with the settings ``supernet`` (:class:`nas.config.SupernetConfig`) on the data ``data``
     (:class:`nas.config.DataConfig`; ``dataset``: that data already loaded) in ``workdir/supernet``.
@@ -168,27 +236,42 @@ def train_supernet(space_name: str, supernet, data, workdir: str | Path, dataset
     ``mesh``: data-parallel mesh (default: all devices of every process). On a multi-host run
     every process calls this; process 0 alone writes files and measures the accuracies
     (the other processes' records have no ``val_acc_*``).
+
+    ``start``: ``(supernet module, source dict)`` training starts from (progressive shrinking
+    from ``supernet.init``, loaded by the caller); None: random weights.
     """
     s = supernet
-    maybe_initialize_distributed(s, trains=trains_supernet(s))
+    maybe_initialize_distributed(s, trains=True)
     dataset = _dataset(data, dataset)
     directory = RunDir(workdir).supernet
-    fingerprint = supernet_fingerprint(space_name, s, data, dataset)
+    fingerprint = supernet_fingerprint(space_name, s, data, dataset, init=start[1] if start else None)
     done = stored_result(directory.result, fingerprint)
     if done is not None:
         return done
     total, warmup = supernet_schedule(s, dataset)
     space = get_space(space_name)
-    model = build_supernet(space_name, s.seed)
+    setting = kernel_transform_setting(s)
+    model = with_kernel_transform(start[0], setting, s.seed) if start else \
+        build_supernet(space_name, s.seed, kernel_transform=setting)
+    phases = phase_plan(s, dataset)
+    if phases is None:
+        sampler = subnet_sampler(model, space, s.num_random_subnets, s.seed, s.sampling)
+    else:
+        from nas.train.progressive import phase_sampler
+
+        sampler = phase_sampler(model, space, phases, s.num_random_subnets, s.seed, s.sampling)
     spec = RunSpec(directory.path, "supernet", s.batch_size, s.learning_rate, total, warmup, s.weight_decay,
                    s.label_smoothing, s.seed, distill=s.distill, augment=data.augment,
                    checkpoint_every=max(1, s.checkpoint_every_steps), fingerprint=fingerprint,
-                   field_prefix="supernet.", resolutions=training_resolutions(s, dataset))
+                   field_prefix="supernet.", resolutions=training_resolutions(s, dataset),
+                   lr_schedule=phases.learning_rate if phases is not None else None)
     t0 = time.perf_counter()
-    graphdef, params, rest, info = fit(model, supernet_forward,
-                                       subnet_sampler(model, space, s.num_random_subnets, s.seed, s.sampling),
-                                       dataset, spec, progress=progress, mesh=mesh)
+    graphdef, params, rest, info = fit(model, supernet_forward, sampler, dataset, spec, progress=progress, mesh=mesh)
     info["train_time_s"] = time.perf_counter() - t0
+    if phases is not None:
+        info["phases"] = phases.describe()
+    if start:
+        info["started_from"] = start[1]
     if not is_main_process():
         return info
     state = jax.device_get(full_state(params, rest))  # replicated: every process holds all of it
@@ -212,11 +295,12 @@ def load_supernet(workdir: str | Path, space_name: str, supernet, data, dataset=
     directory = RunDir(workdir).supernet.checkpoints
     if not directory.is_dir():
         raise InputError(f"{directory}: no supernet checkpoint (train the supernet first)")
-    model = build_supernet(space_name, supernet.seed)
+    record = stored_record(RunDir(workdir).supernet.result)
+    fp = (record or {}).get("fingerprint") or {}
+    model = build_supernet(space_name, supernet.seed, kernel_transform=fp.get("kernel_transform"))
     graphdef, params, rest = split_model(model)
     opt = make_optimizer(supernet.weight_decay)
     template = replicate((params, rest, opt.init(params)), make_mesh(jax.local_devices()))
-    record = stored_record(RunDir(workdir).supernet.result)
     sums = (record or {}).get("checksums", {})
     imported = isinstance((record or {}).get("result", {}).get("source"), dict)  # supernet.init: its own fingerprint
     if "checkpoint" in sums:  # verify the trained weights before any use
@@ -225,7 +309,8 @@ def load_supernet(workdir: str | Path, space_name: str, supernet, data, dataset=
             raise InputError(f"{step_dir}: damaged supernet checkpoint (checksum mismatch with "
                              f"{RunDir(workdir).supernet.result.name}); retrain in another work directory")
     ckpt = Checkpointer(directory, record["fingerprint"] if imported
-                        else supernet_fingerprint(space_name, supernet, data, dataset))
+                        else supernet_fingerprint(space_name, supernet, data, dataset,
+                                                  init=fp.get("init") if supernet.init else None))
     try:
         step, restored = ckpt.restore(template, step=sums.get("checkpoint_step"))
     finally:
