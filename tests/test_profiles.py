@@ -285,3 +285,26 @@ def test_fit_reports_a_cross_validated_spearman_beside_the_in_sample_one(tmp_pat
                          "--out", tmp_path / "mine.yaml")
     assert code == 0, err
     assert "in-sample Spearman" in out and "-fold cross-validated Spearman" in out
+
+
+def test_latency_check_measures_each_profile_with_its_own_runtime_here():
+    """The run's latency check: a profile calibrated here (XLA), one fitted to a bundle's ONNX
+    Runtime int8 measurements (its format and threads), and a device's profile measured by others
+    (not checkable here); the error band is twice the fit's MAPE in the space, at least 10%."""
+    import dataclasses
+
+    from nas.latency.profile_io import load_profile
+    from nas.pipeline.export import check_runtime, error_band
+
+    local = load_profile("local_cpu")
+    assert check_runtime(local) == ("xla", None, 1)
+    assert error_band(local, "fashion_mnist") == pytest.approx(max(0.10, 2 * local.extra["fit"]["fashion_mnist"]["mape"]))
+    assert error_band(local, "ofa_mbv3") is None
+    assert check_runtime(load_profile("pixel2")) is None
+    board = dataclasses.replace(local, runtime="onnxruntime 1.20 int8 (4 threads)", extra={
+        "measured": {"runtime": "onnxruntime", "precision": "int8", "threads": 4},
+        "fit": {"fashion_mnist": {"mape": 0.01}}})
+    assert check_runtime(board) == ("onnxruntime", "onnx-int8", 4)
+    assert error_band(board, "fashion_mnist") == 0.10
+    phone = dataclasses.replace(board, extra={"measured": {"runtime": "litert", "precision": "fp32", "threads": 2}})
+    assert check_runtime(phone) == ("litert", "tflite", 2)

@@ -50,8 +50,30 @@ def test_report_files_and_rendering(tmp_path):
         assert a["name"] in html
     assert "How the chosen architectures differ per device" in html
     assert "Searched networks and reference models at no more MACs" in html
-    assert (index.parent / "latency_check.png").is_file()
+    assert (index.parent / "latency_check_pa.png").is_file()
     assert_report_renders(index, tmp_path)
+
+
+def test_report_shows_each_profiles_latency_check_and_warns_beyond_its_band(tmp_path):
+    """One check per profile measured here with its own runtime; a disagreement beyond the
+    profile's band is a warning with the calibration command; a device's profile is listed as
+    not checked with the reason."""
+    _write_workdir(tmp_path)
+    rows = [{"name": "x", "predicted_ms": 1.0, "measured_ms": 1.6, "in_space": True}]
+    (tmp_path / "latency_check.json").write_text(json.dumps({
+        "profile": "pa", "runtime": "xla", "rows": rows,
+        "checks": [{"profile": "pa", "runtime": "xla", "rows": rows, "band": 0.14, "median_error": 0.375,
+                    "disagrees": True},
+                   {"profile": "pb", "runtime": "onnxruntime", "rows": rows, "band": 0.5, "median_error": 0.375,
+                    "disagrees": False}],
+        "not_checked": [{"profile": "pixel2", "reason": "measured on Google Pixel 2 by others"}]}))
+    html = build_report(tmp_path).read_text()
+    assert "<p class='warn'>Latency check of pa with xla on this machine: predictions 38% off" in html
+    assert "nas profile calibrate pa_here --space SPACE --runtime xla" in html
+    assert "Latency check of pb with onnxruntime on this machine: predictions 38% off the measurements " \
+           "(median over the searched networks), within its error band (50%)" in html
+    assert "Latency of pixel2 not checked here: measured on Google Pixel 2 by others." in html
+    assert (tmp_path / "report" / "latency_check_pb.png").is_file()
 
 
 def test_equal_macs_comparison_pits_each_network_against_the_other_kind_at_no_more_macs():

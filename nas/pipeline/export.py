@@ -78,27 +78,115 @@ def latencies(cfg, cand: Candidate, spec, profiles: dict) -> dict[str, float]:
     return {p: float(prof.predict_specs_ms([spec])[0]) for p, prof in profiles.items()}
 
 
-def latency_check(cfg, workdir, cands: list[Candidate], profile: str = "local_cpu", *, loaded=None):
-    """Measure every candidate here (XLA) and compare with ``profile``'s predictions (reference
-    models too: they test the prediction outside the measured space, ``in_space`` false);
-    returns the written ``latency_check.json``, or None when ``profile`` does not cover the space.
-    ``loaded``: profiles the run loaded already (name -> Profile)."""
-    from nas.latency.measure import measure_specs
-    from nas.latency.profile_io import list_profiles, profile_of
-    from nas.pipeline.supernet import data_shape
+BAND_FLOOR = 0.10  # a profile's error band is twice its fit's MAPE in the space, never below 10%
 
-    if profile not in list_profiles():
-        return None
-    prof = profile_of(profile, loaded)
-    if cfg.space not in prof.spaces:
-        return None
+
+def check_runtime(prof) -> tuple[str, str, int] | None:
+    """``(runtime, export format, threads)`` with which this machine can measure what ``prof``
+    predicts: a profile calibrated with jaxnas's runners (``nas profile calibrate``, or fitted to a
+    bundle's measurements) names its runtime; a profile measured elsewhere by others gives None."""
+    measured = (prof.extra or {}).get("measured") or {}
+    if measured.get("runtime") in ("onnxruntime", "litert"):
+        int8 = str(measured.get("precision", "")).startswith("int8")
+        fmt = {"onnxruntime": "onnx", "litert": "tflite"}[measured["runtime"]] + ("-int8" if int8 else "")
+        return measured["runtime"], fmt, _threads(measured.get("threads"))
+    text = prof.runtime.lower()
+    for name, fmt in (("xla", None), ("onnxruntime", "onnx")):
+        if text.startswith(name):
+            return name, fmt, _threads((prof.extra or {}).get("threads"))
+    return None
+
+
+def _threads(value) -> int:
+    """A profile's recorded thread count (an int, or text beginning with one; default 1)."""
+    import re
+
+    m = re.match(r"\s*(\d+)", str(value or 1))
+    return int(m.group(1)) if m else 1
+
+
+def error_band(prof, space: str) -> float | None:
+    """The relative error a profile admits in ``space``: twice its fit's MAPE there (at least
+    :data:`BAND_FLOOR`); None when it was not fitted in ``space``."""
+    fit = ((prof.extra or {}).get("fit") or {}).get(space) or {}
+    mape = fit.get("mape")
+    return max(BAND_FLOOR, 2 * float(mape)) if isinstance(mape, (int, float)) else None
+
+
+def latency_check(cfg, workdir, cands: list[Candidate], *, loaded=None, records: dict | None = None):
+    """Measure the candidates here with each of the run's profiles' own runtime
+    (:func:`check_runtime`: XLA, or the exported ONNX / LiteRT model with the profile's precision
+    and threads) and compare with that profile's predictions (reference models too: they test the
+    prediction outside the measured space, ``in_space`` false). Writes ``latency_check.json``:
+    ``checks`` (one per profile measured: ``profile``, ``runtime``, ``format``, ``threads``,
+    ``rows``, ``band``, ``median_error``, ``disagrees``), ``not_checked`` (profile and reason),
+    and, for readers of the first version, the first check's ``profile``/``runtime``/``rows``.
+    Returns the path, or None when no profile could be checked here. ``records``: the exports
+    (name -> record) of :func:`export_all`."""
+    from nas.latency.measure import measure_specs
+    from nas.latency.profile_io import profile_of
+    from nas.pipeline.supernet import data_shape
+    from nas.rundir import profile_label
+
     input_shape, num_classes = data_shape(cfg, workdir)
     specs = [c.spec(cfg, input_shape, num_classes) for c in cands]
-    measured = measure_specs(specs, "xla", warmup=5, repeats=30)
-    rows = [{"name": c.name, "measured_ms": m.latency_ms,
-             "predicted_ms": latencies(cfg, c, spec, {profile: prof})[profile], "in_space": c.arch is not None}
-            for c, spec, m in zip(cands, specs, measured)]
-    return atomic_write_json(RunDir(workdir).latency_check, {"profile": profile, "runtime": "xla", "rows": rows})
+    run = RunDir(workdir)
+    checks, skipped, xla = [], [], None
+    for p in cfg.search.profiles:
+        prof, label = profile_of(p, loaded), profile_label(p)
+        how = check_runtime(prof)
+        if how is None:
+            skipped.append({"profile": label, "reason": f"measured on {prof.device} by others: only that device "
+                            "can check it"})
+            continue
+        runtime, fmt, threads = how
+        if runtime == "xla":
+            xla = xla or [m.latency_ms for m in measure_specs(specs, "xla", warmup=5, repeats=30)]
+            measured = dict(zip([c.name for c in cands], xla))
+        else:
+            measured = {}
+            for c in cands:
+                rec = (records or {}).get(c.name) or {}
+                if rec.get(fmt):
+                    measured[c.name] = deployed_latency(run.export(c.name), {fmt: True}, threads=threads).get(fmt)
+            if not measured:
+                skipped.append({"profile": label, "reason": f"no {fmt} export to run with {runtime}"})
+                continue
+        rows = [{"name": c.name, "measured_ms": float(measured[c.name]),
+                 "predicted_ms": latencies(cfg, c, spec, {label: prof})[label], "in_space": c.arch is not None}
+                for c, spec in zip(cands, specs) if measured.get(c.name)]
+        errs = [abs(r["predicted_ms"] / r["measured_ms"] - 1) for r in rows if r["in_space"]]
+        band = error_band(prof, cfg.space)
+        median = float(np.median(errs)) if errs else None
+        checks.append({"profile": label, "device": prof.device, "runtime": runtime, "format": fmt, "threads": threads,
+                       "rows": rows, "band": band, "median_error": median,
+                       "disagrees": bool(median is not None and band is not None and median > band)})
+    if not checks:
+        return None
+    first = checks[0]
+    return atomic_write_json(run.latency_check, {"profile": first["profile"], "runtime": first["runtime"],
+                                                 "rows": first["rows"], "checks": checks, "not_checked": skipped})
+
+
+def latency_check_lines(cfg, path) -> list[str]:
+    """One line per profile the local check disagrees with beyond its error band (with the
+    command that calibrates one here), for the run's output; [] when none."""
+    if path is None:
+        return []
+    out = []
+    for c in json.loads(RunDir(path.parent).latency_check.read_text()).get("checks", []):
+        if c["disagrees"]:
+            out.append(f"latency check: {c['profile']} predicts {100 * c['median_error']:.0f}% off what "
+                       f"{c['runtime']} measures here (its band: {100 * c['band']:.0f}%); if this machine is its device, "
+                       f"calibrate: {calibration_hint(cfg, c)}")
+    return out
+
+
+def calibration_hint(cfg, check: dict) -> str:
+    """The command that calibrates a profile on this machine, for a check that disagrees."""
+    rt = check["runtime"] if check["runtime"] in ("xla", "onnxruntime") else "onnxruntime"
+    return (f"nas profile calibrate {check['profile']}_here --space {cfg.space} --runtime {rt} --n 40 "
+            f"--out my_profiles/{check['profile']}_here.yaml")
 
 
 def training_record(cfg, cand: Candidate, result: dict) -> dict:

@@ -52,7 +52,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     experiment's smoke variant (its accuracies are marked as such in the log)."""
     from nas.data import check_location, load_dataset
     from nas.latency.profile_io import load_profiles
-    from nas.pipeline.export import export_all, latency_check, write_summary
+    from nas.pipeline.export import export_all, latency_check, latency_check_lines, write_summary
     from nas.pipeline.final import run_final_training
     from nas.pipeline.search import check_budgets_reachable, profile_notes, run_stage, supernet_accuracy
     from nas.pipeline.supernet import check_space_fits_data, resolve_normalization, run_supernet_stage
@@ -117,8 +117,10 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         log(f"  {c.name:16s} test accuracy {100 * finals[c.name]['test_acc']:.2f}%{mark}")
 
     log("[bold]stage 4/4[/] export, latency check, report")
-    export_all(cfg, run.root, cands, dataset)
-    latency_check(cfg, run.root, cands, loaded=profiles)
+    records = export_all(cfg, run.root, cands, dataset)
+    check = latency_check(cfg, run.root, cands, loaded=profiles, records=records)
+    for line in latency_check_lines(cfg, check):
+        log(f"  {line}")
     summary = write_summary(cfg, run.root, cands, finals, dataset, untrained=[hand] if hand else [], loaded=profiles)
     return RunResult(build_report(run.root), summary)
 

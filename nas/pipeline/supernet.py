@@ -53,15 +53,17 @@ def check_space_fits_data(cfg, dataset) -> None:
 
 def resolve_normalization(cfg) -> None:
     """``data.normalize: auto`` made definite before anything reads data: ``imagenet`` when
-    ``supernet.init`` is a file (OFA's networks take ImageNet-normalised input), else ``dataset``."""
-    from nas.pretrained.init import resolve_init
+    ``supernet.init`` is Once-for-All's supernet (OFA's networks take ImageNet-normalised input),
+    i.e. a file (its checkpoint) or a jaxnas folder imported from one (``nas supernet import-ofa``,
+    as its record says: :func:`nas.pretrained.init.starts_from_ofa`), else ``dataset``."""
+    from nas.pretrained.init import resolve_init, starts_from_ofa
 
     try:
         init = resolve_init(cfg.supernet.init) if cfg.supernet.init else None
+        if cfg.data.normalize == "auto":
+            cfg.data.normalize = "imagenet" if init is not None and starts_from_ofa(init) else "dataset"
     except InputError as e:
-        raise InputError(f"supernet.init: {e}") from None
-    if cfg.data.normalize == "auto":
-        cfg.data.normalize = "imagenet" if init is not None and init.is_file() else "dataset"
+        raise InputError(f"supernet.init: {str(e).removeprefix('supernet.init: ')}") from None
 
 
 def import_supernet(cfg, workdir, dataset) -> dict:

@@ -81,6 +81,28 @@ def describe_source(path: str | Path) -> dict:
     raise InputError(f"{path}: neither a file nor a folder")
 
 
+def is_ofa_source(source: dict) -> bool:
+    """Whether an init source (:func:`describe_source`) is Once-for-All's supernet: OFA's checkpoint
+    (its format one of OFA's layouts), or a jaxnas folder whose record's source is (its ``origin``,
+    followed through folders imported from folders), as ``nas supernet import-ofa`` writes."""
+    from nas.pretrained.ofa import LAYOUTS
+
+    while isinstance(source, dict):
+        if source.get("format") in LAYOUTS.values():
+            return True
+        source = source.get("origin")
+    return False
+
+
+def starts_from_ofa(value: str | Path) -> bool:
+    """Whether ``supernet.init``'s ``value`` is Once-for-All's supernet: a file (OFA's checkpoint is
+    the only file source; it is read when imported, not here) or a jaxnas folder whose verified
+    record says it was imported from one (:func:`is_ofa_source`). InputError as
+    :func:`describe_source` for a folder that holds no supernet."""
+    p = resolve_init(value)
+    return p.is_file() or is_ofa_source(describe_source(value))
+
+
 def _verified_record(d: TrainDir) -> dict:
     from nas.train.loop import stored_record
 

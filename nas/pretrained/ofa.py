@@ -3,7 +3,10 @@
 The file is a PyTorch state dict of ``OFAMobileNetV3(ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6],
 depth_list=[2, 3, 4], width_mult=1.0 or 1.2)`` (OFA's ``ofa_mbv3_d234_e346_k357_w1.0`` into
 ``ofa_mbv3``, ``..._w1.2`` into ``ofa_mbv3_w12``; the stem's width tells them apart), bare or under
-``"state_dict"``, with today's key names or the older ``.mobile_inverted_conv.`` ones. Every array
+``"state_dict"`` (as OFA publishes it, or as its training code saves it beside ``epoch``,
+``best_acc`` and the optimizer's state), with today's key names or the older
+``.mobile_inverted_conv.`` ones. The file is read weights-only (tensors, plain containers and
+numpy scalars; never code), and anything unreadable is one InputError line. Every array
 is copied as it is (layouts converted: conv ``[O, I, kh, kw]`` -> ``[kh, kw, I, O]``, linear
 ``[O, I]`` -> ``[I, O]``), the kernel transformation matrices included, so every subnet of the
 imported supernet computes what OFA's ``get_active_subnet(preserve_weight=True)`` computes with the
@@ -13,7 +16,8 @@ project needs it.
 from __future__ import annotations
 
 import pickle
-import zipfile
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +40,11 @@ def _normalise_key(key: str) -> str:
 
 
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
-    """The arrays of a PyTorch checkpoint file, keys normalised (``num_batches_tracked`` dropped).
+    """The arrays of a PyTorch checkpoint file, keys normalised (``num_batches_tracked`` dropped,
+    DataParallel's ``module.`` prefix removed).
 
     InputError (one line naming the file) when PyTorch is missing or the file is not a PyTorch
-    state dict."""
+    state dict, bare or under ``"state_dict"``."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint file")
@@ -48,23 +53,78 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     except ImportError:
         raise InputError(f"{path}: importing an OFA checkpoint needs PyTorch "
                          "(pip install 'jaxnas[ofa]')") from None
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, zipfile.BadZipFile,
-            AttributeError, TypeError, UnicodeDecodeError) as e:
-        reason = " ".join(str(e).split())[:120]
-        raise InputError(f"{path}: not a PyTorch checkpoint ({type(e).__name__}: {reason})") from None
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise InputError(f"{path}: not a state dict of tensors (an OFA checkpoint holds one, "
-                         "bare or under 'state_dict')")
+    state_dict = _state_dict_of(load_checkpoint(path), path)
     out = {}
-    for k, v in obj.items():
+    for k, v in state_dict.items():
         if not isinstance(k, str) or k.endswith("num_batches_tracked"):
             continue
-        out[_normalise_key(k.removeprefix("module."))] = v.detach().to(torch.float32).numpy()
+        try:
+            out[_normalise_key(k.removeprefix("module."))] = v.detach().to(torch.float32).numpy()
+        except Exception as e:  # sparse, quantized, meta tensors ...
+            raise InputError(f"{path}: tensor {k[:80]!r} does not read as an array of floats ({_gist(e)})") from None
     return out
+
+
+def load_checkpoint(path: Path):
+    """What ``torch.load`` reads from ``path`` with ``weights_only=True`` (tensors and plain
+    containers, never code). A file that holds numpy scalars (OFA's training checkpoints keep a
+    numpy ``best_acc`` beside the state dict) is read again with those allowed
+    (:func:`_numpy_safe_globals`), still weights-only. Any failure is InputError, one line."""
+    import torch
+
+    try:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            if "numpy" not in str(e):
+                raise
+        with torch.serialization.safe_globals(_numpy_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # PyTorch's loader raises nearly any type on a damaged or foreign file
+        raise InputError(f"{path}: not a PyTorch checkpoint of Once-for-All's supernet ({_gist(e)})") from None
+
+
+def _numpy_safe_globals() -> list:
+    """What a numpy scalar pickles as: numpy's scalar constructor (under its numpy 2 and numpy 1
+    names), ``numpy.dtype`` and the dtype classes (their state is set when unpickled). None of
+    them builds anything but a number."""
+    core = getattr(np, "_core", None) or np.core
+    scalar = core.multiarray.scalar
+    dtype_classes = {type(np.dtype(c)) for c in np.typecodes["All"]}
+    return [(scalar, "numpy._core.multiarray.scalar"), (scalar, "numpy.core.multiarray.scalar"), np.dtype,
+            *sorted(dtype_classes, key=lambda t: t.__name__)]
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # terminal escape codes (PyTorch's bold warning)
+_GIST_CHARS = 100
+
+
+def _gist(e: BaseException) -> str:
+    """``Type: reason`` of an exception as one short clean line: escape codes and control
+    characters removed, the first non-empty line of the message (of PyTorch's weights-only
+    refusal, the unpickler's own line, not the advice around it), cut to about 100 characters."""
+    lines = [" ".join(line.split()) for line in _ANSI.sub("", str(e)).splitlines()]
+    lines = [line for line in lines if line]
+    marker = "WeightsUnpickler error:"
+    unpickler = [line.split(marker, 1)[1].split(" Please use ", 1)[0].strip() for line in lines if marker in line]
+    reason = "".join(c if c.isprintable() else "?" for c in (unpickler or lines or [""])[0])
+    if len(reason) > _GIST_CHARS:
+        reason = reason[:_GIST_CHARS - 3].rstrip() + "..."
+    return f"{type(e).__name__}: {reason}" if reason else type(e).__name__
+
+
+def _state_dict_of(obj, path: Path) -> Mapping:
+    """The state dict in what the file held: the object itself, or its ``"state_dict"`` entry (as
+    OFA publishes it, and as OFA's training code saves it beside ``epoch``, ``best_acc`` and the
+    optimizer's state); InputError unless that is a non-empty mapping of tensors."""
+    import torch
+
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(f"{path}: not a state dict of tensors (an OFA checkpoint holds one, "
+                         "bare or under 'state_dict')")
+    return obj
 
 
 def _conv(w):  # torch [O, I, kh, kw] -> [kh, kw, I, O]

@@ -161,6 +161,29 @@ def supernet_check_line(s: dict) -> str:
             f"{rho} ({verdict}: >= 80%, <= 0.50, >= 0.80)")
 
 
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
+def _latency_note(c: dict) -> str:
+    """What the local latency check says of one profile: agreement within its error band, or a
+    warning with the command that calibrates a profile here."""
+    med, band = c.get("median_error"), c.get("band")
+    if med is None:
+        return ""
+    what = (f"Latency check of {html.escape(c['profile'])} with {html.escape(c['runtime'])} on this machine: "
+            f"predictions {100 * med:.0f}% off the measurements (median over the searched networks)")
+    if band is None:
+        return f"<p class='note'>{what}; the profile has no error band in this space.</p>"
+    if not c.get("disagrees"):
+        return f"<p class='note'>{what}, within its error band ({100 * band:.0f}%).</p>"
+    rt = c["runtime"] if c["runtime"] in ("xla", "onnxruntime") else "onnxruntime"
+    return (f"<p class='warn'>{what}, beyond its error band ({100 * band:.0f}%). If this machine is the profile's "
+            f"device, it was calibrated on another one: measure this one with <code>nas profile calibrate "
+            f"{html.escape(c['profile'])}_here --space SPACE --runtime {rt} --n 40 --out my_profiles/"
+            f"{html.escape(c['profile'])}_here.yaml</code> (about two minutes) and search with it.</p>")
+
+
 def _supernet_check(run: RunDir) -> str | None:
     """The summary line of ``nas check supernet`` when it was measured on this very supernet
     (None when not measured, or measured on another); InputError for a malformed record."""
@@ -423,23 +446,32 @@ def build_report(workdir) -> Path:
                      figures.supernet_check_figure(read_json(run.supernet_check, what="supernet check")["rows"],
                                                    out / "supernet_check.png")))
     check = run.latency_check
+    latency_notes = []
     if check.is_file():
         lc = read_json(check, what="latency check")
         if not isinstance(lc, dict) or not isinstance(lc.get("profile"), str) or not isinstance(lc.get("rows"), list):
             raise InputError(f"{check}: must be an object with profile and rows")
-        for i, r in enumerate(lc["rows"]):
-            if not isinstance(r, dict) or not isinstance(r.get("name", ""), str):
-                raise InputError(f"{check}: rows[{i}] must be an object with name, predicted_ms, measured_ms")
-            for k in ("predicted_ms", "measured_ms"):
-                _num(r.get(k), f"{check}: rows[{i}].{k}", lo=1e-9)
-        figs.append(("Predicted against measured latency on this machine",
-                     figures.latency_check_figure(lc["rows"], out / "latency_check.png", lc["profile"])))
+        checks = lc.get("checks") or [{"profile": lc["profile"], "runtime": lc.get("runtime", "xla"),
+                                        "rows": lc["rows"]}]  # a first-version record: one check
+        for c in checks:
+            for i, r in enumerate(c["rows"]):
+                if not isinstance(r, dict) or not isinstance(r.get("name", ""), str):
+                    raise InputError(f"{check}: rows[{i}] must be an object with name, predicted_ms, measured_ms")
+                for k in ("predicted_ms", "measured_ms"):
+                    _num(r.get(k), f"{check}: rows[{i}].{k}", lo=1e-9)
+            figs.append((f"Predicted ({c['profile']}) against measured latency on this machine ({c['runtime']})",
+                         figures.latency_check_figure(c["rows"], out / f"latency_check_{_slug(c['profile'])}.png",
+                                                      c["profile"])))
+            latency_notes.append(_latency_note(c))
+        for s_ in lc.get("not_checked") or []:
+            latency_notes.append(f"<p class='note'>Latency of {html.escape(str(s_.get('profile')))} not checked here: "
+                                 f"{html.escape(str(s_.get('reason')))}.</p>")
     body = [f"<h1>{html.escape(summary.get('experiment', 'experiment'))}: hardware-aware NAS report</h1>",
             f"<p class='note'>search space <b>{html.escape(summary['space'])}</b>; profiles: "
             f"{html.escape(_profile_names(summary))}. Test accuracy is measured once, after final "
             "training; supernet accuracy is on the validation split with inherited weights.</p>",
             _supernet_note(summary),
-            _fidelity_note(run), _search_check_note(run),
+            _fidelity_note(run), _search_check_note(run), *latency_notes,
             "<h2>Chosen architectures</h2>", _arch_table(summary),
             _deployment_table(summary),
             _equal_macs_table(summary),
