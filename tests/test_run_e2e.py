@@ -165,6 +165,10 @@ def test_smoke_run_end_to_end(tmp_path):
     assert recorded["search"]["profiles"] == ["local_cpu", "pixel2"] and recorded["search"]["budgets"] == budgets
     assert recorded["history"][-1]["command"] == "nas search" and "note: profile pixel2 was measured on fbnet" \
         in proc_dev.stderr
+    # before `nas run` chose its networks, `nas export` says what to run; a named network exports alone
+    proc_exp = nas("export", str(wd), "mobilenet_v2", "--format", "json")
+    assert proc_exp.returncode == 0 and "note: pixel2 was searched after this run's final training" in proc_exp.stderr
+    assert "mobilenet_v2:" in proc_exp.stdout and "searched_0:" not in proc_exp.stdout
     proc_dev2 = nas("run", "fashion_mnist", "--smoke", "--workdir", str(wd))
     assert proc_dev2.returncode == 0, proc_dev2.stderr[-3000:]
     both = json.loads((wd / "summary.json").read_text())

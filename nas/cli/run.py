@@ -1,7 +1,10 @@
 """``nas run EXPERIMENT``: the whole pipeline (resumable) and ``nas export WORKDIR``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+from nas.errors import InputError
 
 
 def register(sub) -> None:
@@ -14,8 +17,9 @@ def register(sub) -> None:
                    help="override a config field, e.g. --set supernet.epochs=2 (repeatable)")
     p.add_argument("--smoke", action="store_true", help="tiny version of the experiment (tests)")
     p.set_defaults(func=cmd_run)
-    e = sub.add_parser("export", help="export the chosen architectures of a finished run")
+    e = sub.add_parser("export", help="export the chosen architectures of a finished run (every profile's)")
     e.add_argument("workdir")
+    e.add_argument("names", nargs="*", help="chosen networks to export (chosen.json names; default: all)")
     e.add_argument("--format", default=",".join(DEFAULT_FORMATS),
                    help=f"comma-separated subset of {','.join(FORMATS)} (tflite needs the litert extra)")
     e.add_argument("--int8-weight-bits", type=int, choices=(8, 7), default=None,
@@ -45,6 +49,22 @@ def cmd_run(args) -> int:
     return 0
 
 
+def unchosen_profiles(cfg, run, cands) -> list[str]:
+    """One line per profile the work directory searched whose networks are not chosen yet (its
+    search came after the run's final training): what to run so they are fine-tuned and exported."""
+    from nas.rundir import profile_label
+
+    chosen = {p for c in cands for p in c.chosen_for}
+    lines = []
+    for p in cfg.search.profiles:
+        label = profile_label(p)
+        if label not in chosen and run.search(p).result.is_file():
+            lines.append(f"note: {label} was searched after this run's final training; `nas run {cfg.name} "
+                         f"--workdir {run.root}` chooses and fine-tunes its networks (the others are kept), "
+                         "then exports and reports every profile's")
+    return lines
+
+
 def cmd_export(args) -> int:
     from nas.data import load_dataset
     from nas.export import check_formats
@@ -58,6 +78,14 @@ def cmd_export(args) -> int:
     check_converters(formats, "--format")  # one line and status 2 before any work
     run = RunDir(args.workdir)
     cfg, cands = load_finished_run(run.root)
+    unknown = [n for n in args.names if n not in {c.name for c in cands}]
+    if unknown:
+        raise InputError(f"{unknown[0]}: not a chosen network of {run.root} (chosen: "
+                         f"{', '.join(c.name for c in cands)})")
+    if args.names:
+        cands = [c for c in cands if c.name in args.names]
+    for line in unchosen_profiles(cfg, run, cands):
+        print(line, file=sys.stderr)
     if args.int8_weight_bits is not None:
         cfg.export.int8_weight_bits = args.int8_weight_bits
     records = export_all(cfg, run.root, cands, load_dataset(cfg.data), formats=formats)
