@@ -29,6 +29,7 @@ import numpy as np
 
 GOAL = {"share_on_or_above": 0.8, "worst_below_smallest": 0.005, "spearman": 0.8}
 TOLERANCE = 1e-9  # on the line, up to float rounding
+CHUNK = 10  # subnets scored between two writes of the rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,9 +126,15 @@ def check_supernet(workdir, opts: SupernetCheckOptions = SupernetCheckOptions())
     keys = [row_key(f"{cfg.name}/{weights}", name, arch_to_json(a), budget) for name, a in subnets]
     missing = [i for i, k in enumerate(keys) if k not in store]
     t0 = time.perf_counter()
-    if missing:
-        scores = supernet_accuracy(cfg, run.root, [subnets[i][1] for i in missing])
-        for i, acc in zip(missing, scores):
+    dataset = None
+    for start in range(0, len(missing), CHUNK):  # rows kept as they come: a stopped check resumes there
+        chunk = missing[start:start + CHUNK]
+        if dataset is None:
+            from nas.data import load_dataset
+
+            dataset = load_dataset(cfg.data)
+        scores = supernet_accuracy(cfg, run.root, [subnets[i][1] for i in chunk], dataset)
+        for i, acc in zip(chunk, scores):
             name, arch = subnets[i]
             store.put(keys[i], {"name": name, "arch": arch_to_json(arch), "macs": float(arch_stats(arch).macs),
                                 "accuracy": float(acc), "supernet_id": supernet_id, **scoring})

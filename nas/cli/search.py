@@ -29,7 +29,13 @@ def cmd_search(args) -> int:
 
     from nas.cli.progress import search_progress
     from nas.files import checked_dir
-    from nas.pipeline.search import check_accuracy_source, check_budgets_reachable, profile_notes, run_stage
+    from nas.pipeline.search import (
+        check_accuracy_source,
+        check_budgets_reachable,
+        coverage_line,
+        profile_notes,
+        run_stage,
+    )
     from nas.pipeline.workdir import prepare, record
     from nas.rundir import RunDir
 
@@ -48,6 +54,8 @@ def cmd_search(args) -> int:
     line = record(cfg, run, diff, history, "nas search")
     if line:
         Console(stderr=True).print(line, markup=False, highlight=False, soft_wrap=True)
+    if not args.json:
+        Console(stderr=True).print(coverage_line(cfg, results).strip(), markup=False, highlight=False, soft_wrap=True)
     names = list(cfg.search.objectives)
     for profile, res in results.items():
         if args.json:

@@ -177,7 +177,8 @@ def latency_check_lines(cfg, path) -> list[str]:
     for c in json.loads(RunDir(path.parent).latency_check.read_text()).get("checks", []):
         if c["disagrees"]:
             out.append(f"latency check: {c['profile']} predicts {100 * c['median_error']:.0f}% off what "
-                       f"{c['runtime']} measures here (its band: {100 * c['band']:.0f}%); if this machine is its device, "
+                       f"{c['runtime']} measures here (its band: {100 * c['band']:.0f}%); "
+                       "if this machine is its device, "
                        f"calibrate: {calibration_hint(cfg, c)}")
     return out
 

@@ -54,7 +54,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     from nas.latency.profile_io import load_profiles
     from nas.pipeline.export import export_all, latency_check, latency_check_lines, write_summary
     from nas.pipeline.final import run_final_training
-    from nas.pipeline.search import check_budgets_reachable, profile_notes, run_stage, supernet_accuracy
+    from nas.pipeline.search import check_budgets_reachable, coverage_line, profile_notes, run_stage, supernet_accuracy
     from nas.pipeline.supernet import check_space_fits_data, resolve_normalization, run_supernet_stage
     from nas.raycluster import driver_env
     from nas.report import build_report
@@ -102,6 +102,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
     log(f"[bold]stage 2/4[/] search on {', '.join(cfg.search.profiles)}")
     results = run_stage(cfg, run.root, profiles=cfg.search.profiles, dataset=dataset, on_generation=on_generation,
                         loaded=profiles)
+    log(coverage_line(cfg, results), markup=False)
     cands = choose_architectures(cfg, {p: r.front for p, r in results.items()})
     hand = None if cfg.final.train_hand_designed else hand_designed(cfg)  # not trained, marked on the fronts
     unscored = [c for c in cands + [hand] if c is not None and c.kind == "baseline" and c.supernet_accuracy is None]

@@ -93,6 +93,18 @@ def profile_notes(cfg, profiles=None, loaded=None) -> list[str]:
     return out
 
 
+def coverage_line(cfg, results: dict) -> str:
+    """How much of the space the search saw, in one line: networks scored per profile against the
+    space's size, and how to search more (a small default search can miss what a larger finds)."""
+    space = search_space(cfg)
+    size = space.num_distinct() if hasattr(space, "num_distinct") else space.size()
+    scored = ", ".join(f"{r.evaluations} on {p}" for p, r in results.items())
+    s = cfg.search
+    return (f"  search: scored {scored} of {size:.2g} networks in {cfg.space} (population {s.population} x "
+            f"{s.generations} generations); a larger search can find better ones: --set "
+            f"search.generations={2 * s.generations} continues this one")
+
+
 def check_profiles_cover(cfg, profiles, loaded=None) -> None:
     """InputError when the search has no profile, or a latency lookup-table
     profile has no table for a resolution the search may draw. (Without latency a search still

@@ -97,17 +97,21 @@ def _numpy_safe_globals() -> list:
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # terminal escape codes (PyTorch's bold warning)
 _GIST_CHARS = 100
+# PyTorch's paragraph around the weights-only unpickler's reason: its own lines, skipped
+_TORCH_ADVICE = ("Weights only load failed", "In PyTorch 2.6", "Re-running `torch.load`", "(1)", "(2)",
+                 "Check the documentation of torch.load")
 
 
 def _gist(e: BaseException) -> str:
     """``Type: reason`` of an exception as one short clean line: escape codes and control
-    characters removed, the first non-empty line of the message (of PyTorch's weights-only
-    refusal, the unpickler's own line, not the advice around it), cut to about 100 characters."""
-    lines = [" ".join(line.split()) for line in _ANSI.sub("", str(e)).splitlines()]
-    lines = [line for line in lines if line]
-    marker = "WeightsUnpickler error:"
-    unpickler = [line.split(marker, 1)[1].split(" Please use ", 1)[0].strip() for line in lines if marker in line]
-    reason = "".join(c if c.isprintable() else "?" for c in (unpickler or lines or [""])[0])
+    characters removed, the first line of the message that says something (of PyTorch's
+    weights-only refusal, the unpickler's reason, not the advice around it), cut to about 100
+    characters."""
+    text = _ANSI.sub("", str(e))
+    text = text.split("WeightsUnpickler error:", 1)[-1].removeprefix("Weights only load failed.")
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    reason = next((line for line in lines if line and not line.startswith(_TORCH_ADVICE)), "")
+    reason = "".join(c if c.isprintable() else "?" for c in reason.split(" Please use ", 1)[0])
     if len(reason) > _GIST_CHARS:
         reason = reason[:_GIST_CHARS - 3].rstrip() + "..."
     return f"{type(e).__name__}: {reason}" if reason else type(e).__name__

@@ -156,7 +156,8 @@ def supernet_check_line(s: dict) -> str:
     rho = "n/a" if s["spearman"] is None else f"{s['spearman']:.2f}"
     verdict = "meets the goal" if s["meets_goal"] else "misses the goal"
     return (f"{s['n']} random subnets: {pct(s['share_on_or_above'])} on or above the line from the smallest "
-            f"({pct(s['smallest'])}) to the largest ({pct(s['largest'])}), worst {100 * (s['worst_below_line'] or 0):.2f} "
+            f"({pct(s['smallest'])}) to the largest ({pct(s['largest'])}), "
+            f"worst {100 * (s['worst_below_line'] or 0):.2f} "
             f"points below it and {100 * (s['worst_below_smallest'] or 0):.2f} below the smallest; Spearman vs MACs "
             f"{rho} ({verdict}: >= 80%, <= 0.50, >= 0.80)")
 

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from nas.errors import InputError
+from nas.train.sampling import restrict  # noqa: F401 (part of this module's interface)
 
 PHASES = ("full", "kernel", "depth", "expand")
 ELASTIC = {"full": frozenset(), "kernel": frozenset({"kernel"}), "depth": frozenset({"kernel", "depth"}),
@@ -96,24 +97,6 @@ def resolve_phases(supernet) -> list[Phase]:
     return out
 
 
-def restrict(space, arch, elastic: frozenset):
-    """``arch`` with every choice that is not elastic in a phase set to its maximum (kernel,
-    depth, expansion); the resolution is kept."""
-    import numpy as np
-
-    from nas.search_spaces.arch import Arch
-
-    ks, e, d, r = space.decode(arch)
-    cfg = space.cfg
-    if "kernel" not in elastic:
-        ks = np.full_like(ks, max(cfg.kernels))
-    if "expand" not in elastic:
-        e = np.full_like(e, max(cfg.expands))
-    if "depth" not in elastic:
-        d = np.full_like(d, max(cfg.depths))
-    return space.canonical(Arch(space.name, tuple(int(x) for x in (*ks.ravel(), *e.ravel(), *d, r))))
-
-
 @dataclass(frozen=True)
 class PhasePlan:
     """Step ranges of the phases: ``starts[i]`` is phase i's first step, ``steps[i]`` its length."""
@@ -165,7 +148,7 @@ def phase_sampler(model, space, phase_plan: PhasePlan, num_random: int, seed: in
     import jax
 
     from nas.train.forward import stack_archs
-    from nas.train.supernet import sample_random_subnets
+    from nas.train.sampling import sample_random_subnets
 
     largest = model.arch_arrays(space.largest())
     base = jax.random.key(seed + 1)

@@ -12,7 +12,6 @@ enter the jitted step as stacked int32 arrays.
 """
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from nas.train.evaluate import full_state
 from nas.train.forward import stack_archs, supernet_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_record, stored_result
 from nas.train.optim import make_optimizer
+from nas.train.sampling import MACS_CANDIDATES, sample_random_subnets  # noqa: F401 (re-exported)
 from nas.train.scoring import evaluate_subnet
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
@@ -159,55 +159,6 @@ def supernet_fingerprint(space: str, supernet, data, dataset, init: dict | None 
                      "num_random_subnets": s.num_random_subnets, "distill": s.distill,
                      "seed": s.seed, "total_steps": total, "warmup_steps": warmup},
     }
-
-
-MACS_CANDIDATES = 32  # "macs" sampling: uniform draws per random subnet, the closest to the target kept
-
-
-@functools.lru_cache(maxsize=16)
-def _macs_range(space, elastic=None) -> tuple[float, float]:
-    """MACs of the smallest subnet and the 99th percentile of 2,000 uniform draws (the largest
-    subnets are out of reach of ``MACS_CANDIDATES`` uniform draws; the largest one is trained
-    every step anyway); of a progressive phase's subnets when ``elastic`` is given."""
-    import numpy as np
-
-    from nas.search_spaces import arch_stats
-
-    draws = _restricted(space, space.sample(jax.random.key(0), 2000), elastic)
-    macs = [arch_stats(a).macs for a in draws]
-    return float(arch_stats(_restricted(space, [space.smallest()], elastic)[0]).macs), float(np.percentile(macs, 99))
-
-
-def _restricted(space, archs, elastic):
-    if elastic is None:
-        return archs
-    from nas.train.progressive import restrict
-
-    return [restrict(space, a, elastic) for a in archs]
-
-
-def sample_random_subnets(space, key, n: int, sampling: str = "uniform", elastic=None) -> list:
-    """``n`` random subnets: ``uniform`` draws every choice uniformly (sizes pile up around the
-    median MACs); ``macs`` draws a MACs target uniformly between the smallest subnet and the 99th
-    percentile of uniform draws and keeps, of ``MACS_CANDIDATES`` uniform draws, the one closest
-    to it, so every size is trained about equally often (FLOPs-stratified sampling, as in
-    AttentiveNAS / BigNAS). ``elastic`` (a progressive phase's elastic choices,
-    :mod:`nas.train.progressive`): draws are restricted to the phase's subnets first."""
-    if n == 0:
-        return []
-    if sampling == "uniform":
-        return _restricted(space, space.sample(key, n), elastic)
-    from nas.search_spaces import arch_stats
-
-    lo, hi = _macs_range(space, elastic)
-    k_target, k_pool = jax.random.split(key)
-    targets = jax.random.uniform(k_target, (n,), minval=lo, maxval=hi).tolist()
-    pool = _restricted(space, space.sample(k_pool, n * MACS_CANDIDATES), elastic)
-    out = []
-    for i, t in enumerate(targets):
-        group = pool[i * MACS_CANDIDATES:(i + 1) * MACS_CANDIDATES]
-        out.append(min(group, key=lambda a: abs(arch_stats(a).macs - t)))
-    return out
 
 
 def subnet_sampler(model, space, num_random: int, seed: int, sampling: str = "uniform"):
