@@ -75,7 +75,7 @@ def describe_source(path: str | Path) -> dict:
         rec = _verified_record(_supernet_dir(p))
         return {"kind": "imported", "format": "jaxnas", "file": str(p), "sha256": rec["checksums"]["checkpoint"],
                 **named,
-                **({"origin": rec["result"]["source"]} if isinstance(rec["result"].get("source"), dict) else {}),
+                **_origin(rec["result"]),
                 **({"kernel_transform": rec["fingerprint"]["kernel_transform"]}
                    if "kernel_transform" in rec["fingerprint"] else {})}
     raise InputError(f"{path}: neither a file nor a folder")
@@ -101,6 +101,15 @@ def starts_from_ofa(value: str | Path) -> bool:
     :func:`describe_source` for a folder that holds no supernet."""
     p = resolve_init(value)
     return p.is_file() or is_ofa_source(describe_source(value))
+
+
+def _origin(result: dict) -> dict:
+    """``{"origin": ...}``: what a jaxnas supernet came from (the source it was imported from, or
+    the supernet its training started from), or ``{}`` for one trained from random weights."""
+    for key in ("source", "started_from"):
+        if isinstance(result.get(key), dict):
+            return {"origin": result[key]}
+    return {}
 
 
 def _verified_record(d: TrainDir) -> dict:
