@@ -90,7 +90,7 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
 
     mark = " (smoke run: a few examples and steps, the accuracies mean nothing)" if smoke else ""
     if trains:
-        log("[bold]stage 1/4[/] supernet: training")
+        log(f"[bold]stage 1/4[/] supernet: {training_words(cfg.supernet)}", markup=True)
     else:
         log(f"[bold]stage 1/4[/] supernet: imported from {cfg.supernet.init or cfg.supernet_from} (no training)")
     info = run_supernet_stage(cfg, run.root, dataset)
@@ -124,6 +124,17 @@ def run_experiment(cfg: ExperimentConfig, workdir, *, console=None,
         log(f"  {line}")
     summary = write_summary(cfg, run.root, cands, finals, dataset, untrained=[hand] if hand else [], loaded=profiles)
     return RunResult(build_report(run.root), summary)
+
+
+def training_words(supernet) -> str:
+    """What stage 1 trains, in a few words: the schedule, its phases, where it starts from."""
+    if supernet.schedule != "progressive":
+        return f"training (sandwich rule, {supernet.epochs:g} epochs)"
+    from nas.train.progressive import resolve_phases
+
+    phases = ", ".join(f"{p.name} {p.epochs:g}" for p in resolve_phases(supernet))
+    start = f" from {supernet.init}" if supernet.init else ""
+    return f"progressive shrinking{start} (phases, epochs: {phases})"
 
 
 def load_finished_run(workdir, *, trained: bool = True) -> tuple[ExperimentConfig, list[Candidate]]:
