@@ -100,3 +100,25 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, capsys):
     archs.write_text(json.dumps({"ks": [3] * 12, "e": [3] * 12, "d": [1] * 4, "r": 28}) + "\n")
     assert nas(["supernet", "eval", str(tmp_path), "--archs", str(archs)]) == 2
     assert "no trained supernet" in capsys.readouterr().err
+
+
+def test_quick_gives_each_long_check_its_short_settings_and_explicit_options_win(monkeypatch, capsys):
+    from nas.checks import ranking_fidelity, search_vs_random, supernet_middle
+
+    seen = {}
+    monkeypatch.setattr(ranking_fidelity, "check_fidelity", lambda wd, o: seen.setdefault("fidelity", o) and 1 / 0)
+    monkeypatch.setattr(search_vs_random, "check_search_vs_random", lambda wd, o: seen.setdefault("vs", o) and 1 / 0)
+    monkeypatch.setattr(supernet_middle, "check_supernet", lambda wd, o: seen.setdefault("sn", o) and 1 / 0)
+    for argv in (["fidelity", "w", "--quick"], ["search-vs-random", "w", "--quick"], ["supernet", "w", "--quick"]):
+        with pytest.raises(ZeroDivisionError):
+            nas(["check", *argv])
+    assert (seen["fidelity"].stratified, seen["fidelity"].band, seen["fidelity"].epochs) == (8, 0, 1.0)
+    assert (seen["vs"].sample, seen["vs"].epochs) == (3, 0.25) and seen["sn"].sample == 10
+    seen.clear()
+    with pytest.raises(ZeroDivisionError):
+        nas(["check", "fidelity", "w", "--quick", "--epochs", "3", "--band", "2"])
+    assert (seen["fidelity"].stratified, seen["fidelity"].band, seen["fidelity"].epochs) == (8, 2, 3.0)
+    seen.clear()
+    with pytest.raises(ZeroDivisionError):
+        nas(["check", "fidelity", "w"])
+    assert (seen["fidelity"].stratified, seen["fidelity"].band, seen["fidelity"].epochs) == (16, 8, 2.0)

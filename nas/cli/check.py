@@ -29,6 +29,11 @@ def _rows_option(p, example: str) -> None:
                    f"those already there (e.g. docs/benchmarks/{example}; commit it)")
 
 
+def _quick_option(p, what: str) -> None:
+    p.add_argument("--quick", action="store_true", help=f"a rough, short version: {what} (options given "
+                   "explicitly still apply)")
+
+
 def _add_supernet(csub) -> None:
     p = csub.add_parser(
         "supernet", help="does the supernet know its middle? its ends and random subnets scored as the search "
@@ -39,7 +44,8 @@ def _add_supernet(csub) -> None:
         "distance below it and below the smallest, and Spearman's rho against MACs (a few minutes on a 2-core CPU "
         "for fashion_mnist at the defaults; --sample 10 for a quick look).")
     p.add_argument("workdir", help="a run whose supernet is trained or imported")
-    p.add_argument("--sample", type=count(1, 10_000), default=50, help="random subnets of each kind")
+    p.add_argument("--sample", type=count(1, 10_000), help="random subnets of each kind (default 50; --quick: 10)")
+    _quick_option(p, "10 random subnets of each kind")
     p.add_argument("--seed", type=seed, default=0, help="seed of the random draw")
     p.add_argument("--out", help="result file (default WORKDIR/supernet_check.json, which the report reads)")
     p.add_argument("--label", help="the table rows' label (default: the work directory's name)")
@@ -58,16 +64,18 @@ def _add_fidelity(csub) -> None:
         "Kendall tau and Spearman rho of the two rankings, with 95% bootstrap intervals, go to WORKDIR/fidelity.json "
         "and a Markdown row is printed.")
     p.add_argument("workdir", help="a run whose supernet is trained")
-    p.add_argument("--stratified", type=int, default=16, help="subnets spread evenly over MACs")
-    p.add_argument("--band", type=int, default=8, help="subnets more from the narrow MACs band")
+    p.add_argument("--stratified", type=int, help="subnets spread evenly over MACs (default 16; --quick: 8)")
+    p.add_argument("--band", type=int, help="subnets more from the narrow MACs band (default 8; --quick: 0)")
+    _quick_option(p, "8 subnets over MACs, none from the band, 1 stand-alone epoch: a rough answer in a fraction "
+                  "of the time (the defaults train 24 subnets 2 epochs each, about two hours on a 2-core CPU)")
     p.add_argument("--band-macs", type=float, help="centre of the narrow band (default: median MACs)")
     p.add_argument("--band-width", type=float, default=0.10, help="the band's relative half-width")
     p.add_argument("--seed", type=seed, default=0, help="seed of the subnet choice and the bootstrap")
     p.add_argument("--seeds", type=_seed_list, default=str(RECIPE["seed"]),
                    help="comma-separated stand-alone training seeds; the ground truth is their mean, and the "
                         "first two seeds' agreement is the ceiling of any supernet's τ (default: the recipe's)")
-    p.add_argument("--epochs", type=float, default=RECIPE["epochs"],
-                   help=f"stand-alone epochs (the recipe's {RECIPE['epochs']:g} unless stated)")
+    p.add_argument("--epochs", type=float,
+                   help=f"stand-alone epochs (the recipe's {RECIPE['epochs']:g} unless stated; --quick: 1)")
     p.add_argument("--max-steps", type=int, default=0, help="cap stand-alone steps (smoke tests only)")
     p.add_argument("--standalone-from", metavar="WORKDIR",
                    help="score this run's supernet on the subnets of another run's finished check, against its "
@@ -103,7 +111,8 @@ def _add_search_vs_random(csub) -> None:
         "(WORKDIR/search_check/, resumable). Writes WORKDIR/search_check.json as each network finishes and prints "
         "a Markdown table.")
     p.add_argument("workdir", help="a run that has chosen its networks (`nas run`)")
-    p.add_argument("--sample", type=count(1, 100), default=5, help="random networks to fine-tune")
+    p.add_argument("--sample", type=count(1, 100), help="random networks to fine-tune (default 5; --quick: 3)")
+    _quick_option(p, "3 random networks, every network fine-tuned a quarter epoch")
     p.add_argument("--tolerance", type=float, default=0.05, help="relative predicted-latency window, in (0, 1)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the random draw")
     p.add_argument("--pool", type=count(10, 1_000_000), default=POOL,
@@ -135,7 +144,8 @@ def _add_scratch_vs_inherited(csub) -> None:
 def cmd_supernet(args) -> int:
     from nas.checks.supernet_middle import SupernetCheckOptions, check_supernet, summary_line, supernet_check_table
 
-    result = check_supernet(args.workdir, SupernetCheckOptions(sample=args.sample, seed=args.seed, rows=args.rows,
+    sample = args.sample or (10 if args.quick else 50)
+    result = check_supernet(args.workdir, SupernetCheckOptions(sample=sample, seed=args.seed, rows=args.rows,
                                                                out=args.out))
     print(summary_line(result))
     print(supernet_check_table(args.label or Path(args.workdir).resolve().name, result))
@@ -145,8 +155,14 @@ def cmd_supernet(args) -> int:
 def cmd_fidelity(args) -> int:
     from nas.checks.ranking_fidelity import FidelityOptions, check_fidelity, fidelity_table
 
-    opts = FidelityOptions(stratified=args.stratified, band=args.band, band_macs=args.band_macs,
-                           band_width=args.band_width, seed=args.seed, seeds=args.seeds, epochs=args.epochs,
+    from nas.checks.ranking_fidelity import RECIPE
+
+    quick = args.quick
+    stratified = args.stratified if args.stratified is not None else (8 if quick else 16)
+    band = args.band if args.band is not None else (0 if quick else 8)
+    epochs = args.epochs if args.epochs is not None else (1.0 if quick else RECIPE["epochs"])
+    opts = FidelityOptions(stratified=stratified, band=band, band_macs=args.band_macs,
+                           band_width=args.band_width, seed=args.seed, seeds=args.seeds, epochs=epochs,
                            max_steps=args.max_steps, standalone_from=args.standalone_from,
                            eval_batches=args.eval_batches, bn_batches=args.bn_batches, out=args.out, rows=args.rows)
     result = check_fidelity(args.workdir, opts)
@@ -159,10 +175,12 @@ def cmd_search_vs_random(args) -> int:
 
     if args.epochs is not None and not 0 < args.epochs <= 1000:
         raise InputError("--epochs: must be in (0, 1000]")
+    sample = args.sample or (3 if args.quick else 5)
+    epochs = args.epochs if args.epochs is not None else (0.25 if args.quick else None)
     if not 0 < args.tolerance < 1:
         raise InputError("--tolerance: must be in (0, 1)")
-    opts = VsRandomOptions(sample=args.sample, tolerance=args.tolerance, seed=args.seed, pool=args.pool,
-                           name=args.name, epochs=args.epochs, workers=args.workers, rows=args.rows)
+    opts = VsRandomOptions(sample=sample, tolerance=args.tolerance, seed=args.seed, pool=args.pool,
+                           name=args.name, epochs=epochs, workers=args.workers, rows=args.rows)
     print(comparison_table(check_search_vs_random(args.workdir, opts)))
     return 0
 
