@@ -67,3 +67,17 @@ def test_the_quick_commands_run_as_written_and_print_what_the_readme_says(tmp_pa
             head = " ".join(want.split("...")[0].split())  # an elided line: its beginning must match
             assert any(line.startswith(head) for line in printed), f"{command}: no line like {want!r} in {printed}"
     assert (tmp_path / "arch.jsonl").is_file()  # the file the later commands read, by the tour's name
+
+
+def test_what_the_tour_writes_leaves_git_status_clean():
+    """Every file or folder a tour command writes in the checkout (``> FILE``, ``--out``,
+    ``--workdir``) is ignored by git, so `git status` stays clean through the tour."""
+    written = set()
+    for command, _ in tour():
+        argv = shlex.split(command)
+        written.update(argv[i + 1] for i, a in enumerate(argv[:-1]) if a in (">", "--out", "--workdir"))
+    assert {"arch.jsonl", "bundle", "my_board.yaml", "runs/fm"} <= written
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *sorted(written)], cwd=ROOT, capture_output=True,
+                          text=True)
+    ignored = set(proc.stdout.split())
+    assert ignored == written, f"written by the tour but not ignored: {sorted(written - ignored)}"
