@@ -3,7 +3,8 @@
     nas run design_study                       # one search per device profile
 
 The supernet is the long setting's (6 epochs, about an hour on a 2-core CPU), shipped with
-jaxnas as ``pretrained:fashion_mnist``: stage 1 imports it. To search a supernet trained here
+jaxnas as ``pretrained:fashion_mnist_sandwich``: stage 1 imports it (the measured study in
+docs/benchmarks/design_study.md searched it). To search a supernet trained here
 instead: ``nas run fashion_mnist_long``, then ``nas run design_study --set supernet.init=
 --set supernet_from=runs/fashion_mnist_long``.
 
@@ -29,7 +30,7 @@ PROFILES = ["rtx2080ti_b1", "xeon_gold6226", "pixel2", "local_cpu"]
 def get_config(smoke: bool = False):
     cfg = _fm.get_config(smoke=smoke)  # same data and supernet
     cfg.name = "design_study"
-    cfg.supernet.init = "pretrained:fashion_mnist"  # the long setting's supernet, shipped
+    cfg.supernet.init = "pretrained:fashion_mnist_sandwich"  # the long setting's supernet, shipped
     cfg.search.profiles = list(PROFILES)
     cfg.search.budgets = {}  # no budget: each device's whole trade-off curve
     if not smoke:

@@ -5,7 +5,8 @@ carved from the 60,000 training images, the 10,000 test images are used only by 
 
 This is the `make demo` setting, sized for a 2-core CPU and under 10 minutes. It starts from
 the supernet shipped with jaxnas (``supernet.init="pretrained:fashion_mnist"``: the long
-setting's supernet, 6 epochs of the sandwich rule, see nas/pretrained/supernets/fashion_mnist/
+setting's sandwich supernet, 6 epochs, then 3.5 epochs of progressive shrinking with kernel
+transformation, ``experiments/fashion_mnist_ps.py``; see nas/pretrained/supernets/fashion_mnist/
 README.md), so stage 1 imports instead of training. The search scores every candidate on the
 whole validation split (the scoring that ranks subnets best, docs/benchmarks/supernet.md) under
 a FLOP budget, and the chosen network is fine-tuned briefly from its inherited weights. The
@@ -13,8 +14,9 @@ hand-designed network is marked on the fronts with its supernet accuracy but not
 (`final.train_hand_designed`).
 
 Training the supernet here instead, from scratch, is one override away:
-``nas run fashion_mnist --set supernet.init=`` trains it with the settings below (the shipped
-supernet's: 6 epochs, about an hour on a 2-core CPU). Measured cost and accuracy are in the
+``nas run fashion_mnist --set supernet.init=`` trains one with the settings below (the sandwich
+rule, 6 epochs, about an hour on a 2-core CPU; the shipped supernet then had 3.5 epochs of
+progressive shrinking, about 50 minutes more). Measured cost and accuracy are in the
 README and docs/benchmarks/training.md.
 
 ``smoke=True``: a few hundred examples and a few steps of everything (used by tests); it imports

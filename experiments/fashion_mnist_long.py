@@ -27,7 +27,7 @@ _spec.loader.exec_module(_fm)
 def get_config(smoke: bool = False):
     cfg = _fm.get_config(smoke=smoke)
     cfg.name = "fashion_mnist_long"
-    cfg.supernet.init = ""  # trains its supernet (the one shipped as pretrained:fashion_mnist)
+    cfg.supernet.init = ""  # trains its supernet (the one shipped as pretrained:fashion_mnist_sandwich)
     cfg.search.eval_batches = 8
     cfg.final.learning_rate = 0.05
     if not smoke:

@@ -1,8 +1,9 @@
 """Progressive shrinking on Fashion-MNIST, from the sandwich-trained supernet shipped with jaxnas.
 
+This trained the supernet shipped as ``pretrained:fashion_mnist`` (what ``make demo`` searches).
 Once-for-All's recipe (``supernet.schedule="progressive"``, :mod:`nas.train.progressive`) run
-after the shipped ``pretrained:fashion_mnist`` supernet, which stands for the full-network
-phase: elastic kernel (with kernel transformation, which the sandwich supernet lacks), then
+after the sandwich supernet shipped as ``pretrained:fashion_mnist_sandwich`` (``nas run
+fashion_mnist_long``'s), which stands for the full-network phase: elastic kernel (with kernel transformation, which the sandwich supernet lacks), then
 elastic depth, then elastic expansion, each phase distilled from the largest subnet, each step
 training the largest, the phase's smallest and two random subnets spread over MACs. Search,
 fine-tuning and export are the demo's (``experiments/fashion_mnist.py``).
@@ -28,6 +29,7 @@ def get_config(smoke: bool = False):
     cfg = _fm.get_config(smoke=smoke)
     cfg.name = "fashion_mnist_ps"
     s = cfg.supernet
+    s.init = "pretrained:fashion_mnist_sandwich"  # the sandwich supernet it started from, shipped too
     s.schedule, s.phases, s.kernel_transform = "progressive", [dict(p) for p in PHASES], "on"
     s.num_random_subnets, s.sampling = 2, "macs"
     return cfg
