@@ -3,10 +3,11 @@
 This trained the supernet shipped as ``pretrained:fashion_mnist`` (what ``make demo`` searches).
 Once-for-All's recipe (``supernet.schedule="progressive"``, :mod:`nas.train.progressive`) run
 after the sandwich supernet shipped as ``pretrained:fashion_mnist_sandwich`` (``nas run
-fashion_mnist_long``'s), which stands for the full-network phase: elastic kernel (with kernel transformation, which the sandwich supernet lacks), then
-elastic depth, then elastic expansion, each phase distilled from the largest subnet, each step
-training the largest, the phase's smallest and two random subnets spread over MACs. Search,
-fine-tuning and export are the demo's (``experiments/fashion_mnist.py``).
+fashion_mnist_long``'s), which stands for the full-network phase: elastic kernel (with kernel
+transformation, which the sandwich supernet lacks), then elastic depth, then elastic expansion,
+each phase distilled from the largest subnet, each step training the largest, the phase's
+smallest and two random subnets spread over MACs. Search, fine-tuning and export are the
+demo's (``experiments/fashion_mnist.py``).
 
     nas run fashion_mnist_ps --workdir runs/fashion_mnist_ps
 

@@ -153,9 +153,7 @@ def cmd_supernet(args) -> int:
 
 
 def cmd_fidelity(args) -> int:
-    from nas.checks.ranking_fidelity import FidelityOptions, check_fidelity, fidelity_table
-
-    from nas.checks.ranking_fidelity import RECIPE
+    from nas.checks.ranking_fidelity import RECIPE, FidelityOptions, check_fidelity, fidelity_table
 
     quick = args.quick
     stratified = args.stratified if args.stratified is not None else (8 if quick else 16)
