@@ -18,7 +18,8 @@ from flax import nnx
 
 from nas.config import ConfigError, SupernetConfig, apply_overrides, load_experiment
 from nas.search_spaces import arch_stats, get_space
-from nas.train.progressive import PHASES, phase_sampler, plan, resolve_phases, restrict
+from nas.train.progressive import PHASES, phase_sampler, plan, resolve_phases
+from nas.train.sampling import restrict
 from nas.train.supernet import build_supernet, with_kernel_transform
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,3 +176,23 @@ def test_progressive_run_killed_in_the_middle_of_a_phase_resumes_to_the_same_wei
     # the last (expand) phase trains the largest, its smallest and one random subnet (the smoke's setting)
     last = json.loads((straight / "supernet" / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["step"] == 8 and "loss_subnet2" in last and "loss_subnet3" not in last
+
+
+@pytest.mark.slow  # progressive shrinking from the shipped sandwich supernet, as experiments/fashion_mnist_ps runs it
+def test_fashion_mnist_ps_continues_from_the_shipped_supernet_and_a_finished_stage_loads_nothing(tmp_path,
+                                                                                                 monkeypatch):
+    from nas import api
+    from nas.pretrained import init
+
+    cfg = api.load_config("fashion_mnist_ps", smoke=True)
+    info = api.supernet(cfg, tmp_path / "ps")
+    rec = json.loads((tmp_path / "ps" / "supernet" / "result.json").read_text())
+    assert rec["fingerprint"]["kernel_transform"] is True and rec["fingerprint"]["schedule"] == "progressive"
+    assert rec["fingerprint"]["init"]["sha256"] == init.describe_source("pretrained:fashion_mnist_sandwich")["sha256"]
+    assert [p["name"] for p in rec["result"]["phases"]] == ["kernel", "depth", "expand"]
+    assert rec["result"]["started_from"]["name"] == "pretrained:fashion_mnist_sandwich"
+    assert info.val_acc_largest > 0.5  # a trained supernet went on training, not a random one
+    # the stage is complete: running it again reuses the record without loading the starting supernet
+    monkeypatch.setattr(init, "load_source", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    again = api.supernet(cfg, tmp_path / "ps")
+    assert again.record == info.record

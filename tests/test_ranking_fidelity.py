@@ -93,7 +93,7 @@ def test_macs_sampling_spreads_subnets_over_sizes():
     per-choice sampling, whose sizes pile up around the median."""
     import jax
 
-    from nas.train.supernet import sample_random_subnets
+    from nas.train.sampling import sample_random_subnets
 
     space = get_space("fashion_mnist")
     spread = {}

@@ -77,7 +77,7 @@ def test_supernet_check_and_eval_score_as_the_search_does(tmp_path, capsys):
     # the report plots it
     from nas.report.build import _supernet_check
 
-    assert "4 random subnets" in _supernet_check(RunDir(wd))
+    assert "4 random subnets" in _supernet_check(RunDir(wd))[0]
 
 
 def test_bad_input_is_one_line_with_exit_2(tmp_path, capsys):

@@ -68,16 +68,16 @@ def line_summary(points: list[dict], smallest: dict, largest: dict) -> dict:
 
 def check_subnets(space, sample: int, seed: int) -> list[tuple[str, object]]:
     """``[(name, arch)]``: the two ends, ``sample`` uniform draws and ``sample`` draws spread over
-    MACs (:func:`nas.train.supernet.sample_random_subnets`), distinct, in a fixed order."""
+    MACs (:func:`nas.train.sampling.sample_random_subnets`), distinct, in a fixed order."""
     import jax
 
-    from nas.train.supernet import sample_random_subnets
+    from nas.train.sampling import sample_random_subnets
 
     out, seen = [("smallest", space.smallest()), ("largest", space.largest())], set()
     seen.update(space.canonical(a) for _, a in out)
     key_u, key_m = jax.random.split(jax.random.key(seed))
     for kind, key in (("uniform", key_u), ("macs", key_m)):
-        draws = sample_random_subnets(space, key, 4 * sample, "uniform" if kind == "uniform" else "macs")
+        draws = sample_random_subnets(space, key, 4 * sample, kind)
         kept = 0
         for a in draws:
             c = space.canonical(a)

@@ -60,6 +60,13 @@ MODEL_NAME = "linear_physics_v1"
 LUT_HARDWARE = Hardware(1, 1.0, 1.0)  # a lookup-table profile computes no features: a placeholder
 
 
+def calibrate_command(name: str, runtime: str, space: str) -> str:
+    """The ``nas profile calibrate`` command that measures a profile named ``<name>_here`` on this
+    machine with ``runtime`` (XLA, else ONNX Runtime, the runtimes calibration measures with)."""
+    rt = runtime if runtime in ("xla", "onnxruntime") else "onnxruntime"
+    return f"nas profile calibrate {name}_here --space {space} --runtime {rt} --n 40 --out my_profiles/{name}_here.yaml"
+
+
 def _floats(v) -> list[float]:
     return [float(f"{x:.6g}") for x in v]
 

@@ -3,6 +3,7 @@ write ``summary.json``; the report (:func:`nas.report.build_report`) reads what 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -171,23 +172,18 @@ def latency_check(cfg, workdir, cands: list[Candidate], *, loaded=None, records:
 def latency_check_lines(cfg, path) -> list[str]:
     """One line per profile the local check disagrees with beyond its error band (with the
     command that calibrates one here), for the run's output; [] when none."""
+    from nas.latency.profile_io import calibrate_command
+
     if path is None:
         return []
     out = []
-    for c in json.loads(RunDir(path.parent).latency_check.read_text()).get("checks", []):
+    for c in json.loads(Path(path).read_text()).get("checks", []):
         if c["disagrees"]:
             out.append(f"latency check: {c['profile']} predicts {100 * c['median_error']:.0f}% off what "
                        f"{c['runtime']} measures here (its band: {100 * c['band']:.0f}%); "
                        "if this machine is its device, "
-                       f"calibrate: {calibration_hint(cfg, c)}")
+                       f"calibrate: {calibrate_command(c['profile'], c['runtime'], cfg.space)}")
     return out
-
-
-def calibration_hint(cfg, check: dict) -> str:
-    """The command that calibrates a profile on this machine, for a check that disagrees."""
-    rt = check["runtime"] if check["runtime"] in ("xla", "onnxruntime") else "onnxruntime"
-    return (f"nas profile calibrate {check['profile']}_here --space {cfg.space} --runtime {rt} --n 40 "
-            f"--out my_profiles/{check['profile']}_here.yaml")
 
 
 def training_record(cfg, cand: Candidate, result: dict) -> dict:

@@ -103,14 +103,23 @@ def import_supernet(cfg, workdir, dataset) -> dict:
 def run_supernet_stage(cfg, workdir, dataset) -> dict:
     """The supernet's training record (``val_acc_largest``, ``val_acc_smallest``, ...)."""
     if cfg.supernet.init and cfg.supernet.schedule == "progressive":  # training continues from it
-        from nas.pretrained.init import load_source
+        from nas.pretrained.init import describe_source, load_source
         from nas.train import train_supernet
 
+        def init_error(e: InputError) -> InputError:
+            return InputError(f"supernet.init: {str(e).removeprefix('supernet.init: ')}")
+
+        def load():  # only when there is training left to do
+            try:
+                return load_source(cfg.supernet.init, cfg.space)[0]
+            except InputError as e:
+                raise init_error(e) from None
+
         try:
-            start = load_source(cfg.supernet.init, cfg.space)
+            source = describe_source(cfg.supernet.init)
         except InputError as e:
-            raise InputError(f"supernet.init: {str(e).removeprefix('supernet.init: ')}") from None
-        return train_supernet(cfg.space, cfg.supernet, cfg.data, workdir, dataset, start=start)
+            raise init_error(e) from None
+        return train_supernet(cfg.space, cfg.supernet, cfg.data, workdir, dataset, start=(load, source))
     if cfg.supernet.init:
         from nas.train.distributed import is_main_process
 

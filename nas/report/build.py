@@ -178,16 +178,17 @@ def _latency_note(c: dict) -> str:
         return f"<p class='note'>{what}; the profile has no error band in this space.</p>"
     if not c.get("disagrees"):
         return f"<p class='note'>{what}, within its error band ({100 * band:.0f}%).</p>"
-    rt = c["runtime"] if c["runtime"] in ("xla", "onnxruntime") else "onnxruntime"
+    from nas.latency.profile_io import calibrate_command
+
     return (f"<p class='warn'>{what}, beyond its error band ({100 * band:.0f}%). If this machine is the profile's "
-            f"device, it was calibrated on another one: measure this one with <code>nas profile calibrate "
-            f"{html.escape(c['profile'])}_here --space SPACE --runtime {rt} --n 40 --out my_profiles/"
-            f"{html.escape(c['profile'])}_here.yaml</code> (about two minutes) and search with it.</p>")
+            f"device, it was calibrated on another one: measure this one with "
+            f"<code>{html.escape(calibrate_command(c['profile'], c['runtime'], 'SPACE'))}</code> "
+            "(about two minutes) and search with it.</p>")
 
 
-def _supernet_check(run: RunDir) -> str | None:
-    """The summary line of ``nas check supernet`` when it was measured on this very supernet
-    (None when not measured, or measured on another); InputError for a malformed record."""
+def _supernet_check(run: RunDir) -> tuple[str, list[dict]] | None:
+    """The summary line and rows of ``nas check supernet`` when it was measured on this very
+    supernet (None when not measured, or measured on another); InputError for a malformed record."""
     if not run.supernet_check.is_file():
         return None
     rec = read_json(run.supernet_check, what="supernet check")
@@ -199,7 +200,7 @@ def _supernet_check(run: RunDir) -> str | None:
             _num(r["accuracy"], f"{run.supernet_check}: rows[{i}].accuracy", lo=0.0, hi=1.0)
             if not isinstance(r["name"], str):
                 raise TypeError
-        return supernet_check_line(rec["summary"]["all"])
+        return supernet_check_line(rec["summary"]["all"]), rec["rows"]
     except InputError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -435,17 +436,16 @@ def build_report(workdir) -> Path:
     pdata = {p: _profile_data(workdir, p, summary) for p in summary["profiles"]}
     figs = [("Pareto fronts per hardware profile", figures.fronts_figure(pdata, out / "fronts.png")),
             ("Hypervolume by generation",
-             figures.hypervolume_figure({p: d["history"] for p, d in pdata.items()}, out / "hypervolume.png")),
-]
+             figures.hypervolume_figure({p: d["history"] for p, d in pdata.items()}, out / "hypervolume.png"))]
     trained = [r for r in summary["architectures"] if r.get("test_accuracy") is not None]
     if len(trained) > 1:  # one network is no curve: its accuracy is in the table
         figs.append(("Test accuracy against MACs after final training",
                      figures.macs_accuracy_figure(summary["architectures"], out / "macs_accuracy.png")))
     middle = _supernet_check(run)
     if middle is not None:
-        figs.append((f"The supernet's middle against its ends (nas check supernet): {middle}",
-                     figures.supernet_check_figure(read_json(run.supernet_check, what="supernet check")["rows"],
-                                                   out / "supernet_check.png")))
+        line, rows = middle
+        figs.append((f"The supernet's middle against its ends (nas check supernet): {line}",
+                     figures.supernet_check_figure(rows, out / "supernet_check.png")))
     check = run.latency_check
     latency_notes = []
     if check.is_file():

@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 
 from nas.errors import InputError
-from nas.train.sampling import restrict  # noqa: F401 (part of this module's interface)
 
 PHASES = ("full", "kernel", "depth", "expand")
 ELASTIC = {"full": frozenset(), "kernel": frozenset({"kernel"}), "depth": frozenset({"kernel", "depth"}),
@@ -130,8 +129,8 @@ class PhasePlan:
 
 def plan(phases: list[Phase], steps_per_epoch: int, max_steps: int = 0) -> PhasePlan:
     """Step ranges of ``phases`` (``ceil(epochs * steps_per_epoch)`` each, at least 1);
-    ``max_steps > 0`` truncates the run (later phases get what is left, at least one step each, so
-    a smoke run passes through every phase)."""
+    ``max_steps > 0`` below their sum gives every phase an equal share of it (at least one step
+    each, so a smoke run passes through every phase)."""
     steps = [max(1, math.ceil(p.epochs * steps_per_epoch)) for p in phases]
     if max_steps > 0 and sum(steps) > max_steps:
         share = max(1, max_steps // len(phases))
@@ -148,18 +147,19 @@ def phase_sampler(model, space, phase_plan: PhasePlan, num_random: int, seed: in
     import jax
 
     from nas.train.forward import stack_archs
-    from nas.train.sampling import sample_random_subnets
+    from nas.train.sampling import restrict, sample_random_subnets
 
     largest = model.arch_arrays(space.largest())
+    smallest = {p.name: model.arch_arrays(restrict(space, space.smallest(), p.elastic))
+                for p in phase_plan.phases if p.elastic}
     base = jax.random.key(seed + 1)
 
     def sample_archs(step: int) -> dict:
         phase = phase_plan.phases[phase_plan.index(step)]
         if not phase.elastic:
             return stack_archs([largest])
-        smallest = restrict(space, space.smallest(), phase.elastic)
         randoms = sample_random_subnets(space, jax.random.fold_in(base, step), num_random, sampling,
                                         elastic=phase.elastic)
-        return stack_archs([largest, model.arch_arrays(smallest)] + [model.arch_arrays(a) for a in randoms])
+        return stack_archs([largest, smallest[phase.name]] + [model.arch_arrays(a) for a in randoms])
 
     return sample_archs

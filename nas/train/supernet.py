@@ -28,7 +28,7 @@ from nas.train.evaluate import full_state
 from nas.train.forward import stack_archs, supernet_forward
 from nas.train.loop import RunSpec, fit, schedule_steps, store_result, stored_record, stored_result
 from nas.train.optim import make_optimizer
-from nas.train.sampling import MACS_CANDIDATES, sample_random_subnets  # noqa: F401 (re-exported)
+from nas.train.sampling import sample_random_subnets
 from nas.train.scoring import evaluate_subnet
 from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
@@ -188,8 +188,9 @@ def train_supernet(space_name: str, supernet, data, workdir: str | Path, dataset
     every process calls this; process 0 alone writes files and measures the accuracies
     (the other processes' records have no ``val_acc_*``).
 
-    ``start``: ``(supernet module, source dict)`` training starts from (progressive shrinking
-    from ``supernet.init``, loaded by the caller); None: random weights.
+    ``start``: ``(load, source dict)`` of the supernet training starts from (progressive
+    shrinking from ``supernet.init``): ``load()`` returns its module and is called only when there
+    is training left to do; None: random weights.
     """
     s = supernet
     maybe_initialize_distributed(s, trains=True)
@@ -202,7 +203,7 @@ def train_supernet(space_name: str, supernet, data, workdir: str | Path, dataset
     total, warmup = supernet_schedule(s, dataset)
     space = get_space(space_name)
     setting = kernel_transform_setting(s)
-    model = with_kernel_transform(start[0], setting, s.seed) if start else \
+    model = with_kernel_transform(start[0](), setting, s.seed) if start else \
         build_supernet(space_name, s.seed, kernel_transform=setting)
     phases = phase_plan(s, dataset)
     if phases is None:
