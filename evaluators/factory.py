@@ -37,13 +37,17 @@ class EvaluatorSpec:
     needs: tuple
     profile: object = None  # a loaded hardware profile (for latency_ms)
     surrogate_seed: int | None = None
+    # the run's space declaration (config space_def): a Ray actor makes it its space of that name
+    space_def: dict | None = None
 
     def __post_init__(self):
         check_values(self.needs)
 
     def __call__(self, scoring=None) -> CompositeEvaluator:
-        from nas.search_spaces import get_space
+        from nas.search_spaces import activate, get_space
 
+        if self.space_def:
+            activate(self.space, self.space_def)
         space = get_space(self.space)
         parts = []
         if any(n in COST_KEYS for n in self.needs):

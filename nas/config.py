@@ -31,6 +31,7 @@ class DataConfig:
     name: str = ""  # TFDS dataset name (source "tfds")
     path: str = ""  # IDX folder (idx), TFDS data_dir (tfds) or folder with train/<class>/, val/<class>/ (image_folder)
     val_size: int = 5000  # examples carved from the training split (seeded)
+    val_fraction: float = 0.0  # > 0: this share of the training examples instead (a folder of unknown size)
     seed: int = 0
     augment: bool = True
     limit_train: int = 0  # use only the first N training examples (0: all); for smoke runs
@@ -130,7 +131,11 @@ class ExportConfig:
 @dataclass
 class ExperimentConfig:
     name: str = "experiment"
+    # a shipped space's name, a YAML declaration file, or module:attribute (a space written in Python)
     space: str = "fashion_mnist"
+    # the space declared inline (nas.search_spaces.declare); wins over ``space``. A run records here
+    # the declaration of a file's space, or of a shipped space given the data's class count
+    space_def: dict = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -300,6 +305,8 @@ def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentCo
             rest = parts[i + 1:]
             if not rest:
                 setattr(obj, part, _coerce(value, tp, key))
+                if key == "space":  # another space: the recorded declaration of the old one goes
+                    cfg.space_def = {}
                 break
             if typing.get_origin(tp) is dict:  # budgets.flops=1e7: one entry of a mapping
                 if len(rest) != 1:
@@ -325,11 +332,13 @@ def validate(cfg: ExperimentConfig) -> None:
     from nas.latency.profile_io import check_profiles
     from nas.search import check_algorithm
     from nas.search.objectives import MAXIMISED
-    from nas.search_spaces.registry import REFERENCE_MODELS, SPACES
+    from nas.search_spaces.registry import REFERENCE_MODELS, activate, get_space
 
     check_types(cfg)
-    if cfg.space not in SPACES:
-        raise ConfigError(f"space: unknown search space {cfg.space!r} (known: {', '.join(SPACES)})")
+    try:
+        cfg.space, cfg.space_def = activate(cfg.space, cfg.space_def)
+    except InputError as e:
+        raise ConfigError(f"space: {str(e).removeprefix('space: ')}") from None
     try:
         check_source(cfg.data.source)
         check_algorithm(cfg.search.algorithm)
@@ -346,7 +355,7 @@ def validate(cfg: ExperimentConfig) -> None:
         raise ConfigError("search.accuracy: 'predictor' (predictor-guided search) needs search.algorithm nsga2 and "
                           "search.prescreen_factor of at least 2")
     if cfg.search.resolutions:
-        space = SPACES[cfg.space]
+        space = get_space(cfg.space)
         if not hasattr(space, "with_resolutions"):
             raise ConfigError(f"search.resolutions: space {cfg.space} has no resolution gene to restrict")
         try:
@@ -377,6 +386,8 @@ def validate(cfg: ExperimentConfig) -> None:
                  "search.num_workers": cfg.search.num_workers}.items():
         if v < 0:
             raise ConfigError(f"{k}: must be non-negative, got {v!r}")
+    if not 0 <= cfg.data.val_fraction < 1:
+        raise ConfigError(f"data.val_fraction: must be in [0, 1), got {cfg.data.val_fraction!r}")
     if cfg.data.workers < 0:
         raise ConfigError(f"data.workers: must be non-negative, got {cfg.data.workers!r}")
     for r in cfg.supernet.resolutions:

@@ -4,17 +4,21 @@ from nas.search_spaces.base import Field, SearchSpace, rng_from_key
 from nas.search_spaces.cost import CostStats, arch_stats, net_stats
 from nas.search_spaces.layers import NetSpec, Op, expand_ops
 from nas.search_spaces.registry import (
+    activate,
     arch_dumps,
     arch_from_json,
     arch_to_json,
+    declaration_of,
     get_reference_model,
     get_space,
     list_spaces,
+    load_space,
 )
 
 __all__ = [
     "Arch", "ArchError", "CostStats", "Field", "NetSpec", "Op", "SearchSpace",
-    "arch_dumps", "arch_from_json", "arch_to_json", "arch_stats", "expand_ops", "get_reference_model", "get_space",
+    "activate", "arch_dumps", "arch_from_json", "arch_to_json", "arch_stats", "declaration_of", "load_space",
+    "expand_ops", "get_reference_model", "get_space",
     "list_spaces", "net_stats", "rng_from_key",
     "StaticNet", "Supernet", "extract_subnet",
 ]

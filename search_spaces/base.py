@@ -16,15 +16,20 @@ from nas.search_spaces.layers import NetSpec, expand_ops
 
 @dataclass(frozen=True)
 class Field:
-    """A JSON field: ``length`` genes (a list) or one gene (``length=None``, a scalar)."""
+    """A JSON field: ``length`` genes (a list) or one gene (``length=None``, a scalar). ``choices``
+    are every gene's values, or the union of them when ``per_gene`` gives each gene its own."""
 
     name: str
     choices: tuple[int, ...]
     length: int | None = None
+    per_gene: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def size(self) -> int:
         return 1 if self.length is None else self.length
+
+    def gene_choices(self, j: int) -> tuple[int, ...]:
+        return self.per_gene[j] if self.per_gene is not None else self.choices
 
 
 def rng_from_key(key) -> np.random.Generator:
@@ -47,7 +52,7 @@ class SearchSpace:
     @property
     def choices(self) -> list[tuple[int, ...]]:
         """Per-gene tuples of allowed values, in gene order."""
-        return [f.choices for f in self.fields for _ in range(f.size)]
+        return [f.gene_choices(j) for f in self.fields for j in range(f.size)]
 
     @property
     def num_genes(self) -> int:
@@ -92,8 +97,8 @@ class SearchSpace:
                 where = f.name if f.length is None else f"{f.name}[{j}]"
                 if isinstance(x, bool) or not isinstance(x, int):
                     raise ArchError(f"{self.name}: {where} must be an int, got {x!r}")
-                if x not in f.choices:
-                    raise ArchError(f"{self.name}: {where} = {x} is not one of {list(f.choices)}")
+                if x not in f.gene_choices(j):
+                    raise ArchError(f"{self.name}: {where} = {x} is not one of {list(f.gene_choices(j))}")
             genes.extend(int(x) for x in vals)
         return Arch(self.name, tuple(genes))
 
@@ -152,6 +157,27 @@ class SearchSpace:
         rng = rng_from_key(key)
         ia, ib = self.to_indices(a), self.to_indices(b)
         return self.from_indices(np.where(rng.random(self.num_genes) < 0.5, ia, ib))
+
+    # ----------------------------------------------------------------- declaration, classes
+    def declaration(self) -> dict:
+        """The mapping :func:`nas.search_spaces.declare.from_declaration` rebuilds this space from
+        (spaces written in Python have none: they are named by ``module:attribute``)."""
+        raise NotImplementedError
+
+    @property
+    def num_classes(self) -> int:
+        """Outputs of the classifier (the largest subnet's last layer)."""
+        return int(self.net_spec(self.largest()).num_classes)
+
+    @property
+    def pins_classes(self) -> bool:
+        """Whether the class count is fixed (the data must match it) rather than taken from the data;
+        spaces that cannot change their classifier (:meth:`with_num_classes`) pin it."""
+        return True
+
+    def with_num_classes(self, n: int) -> SearchSpace:
+        """The same space with a classifier of ``n`` outputs."""
+        raise NotImplementedError
 
     # ----------------------------------------------------------------- networks
     def net_spec(self, arch: Arch) -> NetSpec:

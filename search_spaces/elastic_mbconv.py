@@ -43,19 +43,78 @@ class ElasticConfig:
     # smaller depthwise kernels come from the largest through learned k'^2 x k'^2 matrices
     # (Once-for-All's kernel transformation: centre crop, then a linear map per channel)
     kernel_transform: bool = False
+    pin_classes: bool = False  # num_classes is the data's class count unless pinned
+    # per-stage choices ((kernels, expands, depths) per stage; None: kernels, expands and depths
+    # above for every stage, which are then the union of the stages' choices)
+    stage_choices: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...] | None = None
+
+    def choices_of(self, i: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """(kernels, expands, depths) of stage ``i``."""
+        return self.stage_choices[i] if self.stage_choices is not None else (self.kernels, self.expands, self.depths)
 
 
 class ElasticMBConvSpace(SearchSpace):
     def __init__(self, name: str, cfg: ElasticConfig, description: str = ""):
         self.name, self.cfg, self.description = name, cfg, description
         self.slots = max(cfg.depths)
-        n = len(cfg.stages) * self.slots
+        s = len(cfg.stages)
+        n = s * self.slots
+        per = cfg.stage_choices is not None
+        stage = [cfg.choices_of(i) for i in range(s)]
         self.fields = (
-            Field("ks", cfg.kernels, n),
-            Field("e", cfg.expands, n),
-            Field("d", cfg.depths, len(cfg.stages)),
+            Field("ks", cfg.kernels, n, tuple(stage[g // self.slots][0] for g in range(n)) if per else None),
+            Field("e", cfg.expands, n, tuple(stage[g // self.slots][1] for g in range(n)) if per else None),
+            Field("d", cfg.depths, s, tuple(st[2] for st in stage) if per else None),
             Field("r", cfg.resolutions, None),
         )
+
+    @property
+    def num_classes(self) -> int:
+        return self.cfg.num_classes
+
+    @property
+    def pins_classes(self) -> bool:
+        return self.cfg.pin_classes
+
+    def with_num_classes(self, n: int) -> ElasticMBConvSpace:
+        """The same space (same name) with a classifier of ``n`` outputs."""
+        from dataclasses import replace
+
+        return ElasticMBConvSpace(self.name, replace(self.cfg, num_classes=int(n)), self.description)
+
+    def declaration(self) -> dict:
+        """The declaration (:mod:`nas.search_spaces.declare`) that rebuilds this space."""
+        c = self.cfg
+        stages = []
+        for i, st in enumerate(c.stages):
+            d = {"width": st.width, "stride": st.stride, "act": st.act, "se": st.se}
+            if c.stage_choices is not None:
+                k, e, dep = c.stage_choices[i]
+                d.update(kernels=list(k), expands=list(e), depths=list(dep))
+            stages.append(d)
+        out = {"name": self.name, "family": "elastic_mbconv", "description": self.description,
+               "input_channels": c.in_channels, "num_classes": c.num_classes, "pin_classes": c.pin_classes,
+               "stem": {"width": c.stem_width, "stride": c.stem_stride}, "first_block": {"width": c.first_width},
+               "stages": stages}
+        if c.stage_choices is None:
+            out.update(kernels=list(c.kernels), expands=list(c.expands), depths=list(c.depths))
+        out.update(resolutions=list(c.resolutions),
+                   head={"final_width": c.final_width, "feature_width": c.feature_width,
+                         "feature_bias": c.feature_bias},
+                   kernel_transform=c.kernel_transform)
+        return out
+
+    def stage_max(self):
+        """Per stage, the largest kernel, expansion and depth it may choose: three int arrays [S]."""
+        ch = [self.cfg.choices_of(i) for i in range(len(self.cfg.stages))]
+        return tuple(np.array([max(c[k]) for c in ch], np.int64) for k in range(3))
+
+    def supernet_arch(self) -> Arch:
+        """The network whose weights hold every subnet's: every slot at the largest kernel and
+        expansion of any stage (the largest subnet, unless stages choose differently)."""
+        c, s = self.cfg, len(self.cfg.stages)
+        return Arch(self.name, (max(c.kernels),) * s * self.slots + (max(c.expands),) * s * self.slots
+                    + (self.slots,) * s + (max(c.resolutions),))
 
     # ------------------------------------------------------------------ decoding
     def decode(self, arch: Arch):
@@ -81,18 +140,20 @@ class ElasticMBConvSpace(SearchSpace):
             obj["r"] = obj["r"][0]
         d, n = obj.get("d"), len(self.cfg.stages)
         if isinstance(d, list) and len(d) == n and all(type(x) is int for x in d):
-            for name, default in (("ks", self.cfg.kernels[0]), ("e", self.cfg.expands[0])):
+            for k, name in enumerate(("ks", "e")):
                 v = obj.get(name)
                 if isinstance(v, list) and len(v) == n * self.slots:
-                    obj[name] = [default if x == 0 and type(x) is int and i % self.slots >= d[i // self.slots]
+                    obj[name] = [self.cfg.choices_of(i // self.slots)[k][0]
+                                 if x == 0 and type(x) is int and i % self.slots >= d[i // self.slots]
                                  else x for i, x in enumerate(v)]
         return obj
 
     def canonical(self, arch: Arch) -> Arch:
         ks, e, d, r = self.decode(arch)
         active = np.arange(self.slots)[None, :] < d[:, None]
-        ks = np.where(active, ks, self.cfg.kernels[0])
-        e = np.where(active, e, self.cfg.expands[0])
+        first = [self.cfg.choices_of(i) for i in range(len(self.cfg.stages))]
+        ks = np.where(active, ks, np.array([c[0][0] for c in first])[:, None])
+        e = np.where(active, e, np.array([c[1][0] for c in first])[:, None])
         return Arch(self.name, tuple(int(x) for x in (*ks.ravel(), *e.ravel(), *d, r)))
 
     def describe(self, arch: Arch) -> dict:
@@ -104,15 +165,27 @@ class ElasticMBConvSpace(SearchSpace):
                 "mean_expand": round(float(e[active].mean()), 2), "resolution": r}
 
     def hand_designed(self) -> Arch:
-        """MobileNetV2-style hand design in this space: kernel 3, expansion 6, middle depth."""
+        """MobileNetV2-style hand design in this space: kernel 3, expansion 6, middle depth (the
+        stage's choices nearest to them where it has not those)."""
         c, s = self.cfg, len(self.cfg.stages)
-        d = c.depths[len(c.depths) // 2]
-        return Arch(self.name, (3,) * s * self.slots + (6,) * s * self.slots + (d,) * s + (c.resolutions[-1],))
+
+        def near(values, target):
+            return min(values, key=lambda v: (abs(v - target), v))
+
+        ks, e, d = [], [], []
+        for i in range(s):
+            kc, ec, dc = c.choices_of(i)
+            ks += [near(kc, 3)] * self.slots
+            e += [near(ec, 6)] * self.slots
+            d.append(dc[len(dc) // 2])
+        return Arch(self.name, (*ks, *e, *d, c.resolutions[-1]))
 
     def num_distinct(self) -> int:
-        per_block = len(self.cfg.kernels) * len(self.cfg.expands)
-        per_stage = sum(per_block ** d for d in self.cfg.depths)
-        return per_stage ** len(self.cfg.stages) * len(self.cfg.resolutions)
+        total = len(self.cfg.resolutions)
+        for i in range(len(self.cfg.stages)):
+            kc, ec, dc = self.cfg.choices_of(i)
+            total *= sum((len(kc) * len(ec)) ** d for d in dc)
+        return total
 
     def with_resolutions(self, resolutions) -> ElasticMBConvSpace:
         """The same space (same name: its architectures are this space's) drawing only ``resolutions``,
@@ -153,58 +226,3 @@ class ElasticMBConvSpace(SearchSpace):
             blocks.append(Dense(c.feature_width, "hswish", c.feature_bias))
         blocks.append(Dense(c.num_classes))
         return NetSpec((r, r, c.in_channels), tuple(blocks))
-
-
-OFA_MBV3 = ElasticMBConvSpace(
-    "ofa_mbv3",
-    ElasticConfig(
-        in_channels=3, num_classes=1000, stem_width=16, stem_stride=2, first_width=16,
-        stages=(StageDef(24, 2, "relu", False), StageDef(40, 2, "relu", True),
-                StageDef(80, 2, "hswish", False), StageDef(112, 1, "hswish", True),
-                StageDef(160, 2, "hswish", True)),
-        final_width=960, feature_width=1280, depths=(2, 3, 4),
-        resolutions=tuple(range(128, 225, 4)), feature_bias=False, kernel_transform=True,
-    ),
-    "Once-for-All MobileNetV3 space (ImageNet, 1000 classes, resolution 128..224)",
-)
-
-# Once-for-All's width multiplier 1.2 (``ofa_mbv3_d234_e346_k357_w1.2``): every width of OFA_MBV3
-# times 1.2, rounded as OFA rounds (to a multiple of 8, never more than 10% down); the same genes.
-# OFA's tutorial, its accuracy predictor and its Note10 latency tables use resolutions 160..224
-# step 16 of it: a search restricts itself to those with ``search.resolutions``.
-OFA_MBV3_W12 = ElasticMBConvSpace(
-    "ofa_mbv3_w12",
-    ElasticConfig(
-        in_channels=3, num_classes=1000, stem_width=24, stem_stride=2, first_width=24,
-        stages=(StageDef(32, 2, "relu", False), StageDef(48, 2, "relu", True),
-                StageDef(96, 2, "hswish", False), StageDef(136, 1, "hswish", True),
-                StageDef(192, 2, "hswish", True)),
-        final_width=1152, feature_width=1536, depths=(2, 3, 4),
-        resolutions=tuple(range(128, 225, 4)), feature_bias=False, kernel_transform=True,
-    ),
-    "Once-for-All MobileNetV3 space at width 1.2 (ImageNet, 1000 classes, resolution 128..224): "
-    "the space of OFA's accuracy predictor and Note10 latency tables",
-)
-
-FASHION_MNIST = ElasticMBConvSpace(
-    "fashion_mnist",
-    ElasticConfig(
-        in_channels=1, num_classes=10, stem_width=16, stem_stride=2, first_width=16,
-        stages=(StageDef(24, 2, "relu", False), StageDef(32, 1, "relu", True),
-                StageDef(48, 2, "hswish", True), StageDef(64, 1, "hswish", True)),
-        final_width=192, feature_width=0, depths=(1, 2, 3), resolutions=(28,),
-    ),
-    "MobileNetV3-style space for 28x28x1 inputs, 10 classes (the embedded default)",
-)
-
-CIFAR_MBV3 = ElasticMBConvSpace(
-    "cifar_mbv3",
-    ElasticConfig(
-        in_channels=3, num_classes=10, stem_width=16, stem_stride=1, first_width=16,
-        stages=(StageDef(24, 2, "relu", False), StageDef(40, 2, "relu", True),
-                StageDef(80, 2, "hswish", False), StageDef(112, 1, "hswish", True),
-                StageDef(160, 1, "hswish", True)),
-        final_width=960, feature_width=1280, depths=(2, 3, 4), resolutions=(32,),
-    ),
-    "Once-for-All MobileNetV3 stages for 32x32x3 inputs, 10 classes (CIFAR-10 via TFDS)",
-)

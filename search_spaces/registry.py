@@ -1,17 +1,86 @@
-"""Name -> search space and name -> reference model registries."""
+"""Name -> search space and name -> reference model registries.
+
+Every space is a declaration (:mod:`nas.search_spaces.declare`): the shipped ones are the YAML
+files in ``search_spaces/spaces/``; an experiment may name a YAML file of its own, declare one
+inline (``space_def``), or name a space written in Python (``module:attribute``, or a name
+registered under the entry-point group ``jaxnas.spaces``). Architectures refer to their space by
+name; :func:`activate` makes a configuration's space the one this process knows by that name
+(a shipped space with the class count of the run's data, for example), so workers, checks and
+reports rebuilding the configuration from ``config.json`` see the same space.
+"""
 from __future__ import annotations
 
 import json
 
-from nas.errors import UnknownNameError
+from nas.errors import InputError, UnknownNameError
 from nas.search_spaces.arch import Arch
 from nas.search_spaces.base import SearchSpace
-from nas.search_spaces.elastic_mbconv import CIFAR_MBV3, FASHION_MNIST, OFA_MBV3, OFA_MBV3_W12
-from nas.search_spaces.fbnet import FBNET
+from nas.search_spaces.declare import (
+    SHIPPED_DIR,
+    from_declaration,
+    is_space_file,
+    read_declaration,
+    shipped_declarations,
+)
 from nas.search_spaces.layers import NetSpec
 from nas.search_spaces.reference import REFERENCE_MODELS
 
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (FASHION_MNIST, OFA_MBV3, FBNET, CIFAR_MBV3, OFA_MBV3_W12)}
+ENTRY_POINT_GROUP = "jaxnas.spaces"
+
+class _Loaded(dict):
+    """A dict that reads the shipped declarations (YAML) on first use, not at import: building the
+    CLI's parser, or importing the cost model, reads no file."""
+
+    def _ensure(self):
+        if not _state["loaded"]:
+            _state["loaded"] = True
+            for name, decl in shipped_declarations().items():
+                space = from_declaration(decl, f"{SHIPPED_DIR / name}.yaml")
+                dict.setdefault(SHIPPED, name, space)
+                dict.setdefault(SPACES, name, space)
+
+    def __getitem__(self, k):
+        self._ensure()
+        return dict.__getitem__(self, k)
+
+    def __setitem__(self, k, v):
+        self._ensure()
+        dict.__setitem__(self, k, v)
+
+    def __contains__(self, k):
+        self._ensure()
+        return dict.__contains__(self, k)
+
+    def __iter__(self):
+        self._ensure()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._ensure()
+        return dict.__len__(self)
+
+    def get(self, k, default=None):
+        self._ensure()
+        return dict.get(self, k, default)
+
+    def keys(self):
+        self._ensure()
+        return dict.keys(self)
+
+    def values(self):
+        self._ensure()
+        return dict.values(self)
+
+    def items(self):
+        self._ensure()
+        return dict.items(self)
+
+
+_state = {"loaded": False}
+SHIPPED: dict[str, SearchSpace] = _Loaded()  # the shipped spaces as shipped, in listing order
+# the spaces this process knows by name (the shipped ones, plus what activate/register added)
+SPACES: dict[str, SearchSpace] = _Loaded()
+_PYTHON_REFS: dict[str, str] = {}  # name -> "module:attribute" of spaces written in Python
 
 
 def list_spaces() -> list[str]:
@@ -19,10 +88,140 @@ def list_spaces() -> list[str]:
 
 
 def get_space(name: str) -> SearchSpace:
+    """The space of that name, a YAML declaration file (registered under its name) or a space
+    written in Python (``module:attribute``, or an entry point of the group ``jaxnas.spaces``)."""
     try:
         return SPACES[name]
     except KeyError:
-        raise UnknownNameError(f"unknown search space {name!r} (known: {', '.join(SPACES)})") from None
+        pass
+    if is_space_file(name):
+        return load_space(name)
+    if isinstance(name, str) and ":" in name:
+        return python_space(name)
+    found = _entry_point(name)
+    if found is not None:
+        return found
+    raise UnknownNameError(f"unknown search space {name!r} (known: {', '.join(SPACES)}; or a space file "
+                           "NAME.yaml, or module:attribute)")
+
+
+def load_space(value: str) -> SearchSpace:
+    """The space ``value`` names: a known name, a YAML declaration file, or ``module:attribute``
+    (``nas space show`` and the commands that take ``--space``); the space is registered."""
+    if is_space_file(value):
+        space = from_declaration(read_declaration(value), value)
+        _register(space, where=value)
+        return space
+    return get_space(value)
+
+
+def python_space(ref: str) -> SearchSpace:
+    """The :class:`SearchSpace` instance (or class, instantiated) at ``module:attribute``, registered
+    under its name; InputError naming the reference when it is not one."""
+    import importlib
+
+    module, _, attr = ref.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise InputError(f"space {ref!r}: cannot import it ({type(e).__name__}: {e})") from None
+    if isinstance(obj, type) and issubclass(obj, SearchSpace):
+        obj = obj()
+    if not isinstance(obj, SearchSpace) or not obj.name:
+        raise InputError(f"space {ref!r}: not a SearchSpace with a name (got {type(obj).__name__})")
+    _register(obj, where=ref)
+    _PYTHON_REFS[obj.name] = ref
+    return obj
+
+
+def _entry_point(name: str) -> SearchSpace | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return python_space(ep.value)
+    return None
+
+
+def _register(space: SearchSpace, where: str) -> None:
+    """Make ``space`` the process's space of its name. A shipped name may only be re-declared with
+    another class count (the data's); anything else is refused with one line."""
+    shipped = SHIPPED.get(space.name)
+    if shipped is not None and space is not shipped and not _same_but_classes(shipped, space):
+        raise InputError(f"{where}: {space.name!r} is the name of a shipped space; give your space another name")
+    SPACES[space.name] = space
+
+
+def _declares(space: SearchSpace):
+    try:
+        return space.declaration()
+    except NotImplementedError:
+        return None
+
+
+def _same_but_classes(a: SearchSpace, b: SearchSpace) -> bool:
+    try:
+        da, db = a.declaration(), b.declaration()
+    except NotImplementedError:
+        return False
+    da.pop("num_classes", None), db.pop("num_classes", None)
+    return da == db
+
+
+def declaration_of(space: SearchSpace) -> dict:
+    """What a configuration records to rebuild ``space`` anywhere: its declaration, or
+    ``{"python": "module:attribute"}`` for a space written in Python."""
+    if space.name in _PYTHON_REFS:
+        return {"python": _PYTHON_REFS[space.name]}
+    return space.declaration()
+
+
+def space_entry(name: str) -> dict:
+    """``{"space_declaration": sha256 prefix}`` for a fingerprint when the process's space of that
+    name is not a shipped space as shipped (a declared space, or a shipped one with the data's
+    class count), else ``{}``: a checkpoint of one declaration never resumes under another."""
+    return space_entry_of(get_space(name))
+
+
+def space_entry_of(space: SearchSpace) -> dict:
+    """:func:`space_entry` of a space object."""
+    shipped = SHIPPED.get(space.name)
+    if space is shipped or (shipped is not None and _declares(space) == _declares(shipped)):
+        return {}
+    import hashlib
+
+    text = json.dumps(declaration_of(space), sort_keys=True, separators=(",", ":"))
+    return {"space_declaration": hashlib.sha256(text.encode()).hexdigest()[:16]}
+
+
+def activate(space: str, space_def: dict | None = None) -> tuple[str, dict]:
+    """Make a configuration's space the process's space of its name; return ``(name, space_def)``
+    as the configuration records them (``space_def`` empty for a shipped space as shipped).
+    ``space`` is a name, a YAML file or ``module:attribute``; ``space_def`` a declaration (or
+    ``{"python": ref}``) that wins over ``space`` when given. InputError naming the problem."""
+    where = "space_def"
+    if not space_def and is_space_file(space):
+        space_def, where = read_declaration(space), space
+    if space_def:
+        if not isinstance(space_def, dict):
+            raise InputError(f"space_def: a space declaration is a mapping, got {type(space_def).__name__}")
+        if set(space_def) == {"python"}:
+            sp = python_space(str(space_def["python"]))
+            return sp.name, {"python": _PYTHON_REFS[sp.name]}
+        sp = from_declaration(space_def, where)
+        shipped = SHIPPED.get(sp.name)
+        if shipped is not None and sp.declaration() == shipped.declaration():
+            SPACES[sp.name] = shipped  # the shipped space as shipped: nothing to record
+            return sp.name, {}
+        _register(sp, where=where)
+        return sp.name, sp.declaration()
+    if not isinstance(space, str) or not space:
+        raise InputError(f"space: expected a space name, a space file or module:attribute, got {space!r}")
+    if space in SHIPPED:
+        SPACES[space] = SHIPPED[space]  # as shipped (another run in this process may have changed its classes)
+        return space, {}
+    sp = get_space(space)
+    return sp.name, declaration_of(sp) if sp.name in _PYTHON_REFS else {}
 
 
 def get_reference_model(name: str, **kwargs) -> NetSpec:
@@ -48,5 +247,6 @@ def arch_dumps(arch: Arch) -> str:
     return json.dumps(arch_to_json(arch), separators=(",", ":"))
 
 
-__all__ = ["SPACES", "arch_dumps", "arch_from_json", "arch_to_json", "get_reference_model", "get_space",
-           "list_spaces"]
+__all__ = ["SHIPPED", "SPACES", "activate", "arch_dumps", "arch_from_json", "arch_to_json", "declaration_of",
+           "get_reference_model", "get_space", "list_spaces", "load_space", "python_space", "space_entry",
+           "space_entry_of"]

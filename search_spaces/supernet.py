@@ -91,7 +91,7 @@ class Supernet(nnx.Module):
         self.space = space
         self.backend = resolve_backend(backend)
         self.num_stages, self.slots = len(space.cfg.stages), space.slots
-        blocks = space.net_spec(space.largest()).blocks
+        blocks = space.net_spec(space.supernet_arch()).blocks
         n_el = self.num_stages * self.slots
         c, mods = space.cfg.in_channels, []
         for b in blocks:

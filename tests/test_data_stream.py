@@ -164,8 +164,18 @@ def test_bad_folders_are_input_errors(tmp_path):
     (empty / "val").mkdir()
     with pytest.raises(InputError, match="no class folders"):
         load_dataset(_cfg(empty))
+    # a folder of class folders is a layout of its own (every 10th image of a class held out) ...
+    flat = load_dataset(_cfg(root / "train", val_size=1))
+    assert flat.num_classes == 2 and len(flat.train) + len(flat.val) == 2 and len(flat.test) == 2
+    # ... but a held-out folder without train/ beside it is a mistake
+    (root / "train").rename(root / "training")
     with pytest.raises(InputError, match="no train/ folder"):
-        load_dataset(_cfg(root / "train"))
+        load_dataset(_cfg(root))
+    one = tmp_path / "one" / "only_class"
+    one.mkdir(parents=True)
+    (root / "training" / "n00000000").rename(one)
+    with pytest.raises(InputError, match="at least two"):
+        load_dataset(_cfg(one.parent))
 
 
 def test_labels_out_of_range_are_input_errors(folder):

@@ -31,7 +31,7 @@ def _cfg(**kw):
 
 def test_default_phases_share_the_epochs_and_start_with_the_full_network():
     phases = resolve_phases(_cfg(epochs=10.0, learning_rate=0.2))
-    assert [p.name for p in phases] == list(PHASES)
+    assert [p.name for p in phases] == [n for n in PHASES if n != "head"]  # head: only for transfer
     assert sum(p.epochs for p in phases) == pytest.approx(10.0)
     assert phases[0].epochs == pytest.approx(4.0) and {p.learning_rate for p in phases} == {0.2}
     # from a trained network (supernet.init) the full phase is left out
@@ -45,6 +45,7 @@ def test_default_phases_share_the_epochs_and_start_with_the_full_network():
     ([{"name": "depth", "epochs": 1}, {"name": "kernel", "epochs": 1}], "x", "phases[1].name: 'kernel' out of order"),
     ([{"name": "full", "epochs": 0}], "", "phases[0].epochs: must be a positive number"),
     ([{"name": "full"}], "", "phases[0].epochs: missing"),
+    ([{"name": "head", "epochs": 1}, {"name": "expand", "epochs": 1}], "", "a 'head' phase trains the classifier"),
     ([{"name": "full", "epochs": 1, "lr": 0.1}], "", "phases[0]: unknown key 'lr'"),
     ([{"name": "full", "epochs": 1, "learning_rate": -1}], "", "phases[0].learning_rate: must be a positive"),
     (["full"], "", "phases[0]: a mapping"),
@@ -89,7 +90,7 @@ def _active(archs, gene):
 def test_each_phase_trains_only_its_elastic_choices():
     space = get_space("fashion_mnist")
     model = build_supernet("fashion_mnist", 0)
-    p = plan(resolve_phases(_cfg(phases=[{"name": n, "epochs": 1} for n in PHASES])), steps_per_epoch=3)
+    p = plan(resolve_phases(_cfg(phases=[{"name": n, "epochs": 1} for n in PHASES if n != "head"])), steps_per_epoch=3)
     for sampling in ("uniform", "macs"):
         sample = phase_sampler(model, space, p, num_random=3, seed=0, sampling=sampling)
         full = sample(0)

@@ -136,6 +136,17 @@ IN_MEMORY_LIMIT_BYTES = 2 << 30  # data.stream "auto": TFDS sets of fixed-shape 
 IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # data.normalize=imagenet (torchvision, OFA)
 
 
+def val_count(cfg, n: int) -> int:
+    """Validation examples carved from ``n`` training examples: ``data.val_fraction`` of them (at
+    least one) when it is set, else ``data.val_size``."""
+    frac = getattr(cfg, "val_fraction", 0.0)
+    if frac:
+        if not 0 < frac < 1:
+            raise InputError(f"data.val_fraction: must be in (0, 1), got {frac!r}")
+        return max(1, int(round(frac * n)))
+    return cfg.val_size
+
+
 def check_source(name: str) -> str:
     """``name`` if it is a registered data source, else InputError naming the known ones."""
     if name not in SOURCES:
@@ -151,7 +162,7 @@ def check_location(cfg) -> None:
     check_source(cfg.source)
     if cfg.source == "image_folder" and not cfg.path:
         raise InputError("data.path: no data given; pass the image folder with --set data.path=DIR "
-                         "(DIR/train/<class>/*.JPEG and DIR/val/<class>/*.JPEG)")
+                         "(DIR/<class>/*.jpg, or DIR/train/<class>/*.jpg and DIR/val/<class>/*.jpg)")
     if cfg.source == "idx" and not cfg.path:
         raise InputError("data.path: a folder of IDX files is required for data.source 'idx' (--set data.path=DIR)")
     if cfg.source == "tfds" and not cfg.path:
@@ -188,7 +199,7 @@ def load_dataset(cfg) -> Dataset:
         raise InputError(f"data.stream: source {cfg.source!r} is read into memory (stream only tfds, image_folder)")
     splits, name, num_classes = SOURCES[cfg.source](cfg)
     return make_dataset(name, splits["train"], splits["test"], num_classes=num_classes,
-                        val_size=cfg.val_size, seed=cfg.seed, limit_train=cfg.limit_train,
+                        val_size=val_count(cfg, len(splits["train"][1])), seed=cfg.seed, limit_train=cfg.limit_train,
                         limit_eval=cfg.limit_eval)
 
 
@@ -211,15 +222,16 @@ def _streaming_dataset(cfg, force: bool = True) -> Dataset:
     n = len(train_src)
     if n == 0 or len(test_src) == 0:
         raise InputError(f"data.path: {name} has an empty split (train: {n}, test: {len(test_src)} examples)")
-    if cfg.val_size < 0 or cfg.val_size >= n:
-        raise InputError(f"data.val_size: must be in [0, {n}) for {name} ({n} training examples), got {cfg.val_size}")
+    val_size = val_count(cfg, n)
+    if val_size < 0 or val_size >= n:
+        raise InputError(f"data.val_size: must be in [0, {n}) for {name} ({n} training examples), got {val_size}")
     res = cfg.image_size
     # Positions stay in a seeded random order: an image folder lists its files class by class,
     # and every prefix of a split (data.limit_*, the batches BatchNorm is recalibrated on, the
     # first evaluation batches the search scores on, the channel statistics) must span the classes.
     rng = np.random.default_rng(cfg.seed)
     perm = rng.permutation(n)
-    val_pos, train_pos = perm[:cfg.val_size], perm[cfg.val_size:]
+    val_pos, train_pos = perm[:val_size], perm[val_size:]
 
     def split(src, pos, limit, tag):
         return StreamSplit(f"{name}:{tag}", src, pos, num_classes, res, cfg.workers,

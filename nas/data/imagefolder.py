@@ -1,9 +1,12 @@
 """Image folders (one sub-folder per class, the ImageNet layout on disk) as random-access sources.
 
-Layout of ``data.path``::
+Layout of ``data.path``, either::
 
     train/<class>/*.jpg|*.jpeg|*.png     (any size; grayscale, RGBA, palette images are converted to RGB)
     val/<class>/...   (or test/<class>/...)  the held-out split, used as the test split
+
+or simply ``<class>/*.jpg`` (a folder of class folders): every 10th image of each class (file
+names sorted; at least one of a class with two or more) is then held out as the test split.
 
 Classes are the sub-folders of ``train/`` in sorted order (label = position). Scanning reads
 directory entries only; images are opened when a record is read, in the pipeline's workers.
@@ -93,12 +96,12 @@ def scan_image_folder(root: str | Path) -> tuple[FolderSource, FolderSource, lis
     """``(train, test, classes)`` of an ImageNet-layout folder (see module doc)."""
     root = Path(root)
     if not str(root) or not root.is_dir():
-        raise InputError(f"data.path: {str(root)!r} is not a folder (expected train/<class>/*.jpg "
-                         f"and val/<class>/*.jpg under it)")
+        raise InputError(f"data.path: {str(root)!r} is not a folder (expected <class>/*.jpg, or train/<class>/*.jpg "
+                         f"and val/<class>/*.jpg, under it)")
     if not os.access(root, os.R_OK | os.X_OK):
         raise InputError(f"data.path: {root} is not readable")
     if not (root / "train").is_dir():
-        raise InputError(f"data.path: {root} has no train/ folder (expected train/<class>/*.jpg)")
+        return _flat_folder(root)
     test_dir = next((root / t for t in TEST_FOLDERS if (root / t).is_dir()), None)
     if test_dir is None:
         raise InputError(f"data.path: {root} has no val/ or test/ folder (the held-out split)")
@@ -144,3 +147,25 @@ def write_synthetic_image_folder(root: str | Path, *, num_classes: int = 4, per_
                 else:
                     (img.convert("L") if k % 7 == 0 else img).save(d / f"{split}_{c}_{i}.JPEG", quality=quality)
     return root
+
+
+HOLD_OUT_EVERY = 10  # a folder of class folders: every 10th image of a class is a test image
+
+
+def _flat_folder(root: Path) -> tuple[FolderSource, FolderSource, list[str]]:
+    """``(train, test, classes)`` of a folder of class folders (no train/ and val/ split)."""
+    if (root / "val").is_dir() or (root / "test").is_dir():
+        raise InputError(f"data.path: {root} has a held-out folder but no train/ folder (expected train/<class>/*.jpg)")
+    everything, classes = scan_split(root)
+    test = np.zeros(len(everything), bool)
+    for c in range(len(classes)):
+        idx = np.flatnonzero(everything.labels == c)
+        if len(idx) >= 2:
+            test[idx[HOLD_OUT_EVERY - 1::HOLD_OUT_EVERY] if len(idx) >= HOLD_OUT_EVERY else idx[-1:]] = True
+    if len(classes) < 2:
+        raise InputError(f"data.path: {root} has {len(classes)} class folder; a classifier needs at least two")
+
+    def part(mask):
+        return FolderSource(everything.paths[mask], everything.labels[mask])
+
+    return part(~test), part(test), classes

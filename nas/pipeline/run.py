@@ -132,8 +132,11 @@ def training_words(supernet) -> str:
         return f"training (sandwich rule, {supernet.epochs:g} epochs)"
     from nas.train.progressive import resolve_phases
 
-    phases = ", ".join(f"{p.name} {p.epochs:g}" for p in resolve_phases(supernet))
+    given = resolve_phases(supernet)
+    phases = ", ".join(f"{p.name} {p.epochs:g}" for p in given)
     start = f" from {supernet.init}" if supernet.init else ""
+    if given and given[0].name == "head":  # a new classifier first: a supernet of other data carried over
+        return f"transfer{start}: its classifier, then the supernet, trained on this data (phases, epochs: {phases})"
     return f"progressive shrinking{start} (phases, epochs: {phases})"
 
 

@@ -288,7 +288,7 @@ def check_accuracy_source(cfg, workdir) -> None:
 def accuracy_spec(cfg):
     from nas.evaluators import EvaluatorSpec
 
-    return EvaluatorSpec(cfg.space, ("accuracy",))
+    return EvaluatorSpec(cfg.space, ("accuracy",), space_def=cfg.space_def or None)
 
 
 def _require_supernet(cfg, run: RunDir) -> None:

@@ -29,12 +29,24 @@ def link_supernet(source, workdir) -> dict:
 
 
 def check_space_fits_data(cfg, dataset) -> None:
-    """ConfigError naming ``space`` when the dataset's images do not fit the search space's
-    networks (channels; the classifier takes the dataset's class count)."""
+    """Fit the space's classifier to the data, and refuse data its networks cannot take.
+
+    The class count comes from the data: a space that does not pin it gets the dataset's
+    (``cfg.space_def`` then records the declaration with it, so every later command and worker
+    sees the same space); a space that pins another count, or images with another number of
+    channels, is a ConfigError naming ``space``, before anything trains."""
     from nas.config import ConfigError
-    from nas.search_spaces import get_space
+    from nas.search_spaces import activate, declaration_of, get_space
 
     space = get_space(cfg.space)
+    have_classes = int(dataset.num_classes)
+    if space.num_classes != have_classes:
+        if space.pins_classes:
+            raise ConfigError(f"space: {cfg.space} pins {space.num_classes} classes but data "
+                              f"{dataset.name} has {have_classes} (set num_classes, or pin_classes: false, "
+                              "in the space's declaration)")
+        cfg.space, cfg.space_def = activate(cfg.space, declaration_of(space.with_num_classes(have_classes)))
+        space = get_space(cfg.space)
     want = space.net_spec(space.smallest()).input_shape[-1]
     have = dataset.input_shape[-1]
     if want != have:
@@ -85,6 +97,12 @@ def import_supernet(cfg, workdir, dataset) -> dict:
         return done
     t0 = time.perf_counter()
     model, source = load_source(cfg.supernet.init, cfg.space)
+    if "head" in source:
+        h = source["head"]
+        raise InputError(f"supernet.init: {cfg.supernet.init} was trained on {h['from_classes']} classes, the data has "
+                         f"{h['to_classes']}: its new classifier must be trained; set supernet.schedule=progressive "
+                         "with supernet.phases=[{\"name\":\"head\",\"epochs\":0.5},{\"name\":\"expand\",\"epochs\":2}] "
+                         "(docs/supernet_init.md)")
     from flax import nnx
 
     graphdef, state = nnx.split(model)
@@ -111,9 +129,12 @@ def run_supernet_stage(cfg, workdir, dataset) -> dict:
 
         def load():  # only when there is training left to do
             try:
-                return load_source(cfg.supernet.init, cfg.space)[0]
+                model, loaded = load_source(cfg.supernet.init, cfg.space)
             except InputError as e:
                 raise init_error(e) from None
+            if "head" in loaded:  # transfer: the record says the classifier was replaced
+                source["head"] = loaded["head"]
+            return model
 
         try:
             source = describe_source(cfg.supernet.init)

@@ -126,26 +126,63 @@ def _verified_record(d: TrainDir) -> dict:
 
 
 def load_source(path: str | Path, space_name: str):
-    """``(supernet module, source dict)`` of ``supernet.init``'s ``path`` for a run of ``space_name``."""
+    """``(supernet module, source dict)`` of ``supernet.init``'s ``path`` for a run of ``space_name``.
+
+    A supernet trained on data with another class count than the run's is transferred
+    (:func:`nas.train.transfer.transplant`): its body is loaded, its classifier replaced by a
+    fresh one of the run's class count (``source["head"]`` then says so), to be trained."""
     from nas.pretrained.ofa import LAYOUTS, import_ofa_supernet
+    from nas.search_spaces import get_space
 
     source = describe_source(path)
     p = Path(source["file"])
+    run_space = get_space(space_name)
     if p.is_file():
         fits = next(s for s, layout in LAYOUTS.items() if layout == source["format"])
         if space_name != fits:
             raise InputError(f"supernet.init: {p.name} is an OFA MobileNetV3 checkpoint, which fits space "
                              f"{fits}, not {space_name}")
-        return import_ofa_supernet(p), source
+        return _fit_head(import_ofa_supernet(p), run_space, source)
     d = _supernet_dir(p)
     rec = _verified_record(d)
-    if rec["fingerprint"].get("space") != space_name:
-        raise InputError(f"supernet.init: {p} holds a supernet of space {rec['fingerprint'].get('space')!r}, "
+    fp = rec["fingerprint"]
+    if fp.get("space") != space_name:
+        raise InputError(f"supernet.init: {p} holds a supernet of space {fp.get('space')!r}, "
                          f"not {space_name!r}")
-    return restore_supernet(d, space_name, rec["fingerprint"], rec["checksums"]["checkpoint_step"]), source
+    src_space = _source_space(run_space, fp, p)
+    model = restore_supernet(d, src_space, fp, rec["checksums"]["checkpoint_step"])
+    return _fit_head(model, run_space, source)
 
 
-def _template(space_name: str, kernel_transform: bool | None = None):
+def _source_space(run_space, fp: dict, where: Path):
+    """The space a stored supernet was trained in: the run's, with the class count of its data
+    (its fingerprint's; an import of OFA's checkpoint: the space as shipped). InputError when its
+    declaration differs from the run's in more than the class count."""
+    from nas.search_spaces.registry import SHIPPED, space_entry_of
+
+    classes = int(fp.get("num_classes") or getattr(SHIPPED.get(run_space.name), "num_classes", run_space.num_classes))
+    space = run_space if classes == run_space.num_classes else run_space.with_num_classes(classes)
+    if space_entry_of(space).get("space_declaration") != fp.get("space_declaration"):
+        raise InputError(f"supernet.init: {where} holds a supernet of another declaration of space "
+                         f"{run_space.name!r} (its stages, choices or input differ from this run's)")
+    return space
+
+
+def _fit_head(model, run_space, source: dict):
+    """``(model, source)``; the model transferred to ``run_space``'s class count when it differs."""
+    have = model.space.num_classes
+    if have == run_space.num_classes:
+        return model, source
+    from nas.train.supernet import build_supernet
+    from nas.train.transfer import transplant
+
+    target = build_supernet(run_space, 0, kernel_transform=model.kernel_transforms is not None)
+    model, _ = transplant(model, target)
+    return model, {**source, "head": {"replaced": True, "from_classes": int(have),
+                                      "to_classes": int(run_space.num_classes)}}
+
+
+def _template(space_name, kernel_transform: bool | None = None):
     """``(graphdef, (params, rest, optimizer state))`` of zeros: the layout a checkpoint restores into."""
     import jax
     import numpy as np
@@ -160,8 +197,9 @@ def _template(space_name: str, kernel_transform: bool | None = None):
     return graphdef, (params, rest, make_optimizer(0.0).init(params))
 
 
-def restore_supernet(d: TrainDir, space_name: str, fingerprint: dict, step: int):
-    """The supernet module of checkpoint ``step`` in ``d`` (its fingerprint must equal ``fingerprint``)."""
+def restore_supernet(d: TrainDir, space_name, fingerprint: dict, step: int):
+    """The supernet module (of ``space_name``, a name or a space) of checkpoint ``step`` in ``d``
+    (its fingerprint must equal ``fingerprint``)."""
     import jax
     from flax import nnx
 
@@ -201,7 +239,10 @@ def write_supernet(d: TrainDir, model, fingerprint: dict, result: dict) -> dict:
 def import_fingerprint(space_name: str, source: dict, input_shape=None, num_classes=None) -> dict:
     """What an imported supernet's checkpoint belongs to: the space, the source's checksum and
     (in a run) the data's input shape and class count."""
-    fp = {"space": space_name, "init": {"format": source["format"], "sha256": source["sha256"]}}
+    from nas.search_spaces.registry import space_entry
+
+    fp = {"space": space_name, "init": {"format": source["format"], "sha256": source["sha256"]},
+          **space_entry(space_name)}
     if "kernel_transform" in source:  # a jaxnas supernet trained with another kernel transformation than its space's
         fp["kernel_transform"] = source["kernel_transform"]
     if input_shape is not None:

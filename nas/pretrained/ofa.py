@@ -243,14 +243,19 @@ def import_ofa_supernet(path: str | Path):
     """The :class:`nas.search_spaces.supernet.Supernet` (of ``ofa_mbv3`` or ``ofa_mbv3_w12``, as the
     checkpoint's widths say) holding the weights and BatchNorm statistics of OFA's checkpoint at
     ``path``; InputError for anything else."""
+    from nas.search_spaces.registry import SHIPPED
+
     state_dict = read_state_dict(path)
     space = space_of_state_dict(state_dict, where=str(path))
-    return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path), space=space), space)
+    # the space as shipped (1,000 classes), whatever class count a run gave it in this process
+    return supernet_with(lambda pure: convert_state_dict(state_dict, pure, where=str(path), space=space),
+                         SHIPPED[space])
 
 
-def supernet_with(fill, space_name: str, kernel_transform: bool | None = None):
-    """A Supernet of ``space_name`` whose state is ``fill(pure)``, ``pure`` being the pure-dict
-    state of its shapes (``jax.ShapeDtypeStruct`` leaves: nothing is initialised at random)."""
+def supernet_with(fill, space_name, kernel_transform: bool | None = None):
+    """A Supernet of ``space_name`` (a name or a space) whose state is ``fill(pure)``, ``pure``
+    being the pure-dict state of its shapes (``jax.ShapeDtypeStruct`` leaves: nothing is
+    initialised at random)."""
     import jax
     import jax.numpy as jnp
     from flax import nnx

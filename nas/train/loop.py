@@ -56,6 +56,8 @@ class RunSpec:
     field_prefix: str = ""  # config section named in errors ("supernet.")
     resolutions: tuple = ()  # streamed data: training resolutions, one per step (one compiled step each)
     lr_schedule: Callable | None = None  # step -> learning rate (None: warm-up then cosine over total_steps)
+    # step -> tree of float32 scalars like the params (0 freezes a parameter), or None: all train
+    param_scale: Callable | None = None
 
 
 def schedule_steps(num_train: int, batch_size: int, epochs: float, max_steps: int,
@@ -167,6 +169,7 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
                                   label_smoothing=spec.label_smoothing, distill=spec.distill,
                                   augment=spec.augment and not streaming, mean=dataset.mean, std=dataset.std)
     compiled = {}  # multi-host: one ahead-of-time compiled step per batch shape (resolution)
+    scales = {}
     schedule = spec.lr_schedule or make_schedule(spec.learning_rate, spec.total_steps, spec.warmup_steps)
     base_key = jax.random.key(spec.seed)
     monitor = Monitor(spec.directory, title=spec.title, total_steps=spec.total_steps, start_step=start,
@@ -186,6 +189,11 @@ def fit(model, forward, sample_archs: Callable[[int], dict], dataset, spec: RunS
             archs = replicate(sample_archs(step), mesh)
             lr = float(schedule(step))
             args = (params, rest, opt_state, x, y, archs, jax.random.fold_in(base_key, step), np.float32(lr))
+            if spec.param_scale is not None:  # a few distinct trees (one per phase): each put on the devices once
+                tree = spec.param_scale(step)
+                if id(tree) not in scales:
+                    scales[id(tree)] = (tree, replicate(tree, mesh))
+                args += (scales[id(tree)][1],)
             params, rest, opt_state, out = _step_function(jitted_step, compiled, args, spec.title)(*args)
             metrics = {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]), "learning_rate": lr,
                        "resolution": int(images.shape[1])}

@@ -2,6 +2,8 @@
 
 Training runs in phases, each enlarging the set of subnets trained:
 
+* ``head``: the largest subnet, its classifier alone trained (transfer: a supernet of other data,
+  given as ``supernet.init``, gets a new classifier for the run's classes, :mod:`nas.train.transfer`);
 * ``full``: the largest subnet alone (every elastic choice at its maximum);
 * ``kernel``: elastic kernel size (depth and expansion at their maxima);
 * ``depth``: elastic kernel and depth;
@@ -15,7 +17,8 @@ as ``supernet.sampling`` says). Each phase has its own learning rate, warm-up an
 All phases are one run of :func:`nas.train.fit` (one step counter, one checkpoint folder), so a
 run killed anywhere, in the middle of a phase too, resumes where it stopped and ends with the
 weights of an uninterrupted run. Phases must begin with ``full`` unless ``supernet.init`` gives
-a trained network to start from; they follow the order above and may skip a phase.
+a trained network to start from (``head`` needs one); they follow the order above and may skip a
+phase.
 """
 from __future__ import annotations
 
@@ -24,9 +27,9 @@ from dataclasses import dataclass
 
 from nas.errors import InputError
 
-PHASES = ("full", "kernel", "depth", "expand")
-ELASTIC = {"full": frozenset(), "kernel": frozenset({"kernel"}), "depth": frozenset({"kernel", "depth"}),
-           "expand": frozenset({"kernel", "depth", "expand"})}
+PHASES = ("head", "full", "kernel", "depth", "expand")
+ELASTIC = {"head": frozenset(), "full": frozenset(), "kernel": frozenset({"kernel"}),
+           "depth": frozenset({"kernel", "depth"}), "expand": frozenset({"kernel", "depth", "expand"})}
 PHASE_KEYS = ("name", "epochs", "learning_rate", "warmup_epochs")
 DEFAULT_SHARES = {"full": 0.4, "kernel": 0.2, "depth": 0.2, "expand": 0.2}  # of supernet.epochs, phases unset
 
@@ -66,7 +69,7 @@ def resolve_phases(supernet) -> list[Phase]:
                              f"(supernet.schedule is {s.schedule!r})")
         return []
     given = s.phases or [{"name": n, "epochs": s.epochs * DEFAULT_SHARES[n]}
-                         for n in PHASES if s.init == "" or n != "full"]
+                         for n in DEFAULT_SHARES if s.init == "" or n != "full"]
     if not isinstance(given, list) or not given:
         raise InputError("supernet.phases: a list of phases ({\"name\": ..., \"epochs\": ...})")
     out, last = [], -1
@@ -90,6 +93,9 @@ def resolve_phases(supernet) -> list[Phase]:
                          _number(p.get("learning_rate", s.learning_rate), f"{where}.learning_rate", positive=True),
                          _number(p.get("warmup_epochs", min(s.warmup_epochs, 0.1 * p["epochs"])),
                                  f"{where}.warmup_epochs", positive=False)))
+    if out[0].name == "head" and not s.init:
+        raise InputError("supernet.phases: a 'head' phase trains the classifier of a supernet given as "
+                         "supernet.init; there is none")
     if out[0].name != "full" and not s.init:
         raise InputError(f"supernet.phases: the first phase is {out[0].name!r}, but progressive shrinking starts "
                          "from a trained full network: begin with {\"name\": \"full\", ...} or set supernet.init")

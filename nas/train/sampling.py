@@ -15,13 +15,13 @@ def restrict(space, arch, elastic: frozenset):
     from nas.search_spaces.arch import Arch
 
     ks, e, d, r = space.decode(arch)
-    cfg = space.cfg
+    kmax, emax, dmax = space.stage_max()  # per stage: a space may give stages their own choices
     if "kernel" not in elastic:
-        ks = np.full_like(ks, max(cfg.kernels))
+        ks = np.broadcast_to(kmax[:, None], ks.shape)
     if "expand" not in elastic:
-        e = np.full_like(e, max(cfg.expands))
+        e = np.broadcast_to(emax[:, None], e.shape)
     if "depth" not in elastic:
-        d = np.full_like(d, max(cfg.depths))
+        d = dmax
     return space.canonical(Arch(space.name, tuple(int(x) for x in (*ks.ravel(), *e.ravel(), *d, r))))
 
 

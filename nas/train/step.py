@@ -53,10 +53,12 @@ def _subnet_loss(params, rest, graphdef, forward, x, labels, arch, teacher, use_
     return loss, (rest, jax.nn.softmax(logits))
 
 
-def train_step(params, rest, opt_state, images, labels, archs, key, learning_rate, *, graphdef, forward,
+def train_step(params, rest, opt_state, images, labels, archs, key, learning_rate, scale=None, *, graphdef, forward,
                optimizer, num_classes: int, label_smoothing: float, distill: bool, augment: bool,
                mean: tuple, std: tuple):
-    """One optimizer step over the K stacked subnets (see module docstring)."""
+    """One optimizer step over the K stacked subnets (see module docstring). ``scale``: None, or a
+    tree like ``params`` of float32 scalars multiplying each parameter's gradient and update (0
+    freezes it: :func:`nas.train.transfer.classifier_scale`)."""
     x = preprocess(images, key, augment=augment, mean=mean, std=std)
     k = jax.tree.leaves(archs)[0].shape[0]
     grad_fn = jax.value_and_grad(_subnet_loss, has_aux=True)
@@ -72,7 +74,11 @@ def train_step(params, rest, opt_state, images, labels, archs, key, learning_rat
     zeros = jax.tree.map(jnp.zeros_like, params)
     teacher0 = jnp.zeros((labels.shape[0], num_classes), jnp.float32)
     (grads, rest, _), losses = jax.lax.scan(body, (zeros, rest, teacher0), (archs, jnp.arange(k)))
+    if scale is not None:
+        grads = jax.tree.map(jnp.multiply, grads, scale)
     updates, opt_state = optimizer.update(grads, opt_state, params)
+    if scale is not None:
+        updates = jax.tree.map(jnp.multiply, updates, scale)
     params = optax.apply_updates(params, jax.tree.map(lambda u: -learning_rate * u, updates))
     finite = jnp.all(jnp.array([jnp.isfinite(p).all() for p in jax.tree.leaves(params)]))
     metrics = {"loss": losses.mean(), "losses": losses, "grad_norm": optax.tree.norm(grads),

@@ -34,12 +34,13 @@ from nas.train.sharding import make_mesh, replicate
 from nas.train.step import split_model
 
 
-def build_supernet(space_name: str, seed: int, kernel_transform: bool | None = None):
-    """A freshly initialised ``nas.search_spaces.supernet.Supernet`` of the named space (with
-    kernel transformations when ``kernel_transform``; None: the space's default)."""
+def build_supernet(space, seed: int, kernel_transform: bool | None = None):
+    """A freshly initialised ``nas.search_spaces.supernet.Supernet`` of ``space`` (a name or a
+    space) with kernel transformations when ``kernel_transform`` (None: the space's default)."""
     from nas.search_spaces.supernet import Supernet
 
-    return Supernet(get_space(space_name), rngs=nnx.Rngs(seed), kernel_transform=kernel_transform)
+    return Supernet(get_space(space) if isinstance(space, str) else space, rngs=nnx.Rngs(seed),
+                    kernel_transform=kernel_transform)
 
 
 def kernel_transform_setting(supernet) -> bool | None:
@@ -70,7 +71,7 @@ def with_kernel_transform(model, setting: bool | None, seed: int = 0):
     if not want:
         raise InputError("supernet.kernel_transform: off, but the supernet started from has trained kernel "
                          "transformations (leave it at 'space' or 'on')")
-    target = build_supernet(model.space.name, seed, kernel_transform=True)
+    target = build_supernet(model.space, seed, kernel_transform=True)
     nnx.update(target, nnx.state(model))
     return target
 
@@ -133,6 +134,18 @@ def training_resolutions(supernet, dataset) -> tuple[int, ...]:
     return res or (native,)
 
 
+def _head_phase_scale(model, phases):
+    """``step -> scale tree`` freezing all but the classifier in a ``head`` phase (None without one)."""
+    if phases is None or not any(p.name == "head" for p in phases.phases):
+        return None
+    from nas.train.step import split_model
+    from nas.train.transfer import classifier_scale
+
+    params = split_model(model)[1]
+    head, every = classifier_scale(params, model, True), classifier_scale(params, model, False)
+    return lambda step: head if phases.phases[phases.index(step)].name == "head" else every
+
+
 def supernet_fingerprint(space: str, supernet, data, dataset, init: dict | None = None) -> dict:
     """What a checkpoint must share with the running configuration to be resumed: the space's
     name, the supernet settings (:class:`nas.config.SupernetConfig`), the data settings
@@ -150,10 +163,14 @@ def supernet_fingerprint(space: str, supernet, data, dataset, init: dict | None 
     if init:
         extra["init"] = {"format": init["format"], "sha256": init["sha256"]}
     extra.update(kernel_transform_entry(space, kernel_transform_setting(s)))
+    from nas.search_spaces.registry import space_entry
+
+    extra.update(space_entry(space))
     return {**extra,
         "space": space, "dataset": dataset.name, "num_train": len(dataset.train),
         "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes,
-        "data": {"val_size": data.val_size, "seed": data.seed, "augment": data.augment},
+        "data": {"val_size": data.val_size, "seed": data.seed, "augment": data.augment,
+                 **({"val_fraction": data.val_fraction} if getattr(data, "val_fraction", 0.0) else {})},
         "supernet": {"batch_size": s.batch_size, "learning_rate": s.learning_rate,
                      "weight_decay": s.weight_decay, "label_smoothing": s.label_smoothing,
                      "num_random_subnets": s.num_random_subnets, "distill": s.distill,
@@ -216,7 +233,8 @@ def train_supernet(space_name: str, supernet, data, workdir: str | Path, dataset
                    s.label_smoothing, s.seed, distill=s.distill, augment=data.augment,
                    checkpoint_every=max(1, s.checkpoint_every_steps), fingerprint=fingerprint,
                    field_prefix="supernet.", resolutions=training_resolutions(s, dataset),
-                   lr_schedule=phases.learning_rate if phases is not None else None)
+                   lr_schedule=phases.learning_rate if phases is not None else None,
+                   param_scale=_head_phase_scale(model, phases))
     t0 = time.perf_counter()
     graphdef, params, rest, info = fit(model, supernet_forward, sampler, dataset, spec, progress=progress, mesh=mesh)
     info["train_time_s"] = time.perf_counter() - t0
