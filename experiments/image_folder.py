@@ -15,8 +15,10 @@ says so ("transfer from pretrained:fashion_mnist ..."). The search then finds th
 networks under the FLOP budget on this machine's latency profile, fine-tunes the chosen one and
 exports it (ONNX checked against JAX, int8, LiteRT).
 
-For colour images at ImageNet sizes, start from Once-for-All's supernet instead (docs/supernet_init.md:
-``supernet.init`` = the imported OFA folder, ``space=ofa_mbv3``, ``data.channels=3``).
+For colour images at ImageNet sizes, start from Once-for-All's supernet instead (docs/supernet_init.md
+gives the whole command: ``supernet.init`` = the imported OFA folder, ``space=ofa_mbv3``,
+``data.channels=3``, ``data.image_size=224``, ``data.normalize=auto`` for ImageNet's statistics, and
+a FLOP budget above that space's smallest network, about 83 MFLOPs).
 
 ``smoke=True``: a few dozen images and a few steps of everything (the tests' rehearsal).
 """

@@ -81,6 +81,7 @@ SHIPPED: dict[str, SearchSpace] = _Loaded()  # the shipped spaces as shipped, in
 # the spaces this process knows by name (the shipped ones, plus what activate/register added)
 SPACES: dict[str, SearchSpace] = _Loaded()
 _PYTHON_REFS: dict[str, str] = {}  # name -> "module:attribute" of spaces written in Python
+_PYTHON_SPACES: dict[str, SearchSpace] = {}  # "module:attribute" -> the space as imported
 
 
 def list_spaces() -> list[str]:
@@ -131,6 +132,7 @@ def python_space(ref: str) -> SearchSpace:
         raise InputError(f"space {ref!r}: not a SearchSpace with a name (got {type(obj).__name__})")
     _register(obj, where=ref)
     _PYTHON_REFS[obj.name] = ref
+    _PYTHON_SPACES[ref] = obj
     return obj
 
 
@@ -172,7 +174,11 @@ def declaration_of(space: SearchSpace) -> dict:
     """What a configuration records to rebuild ``space`` anywhere: its declaration, or
     ``{"python": "module:attribute"}`` for a space written in Python."""
     if space.name in _PYTHON_REFS:
-        return {"python": _PYTHON_REFS[space.name]}
+        ref = _PYTHON_REFS[space.name]
+        original = _PYTHON_SPACES.get(ref)
+        if original is not None and space.num_classes != original.num_classes:  # the data's class count
+            return {"python": ref, "num_classes": int(space.num_classes)}
+        return {"python": ref}
     return space.declaration()
 
 
@@ -205,9 +211,16 @@ def activate(space: str, space_def: dict | None = None) -> tuple[str, dict]:
     if space_def:
         if not isinstance(space_def, dict):
             raise InputError(f"space_def: a space declaration is a mapping, got {type(space_def).__name__}")
-        if set(space_def) == {"python"}:
+        if "python" in space_def:
+            extra = sorted(set(space_def) - {"python", "num_classes"})
+            if extra:
+                raise InputError(f"space_def: unknown key {extra[0]!r} beside 'python' (known: num_classes)")
             sp = python_space(str(space_def["python"]))
-            return sp.name, {"python": _PYTHON_REFS[sp.name]}
+            n = space_def.get("num_classes")
+            if n is not None and n != sp.num_classes:  # the data's class count, recorded by a run
+                sp = sp.with_num_classes(int(n))
+                SPACES[sp.name] = sp
+            return sp.name, declaration_of(sp)
         sp = from_declaration(space_def, where)
         shipped = SHIPPED.get(sp.name)
         if shipped is not None and sp.declaration() == shipped.declaration():

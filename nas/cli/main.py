@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 
+def _space_by_name(args) -> None:
+    """``--space FILE.yaml`` / ``module:attribute`` (and a space argument of ``nas space``): loaded,
+    registered, and replaced by the space's name, the name its architectures and profiles carry."""
+    value = getattr(args, "space", None)
+    if isinstance(value, str) and (value.lower().endswith((".yaml", ".yml")) or ":" in value):
+        from nas.search_spaces import get_space
+
+        if getattr(args, "space_command", None) != "show":  # show reads the file itself, to print it
+            args.space = get_space(value).name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -58,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = _terminate_as_interrupt()
     try:
         with json_stdout() if getattr(args, "json", False) else contextlib.nullcontext():
+            _space_by_name(args)
             return int(args.func(args) or 0)
     except InputError as e:
         return _fail(str(e))
