@@ -98,13 +98,13 @@ class MBConvBlock(nnx.Module):
     """Inverted residual (see :class:`nas.search_spaces.layers.MBConv`).
 
     ``masks`` (supernet only): dict with ``kernel`` [k,k,1,1], ``mid`` [mid], ``se`` [s] float
-    masks, optionally ``dw_w`` (the depthwise kernel to use, [k,k,1,mid]) and ``active`` (bool
+    masks, optionally ``out`` [c_out] (elastic width: the stage's active output channels), ``dw_w`` (the depthwise kernel to use, [k,k,1,mid]) and ``active`` (bool
     scalar: the block is inside the depth; else output = input and no running statistics change).
     """
 
     def __init__(self, c_in, b, *, rngs, backend=None):
         g = b.groups
-        self.groups, self.residual = g, b.stride == 1 and c_in == b.c_out
+        self.groups, self.residual = g, b.has_residual(c_in)
         self.expand = (ConvBN(c_in, b.mid, 1, 1, g, b.act, rngs=rngs, backend=backend)
                        if b.expand else None)
         self.dw = ConvBN(b.mid, b.mid, b.kernel, b.stride, b.mid, b.act, rngs=rngs, backend=backend)
@@ -122,7 +122,7 @@ class MBConvBlock(nnx.Module):
         h = self.dw(h, w=m.get("dw_w"), w_mask=m.get("kernel"), out_mask=m.get("mid"), **kw)
         if self.se is not None:
             h = self.se(h, se_mask=m.get("se"))
-        h = self.project(h, **kw)
+        h = self.project(h, out_mask=m.get("out"), **kw)
         if self.residual:
             h = h + x
         return h if active is True else jnp.where(active, h, x)

@@ -20,6 +20,8 @@ package data). Two families:
     kernels: [3, 5, 7]                  # the choices of every stage that gives none of its own
     expands: [3, 4, 6]
     depths: [2, 3, 4]
+    width_mults: [0.75, 1.0]            # optional: elastic width, each stage's choices of output
+                                        # channels (a stage may give its own width_mults or widths)
     resolutions: [160, 192, 224]        # or {from: 128, to: 224, step: 4}
     head: {final_width: 960, feature_width: 1280, feature_bias: true}   # feature_width 0: no layer
     kernel_transform: false             # Once-for-All's learned kernel transformation
@@ -49,7 +51,7 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "spaces"
 FAMILIES = ("elastic_mbconv", "fbnet")
 ACTIVATIONS = ("relu", "hswish")
 _COMMON = ("name", "family", "description", "input_channels", "num_classes", "pin_classes", "resolutions")
-ELASTIC_KEYS = _COMMON + ("stem", "first_block", "stages", "kernels", "expands", "depths", "head",
+ELASTIC_KEYS = _COMMON + ("stem", "first_block", "stages", "kernels", "expands", "depths", "width_mults", "head",
                           "kernel_transform")
 FBNET_KEYS = _COMMON + ("stem", "stages", "head_width")
 
@@ -106,16 +108,18 @@ def from_declaration(decl: dict, where: str = "space"):
     stem = r.section("stem", ("width", "stride"))
     first = r.section("first_block", ("width",))
     head = r.section("head", ("final_width", "feature_width", "feature_bias"))
-    stage_keys = ("width", "stride", "act", "se", "kernels", "expands", "depths")
+    stage_keys = ("width", "stride", "act", "se", "kernels", "expands", "depths", "widths", "width_mults")
     stages = r.stages(stage_keys)
     kernels, expands, depths = (r.choices(k, decl, where, odd=(k == "kernels"), optional=True)
                                 for k in ("kernels", "expands", "depths"))
-    defs, own = [], []
+    mults = r.multipliers(decl, where)
+    defs, own, widths = [], [], []
     for w, s in stages:
         act = s.get("act")
         if act not in ACTIVATIONS:
             raise InputError(f"{w}.act: {act!r} is not an activation (known: {', '.join(ACTIVATIONS)})")
         defs.append(StageDef(r.positive("width", s, w), r.positive("stride", s, w), act, r.flag("se", False, s, w)))
+        widths.append(r.stage_widths(s, w, defs[-1].width, mults))
         per = []
         for k, default in (("kernels", kernels), ("expands", expands), ("depths", depths)):
             c = r.choices(k, s, w, odd=(k == "kernels"), optional=True) or default
@@ -134,7 +138,8 @@ def from_declaration(decl: dict, where: str = "space"):
         kernels=union[0], expands=union[1], depths=union[2], resolutions=common["resolutions"],
         feature_bias=r.flag("feature_bias", True, head, f"{where}.head"),
         kernel_transform=r.flag("kernel_transform", False), pin_classes=common["pin_classes"],
-        stage_choices=None if same else tuple(own))
+        stage_choices=None if same else tuple(own),
+        stage_widths=None if all(len(ws) == 1 for ws in widths) else tuple(widths))
     return ElasticMBConvSpace(name, cfg, common["description"])
 
 
@@ -233,6 +238,34 @@ class _Reader:
         if odd and any(x % 2 == 0 for x in v):
             raise InputError(f"{w}: kernel sizes must be odd, got {v}")
         return tuple(sorted(v))
+
+    def multipliers(self, obj, where):
+        if "width_mults" not in obj:
+            return None
+        v, w = self._get("width_mults", obj, where)
+        if not isinstance(v, list) or not v or any(isinstance(x, bool) or not isinstance(x, (int, float))
+                                                   or not 0 < x <= 1 for x in v):
+            raise InputError(f"{w}: must be a non-empty list of numbers in (0, 1], got {v!r}")
+        if 1 not in v:
+            raise InputError(f"{w}: must include 1 (the stage's full width), got {v!r}")
+        return tuple(v)
+
+    def stage_widths(self, stage, where, width, mults) -> tuple[int, ...]:
+        """A stage's width choices: its ``widths``, or its (else the space's) ``width_mults`` of its
+        width rounded as MobileNets round (a multiple of 8, never 10% below), or its width alone."""
+        from nas.search_spaces.layers import make_divisible
+
+        if "widths" in stage:
+            if "width_mults" in stage:
+                raise InputError(f"{where}: give widths or width_mults, not both")
+            ws = self.choices("widths", stage, where)
+            if max(ws) != width:
+                raise InputError(f"{where}.widths: the largest must be the stage's width {width}, got {list(ws)}")
+            return ws
+        mults = self.multipliers(stage, where) or mults
+        if not mults:
+            return (width,)
+        return tuple(sorted({min(width, make_divisible(width * m, 8)) for m in mults}))
 
     def resolutions(self) -> tuple[int, ...]:
         v, w = self._get("resolutions")

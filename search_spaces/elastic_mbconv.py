@@ -1,7 +1,8 @@
 """Elastic MBConv spaces (Once-for-All style): kernel, expansion and depth per stage, resolution.
 
 Encoding ``{"ks": [S*slots], "e": [S*slots], "d": [S], "r": int}``: ``slots`` genes per elastic
-stage, stage-major; stage i uses its first ``d[i]`` slots (the rest are inactive).
+stage, stage-major; stage i uses its first ``d[i]`` slots (the rest are inactive). A space with
+elastic width adds ``"w": [S]``, each stage's output channels (before ``r``).
 
 Once-for-All's own architecture dicts are accepted too: ``0`` in inactive slots, the resolution
 as ``image_size`` or ``r`` (an int or a one-element list), and a ``wid`` key that is ``None``.
@@ -47,6 +48,9 @@ class ElasticConfig:
     # per-stage choices ((kernels, expands, depths) per stage; None: kernels, expands and depths
     # above for every stage, which are then the union of the stages' choices)
     stage_choices: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...] | None = None
+    # elastic width: each stage's choices of output channels (the largest is its StageDef width;
+    # None: every stage at its width, no "w" genes)
+    stage_widths: tuple[tuple[int, ...], ...] | None = None
 
     def choices_of(self, i: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         """(kernels, expands, depths) of stage ``i``."""
@@ -61,10 +65,14 @@ class ElasticMBConvSpace(SearchSpace):
         n = s * self.slots
         per = cfg.stage_choices is not None
         stage = [cfg.choices_of(i) for i in range(s)]
+        self.elastic_width = cfg.stage_widths is not None
+        width_field = (Field("w", tuple(sorted({w for ws in cfg.stage_widths for w in ws})), s,
+                             tuple(tuple(ws) for ws in cfg.stage_widths)),) if self.elastic_width else ()
         self.fields = (
             Field("ks", cfg.kernels, n, tuple(stage[g // self.slots][0] for g in range(n)) if per else None),
             Field("e", cfg.expands, n, tuple(stage[g // self.slots][1] for g in range(n)) if per else None),
             Field("d", cfg.depths, s, tuple(st[2] for st in stage) if per else None),
+            *width_field,
             Field("r", cfg.resolutions, None),
         )
 
@@ -91,6 +99,8 @@ class ElasticMBConvSpace(SearchSpace):
             if c.stage_choices is not None:
                 k, e, dep = c.stage_choices[i]
                 d.update(kernels=list(k), expands=list(e), depths=list(dep))
+            if c.stage_widths is not None:
+                d["widths"] = list(c.stage_widths[i])
             stages.append(d)
         out = {"name": self.name, "family": "elastic_mbconv", "description": self.description,
                "input_channels": c.in_channels, "num_classes": c.num_classes, "pin_classes": c.pin_classes,
@@ -111,10 +121,28 @@ class ElasticMBConvSpace(SearchSpace):
 
     def supernet_arch(self) -> Arch:
         """The network whose weights hold every subnet's: every slot at the largest kernel and
-        expansion of any stage (the largest subnet, unless stages choose differently)."""
+        expansion of any stage, every stage at its full width (the largest subnet, unless stages
+        choose differently)."""
         c, s = self.cfg, len(self.cfg.stages)
-        return Arch(self.name, (max(c.kernels),) * s * self.slots + (max(c.expands),) * s * self.slots
-                    + (self.slots,) * s + (max(c.resolutions),))
+        return self.compose(np.full((s, self.slots), max(c.kernels)), np.full((s, self.slots), max(c.expands)),
+                            np.full(s, self.slots), max(c.resolutions))
+
+    def full_widths(self) -> np.ndarray:
+        return np.array([st.width for st in self.cfg.stages], np.int64)
+
+    def widths(self, arch: Arch) -> np.ndarray:
+        """Each stage's output channels [S] (its full width in a space without elastic width)."""
+        if not self.elastic_width:
+            self._check_space(arch)
+            return self.full_widths()
+        s, n = len(self.cfg.stages), len(self.cfg.stages) * self.slots
+        return np.asarray(arch.genes[2 * n + s:2 * n + 2 * s], np.int64)
+
+    def compose(self, ks, e, d, r, w=None) -> Arch:
+        """The architecture of these choices (``w``: stage widths, full when None)."""
+        width = () if not self.elastic_width else tuple(self.full_widths() if w is None else np.asarray(w).ravel())
+        return Arch(self.name, tuple(int(x) for x in (*np.asarray(ks).ravel(), *np.asarray(e).ravel(),
+                                                        *np.asarray(d).ravel(), *width, r)))
 
     # ------------------------------------------------------------------ decoding
     def decode(self, arch: Arch):
@@ -154,15 +182,18 @@ class ElasticMBConvSpace(SearchSpace):
         first = [self.cfg.choices_of(i) for i in range(len(self.cfg.stages))]
         ks = np.where(active, ks, np.array([c[0][0] for c in first])[:, None])
         e = np.where(active, e, np.array([c[1][0] for c in first])[:, None])
-        return Arch(self.name, tuple(int(x) for x in (*ks.ravel(), *e.ravel(), *d, r)))
+        return self.compose(ks, e, d, r, self.widths(arch))
 
     def describe(self, arch: Arch) -> dict:
         """Human-level summary: depth, mean kernel and expansion of active blocks, resolution."""
         ks, e, d, r = self.decode(arch)
         active = np.arange(self.slots)[None, :] < d[:, None]
-        return {"depth": int(d.sum()), "depth_per_stage": [int(x) for x in d],
-                "mean_kernel": round(float(ks[active].mean()), 2),
-                "mean_expand": round(float(e[active].mean()), 2), "resolution": r}
+        out = {"depth": int(d.sum()), "depth_per_stage": [int(x) for x in d],
+               "mean_kernel": round(float(ks[active].mean()), 2),
+               "mean_expand": round(float(e[active].mean()), 2), "resolution": r}
+        if self.elastic_width:
+            out["widths"] = [int(x) for x in self.widths(arch)]
+        return out
 
     def hand_designed(self) -> Arch:
         """MobileNetV2-style hand design in this space: kernel 3, expansion 6, middle depth (the
@@ -178,13 +209,15 @@ class ElasticMBConvSpace(SearchSpace):
             ks += [near(kc, 3)] * self.slots
             e += [near(ec, 6)] * self.slots
             d.append(dc[len(dc) // 2])
-        return Arch(self.name, (*ks, *e, *d, c.resolutions[-1]))
+        return self.compose(ks, e, d, c.resolutions[-1])
 
     def num_distinct(self) -> int:
         total = len(self.cfg.resolutions)
         for i in range(len(self.cfg.stages)):
             kc, ec, dc = self.cfg.choices_of(i)
             total *= sum((len(kc) * len(ec)) ** d for d in dc)
+            if self.elastic_width:
+                total *= len(self.cfg.stage_widths[i])
         return total
 
     def with_resolutions(self, resolutions) -> ElasticMBConvSpace:
@@ -210,6 +243,7 @@ class ElasticMBConvSpace(SearchSpace):
 
     def net_spec(self, arch: Arch) -> NetSpec:
         ks, e, d, r = self.decode(arch)
+        widths = self.widths(arch)
         c = self.cfg
         blocks = [ConvBlock(c.stem_width, 3, c.stem_stride, "hswish"),
                   MBConv(c.first_width, 3, 1, c.stem_width, "relu", expand=False)]
@@ -217,9 +251,12 @@ class ElasticMBConvSpace(SearchSpace):
         for i, st in enumerate(c.stages):
             for j in range(int(d[i])):
                 mid = self.mid_channels(c_in, int(e[i, j]))
-                blocks.append(MBConv(st.width, int(ks[i, j]), st.stride if j == 0 else 1, mid, st.act,
-                                     self.se_channels(mid) if st.se else 0))
-                c_in = st.width
+                # elastic width: a stage's first block has no residual (its input width equals its
+                # output width only for some choices; the supernet's block has none either)
+                skip = False if self.elastic_width and j == 0 else None
+                blocks.append(MBConv(int(widths[i]), int(ks[i, j]), st.stride if j == 0 else 1, mid, st.act,
+                                     self.se_channels(mid) if st.se else 0, skip=skip))
+                c_in = int(widths[i])
         blocks.append(ConvBlock(c.final_width, 1, 1, "hswish"))
         blocks.append(GlobalPool())
         if c.feature_width:

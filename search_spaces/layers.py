@@ -45,6 +45,12 @@ class MBConv:
     expand: bool = True  # False: no 1x1 expand conv (requires mid == c_in)
     se_act: str = "hsigmoid"  # gate of the SE block: "hsigmoid" (MobileNetV3) or "sigmoid"
     se_inner_act: str = "relu"
+    # residual add: None derives it (stride 1 and c_in == c_out); False has none (a space with
+    # elastic width: a stage's first block, whose input width may equal its output only by chance)
+    skip: bool | None = None
+
+    def has_residual(self, c_in: int) -> bool:
+        return (self.stride == 1 and self.c_out == c_in) if self.skip is None else self.skip
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,7 @@ def expand_ops(spec: NetSpec) -> list[Op]:
         elif isinstance(b, MBConv):
             if not b.expand and b.mid != c:
                 raise ValueError(f"block {bi}: MBConv without expand needs mid == c_in ({b.mid} != {c})")
-            residual = b.stride == 1 and b.c_out == c
+            residual = b.has_residual(c)
             held = h * w * c * BYTES_PER_ELEMENT if residual else 0
             if b.expand:
                 # the expand conv reads the held tensor itself: nothing extra is held

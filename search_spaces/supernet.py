@@ -109,30 +109,36 @@ class Supernet(nnx.Module):
         self.min_depth = min(space.cfg.depths)  # slots below it always run (they may change shape)
 
     # ------------------------------------------------------------------ architecture arrays
-    def stage_inputs(self) -> np.ndarray:
-        """Input channels of every slot, [S, slots]."""
+    def stage_inputs(self, widths=None) -> np.ndarray:
+        """Input channels of every slot, [S, slots] (``widths``: the stages' output channels, full
+        when None)."""
         cfg = self.space.cfg
+        widths = self.space.full_widths() if widths is None else widths
         c_in = np.empty((self.num_stages, self.slots), np.int64)
         prev = cfg.first_width
-        for i, st in enumerate(cfg.stages):
-            c_in[i] = st.width
+        for i in range(self.num_stages):
+            c_in[i] = widths[i]
             c_in[i, 0] = prev
-            prev = st.width
+            prev = widths[i]
         return c_in
 
     def arch_arrays(self, arch: Arch) -> dict[str, jax.Array]:
-        """int32 arrays of fixed shapes: ``ks``, ``e``, ``mid``, ``se`` [S, slots], ``d`` [S].
+        """int32 arrays of fixed shapes: ``ks``, ``e``, ``mid``, ``se`` [S, slots], ``d`` [S], and in
+        a space with elastic width ``w`` [S] (each stage's output channels).
 
         ``mid``/``se`` are the active expanded / squeeze channels of each slot (``se`` is 0 in
         stages without squeeze-excite). Raises ArchError for an arch of another space.
         """
         ks, e, d, _ = self.space.decode(arch)
-        c_in = self.stage_inputs()
+        widths = self.space.widths(arch)
+        c_in = self.stage_inputs(widths)
         mid = np.vectorize(self.space.mid_channels)(c_in, e)
         has_se = np.array([st.se for st in self.space.cfg.stages])[:, None]
         se = np.where(has_se, np.vectorize(self.space.se_channels)(mid), 0)
-        return {k: jnp.asarray(v, jnp.int32) for k, v in
-                dict(ks=ks, e=e, d=d, mid=mid, se=se).items()}
+        out = dict(ks=ks, e=e, d=d, mid=mid, se=se)
+        if self.space.elastic_width:
+            out["w"] = widths
+        return {k: jnp.asarray(v, jnp.int32) for k, v in out.items()}
 
     def _masks(self, a, i: int, j: int, block: MBConvBlock) -> dict:
         kmax = self.max_kernel
@@ -149,6 +155,9 @@ class Supernet(nnx.Module):
         if block.se is not None:
             se_max = block.se.b1.shape[0]
             masks["se"] = (jnp.arange(se_max) < a["se"][i, j]).astype(jnp.float32)
+        if "w" in a:  # elastic width: the stage's first w output channels
+            out_max = block.project.w.shape[-1]
+            masks["out"] = (jnp.arange(out_max) < a["w"][i]).astype(jnp.float32)
         return masks
 
     # ------------------------------------------------------------------ forward

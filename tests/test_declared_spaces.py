@@ -241,3 +241,56 @@ def test_the_head_phase_step_moves_only_the_classifier():
              if not np.array_equal(a, np.asarray(b))]
     assert moved and all(p[0].key == "head" and p[1].key == len(model.head) - 1 for p in moved)
     del optax
+
+
+# elastic width: the second stage chooses 8, 16 or 24 output channels, the first 8 or 16 (0.5, 1.0)
+WIDE = {**MINE, "name": "wide", "width_mults": [0.5, 1.0],
+        "stages": [{"width": 16, "stride": 1, "act": "relu", "se": False},
+                   {"width": 24, "stride": 2, "act": "hswish", "se": True, "widths": [8, 16, 24]}]}
+
+
+def test_elastic_width_adds_a_width_gene_per_stage_and_leaves_other_encodings_alone():
+    space = from_declaration(WIDE)
+    SPACES[space.name] = space  # the cost model finds an architecture's space by name
+    assert [f.name for f in space.fields] == ["ks", "e", "d", "w", "r"]
+    assert space.fields[3].per_gene == ((8, 16), (8, 16, 24))
+    assert space.to_json(space.largest())["w"] == [16, 24] and space.to_json(space.smallest())["w"] == [8, 8]
+    narrow = from_declaration({**WIDE, "width_mults": [1.0], "stages": [
+        {**WIDE["stages"][0]}, {k: v for k, v in WIDE["stages"][1].items() if k != "widths"}]})
+    assert not narrow.elastic_width and "w" not in narrow.to_json(narrow.largest())
+    assert space.num_distinct() == narrow.num_distinct() * 2 * 3
+    assert all(not get_space(n).elastic_width for n in ("fashion_mnist", "ofa_mbv3", "cifar_mbv3"))
+    from nas.search_spaces import arch_stats
+
+    a = space.largest()
+    thin = space.compose(*space.decode(a)[:3], 12, [8, 8])
+    assert arch_stats(thin).macs < arch_stats(a).macs and space.net_spec(thin).blocks[2].c_out == 8
+    for bad, needle in (({"width_mults": [0.5]}, "must include 1"), ({"width_mults": [0, 1]}, r"in \(0, 1\]")):
+        with pytest.raises(InputError, match=needle):
+            from_declaration({**WIDE, **bad})
+    with pytest.raises(InputError, match=r"stages\[1\].widths: the largest must be the stage's width 24"):
+        from_declaration({**WIDE, "stages": [WIDE["stages"][0], {**WIDE["stages"][1], "widths": [8, 16]}]})
+
+
+def test_elastic_width_subnets_of_the_supernet_equal_their_extracted_and_exported_networks(tmp_path):
+    from nas.export.onnx import export_onnx, jax_logits, ort_session, run_onnx
+    from nas.search_spaces.extract import extract_subnet
+    from nas.search_spaces.supernet import Supernet
+
+    space = from_declaration(WIDE)
+    SPACES[space.name] = space
+    net = Supernet(space, rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(2), (2, 12, 12, 1))
+    for arch in [space.largest(), space.smallest()] + space.sample(jax.random.key(3), 4):  # BN statistics move
+        net(x, net.arch_arrays(arch), train=True, bn_momentum=0.5)
+    archs = [space.largest(), space.smallest()] + space.sample(jax.random.key(4), 4)
+    assert len({tuple(space.widths(a)) for a in archs}) >= 3
+    for i, arch in enumerate(archs):
+        y = net(x, net.arch_arrays(arch))
+        static = extract_subnet(net, arch)
+        np.testing.assert_allclose(static(x), y, rtol=1e-4, atol=1e-5)
+        assert static.spec == space.net_spec(arch)
+        if i < 2:
+            path = export_onnx(static, (12, 12, 1), tmp_path / f"{i}.onnx")
+            got = run_onnx(ort_session(path), np.asarray(x))
+            np.testing.assert_allclose(got, jax_logits(static, np.asarray(x)), rtol=1e-4, atol=1e-5)

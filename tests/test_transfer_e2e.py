@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from nas.data import write_synthetic_image_folder
-from nas.search_spaces import get_space
+from nas.search_spaces.registry import SHIPPED
 from tests.test_hostile_input import cli
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_image_folder_transfers_the_shipped_supernet_and_exports_five_logits(tmp
 
 def test_a_space_that_pins_another_class_count_stops_before_training(tmp_path):
     data = _class_folders(tmp_path)
-    pinned = {**get_space("fashion_mnist").declaration(), "name": "pinned_ten", "pin_classes": True}
+    pinned = {**SHIPPED["fashion_mnist"].declaration(), "name": "pinned_ten", "pin_classes": True}
     f = tmp_path / "pinned.yaml"
     f.write_text(yaml.safe_dump(pinned))
     work = tmp_path / "run"

@@ -44,10 +44,13 @@ def onehot_features(space, archs) -> np.ndarray:
     for a in archs:
         ks, e, d, r = space.decode(a)
         active = (np.arange(space.slots)[None, :] < d[:, None]).ravel()[:, None]
+        widths = [_onehot(space.widths(a), space.fields[3].choices).ravel()] if space.elastic_width else []
         rows.append(np.concatenate([
             (_onehot(ks.ravel(), c.kernels) * active).ravel(), (_onehot(e.ravel(), c.expands) * active).ravel(),
-            _onehot(d, c.depths).ravel(), _onehot(np.array([r]), c.resolutions).ravel()]))
+            _onehot(d, c.depths).ravel(), *widths, _onehot(np.array([r]), c.resolutions).ravel()]))
     width = len(c.stages) * (space.slots * (len(c.kernels) + len(c.expands)) + len(c.depths)) + len(c.resolutions)
+    if space.elastic_width:
+        width += len(c.stages) * len(space.fields[3].choices)
     return np.stack(rows) if rows else np.zeros((0, width))
 
 

@@ -111,7 +111,7 @@ class LookupTable:
             if a.space != self.space:
                 raise InputError(f"the lookup table is of space {self.space}, not {a.space}")
             ks, e, d, r = space.decode(a)
-            parts = self._parts(space, r)
+            parts = None if getattr(space, "elastic_width", False) else self._parts(space, r)
             if parts is None:  # an op is missing: let network_ms name it
                 out.append(self.network_ms(space.net_spec(a)))
                 continue
@@ -171,10 +171,11 @@ def _uniform(space):
 
 def _uniform_arch(space, k: int, x: int, resolution: int):
     """Kernel ``k`` and expansion ``x`` in every block slot, every stage at its largest depth."""
-    from nas.search_spaces import Arch
+    import numpy as np
 
-    n = len(space.cfg.stages) * space.slots
-    return Arch(space.name, (k,) * n + (x,) * n + (max(space.cfg.depths),) * len(space.cfg.stages) + (resolution,))
+    s = len(space.cfg.stages)
+    return space.compose(np.full((s, space.slots), k), np.full((s, space.slots), x), np.full(s, max(space.cfg.depths)),
+                         resolution)
 
 
 def required_keys(space, resolution: int) -> list[str]:

@@ -177,7 +177,12 @@ def _fit_head(model, run_space, source: dict):
     from nas.train.transfer import transplant
 
     target = build_supernet(run_space, 0, kernel_transform=model.kernel_transforms is not None)
-    model, _ = transplant(model, target)
+    model, fresh = transplant(model, target)
+    last = f"head/{len(model.head) - 1}/"
+    body = [k for k in fresh if not k.startswith(last)]
+    if body:  # only the classifier may start fresh; anything else means the layouts differ
+        raise InputError(f"supernet.init: its layout differs from space {run_space.name!r}'s beyond the classifier "
+                         f"({body[0]} does not fit)")
     return model, {**source, "head": {"replaced": True, "from_classes": int(have),
                                       "to_classes": int(run_space.num_classes)}}
 

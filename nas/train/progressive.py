@@ -7,7 +7,8 @@ Training runs in phases, each enlarging the set of subnets trained:
 * ``full``: the largest subnet alone (every elastic choice at its maximum);
 * ``kernel``: elastic kernel size (depth and expansion at their maxima);
 * ``depth``: elastic kernel and depth;
-* ``expand``: elastic kernel, depth and expansion (the whole space).
+* ``expand``: elastic kernel, depth and expansion, and width in a space with elastic width (the
+  whole space).
 
 The resolution is elastic in every phase (streamed data draws one per step). Each step of an
 elastic phase trains the largest subnet on the labels and, distilled from its predictions, the
@@ -29,7 +30,7 @@ from nas.errors import InputError
 
 PHASES = ("head", "full", "kernel", "depth", "expand")
 ELASTIC = {"head": frozenset(), "full": frozenset(), "kernel": frozenset({"kernel"}),
-           "depth": frozenset({"kernel", "depth"}), "expand": frozenset({"kernel", "depth", "expand"})}
+           "depth": frozenset({"kernel", "depth"}), "expand": frozenset({"kernel", "depth", "expand", "width"})}
 PHASE_KEYS = ("name", "epochs", "learning_rate", "warmup_epochs")
 DEFAULT_SHARES = {"full": 0.4, "kernel": 0.2, "depth": 0.2, "expand": 0.2}  # of supernet.epochs, phases unset
 

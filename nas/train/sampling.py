@@ -9,12 +9,11 @@ import jax
 
 def restrict(space, arch, elastic: frozenset):
     """``arch`` with every choice that is not elastic in a phase set to its maximum (kernel,
-    depth, expansion); the resolution is kept."""
+    depth, expansion, width); the resolution is kept."""
     import numpy as np
 
-    from nas.search_spaces.arch import Arch
-
     ks, e, d, r = space.decode(arch)
+    w = space.widths(arch) if "width" in elastic else None  # None: full widths
     kmax, emax, dmax = space.stage_max()  # per stage: a space may give stages their own choices
     if "kernel" not in elastic:
         ks = np.broadcast_to(kmax[:, None], ks.shape)
@@ -22,7 +21,7 @@ def restrict(space, arch, elastic: frozenset):
         e = np.broadcast_to(emax[:, None], e.shape)
     if "depth" not in elastic:
         d = dmax
-    return space.canonical(Arch(space.name, tuple(int(x) for x in (*ks.ravel(), *e.ravel(), *d, r))))
+    return space.canonical(space.compose(ks, e, d, r, w))
 
 
 MACS_CANDIDATES = 32  # "macs" sampling: uniform draws per random subnet, the closest to the target kept
