@@ -98,8 +98,9 @@ class MBConvBlock(nnx.Module):
     """Inverted residual (see :class:`nas.search_spaces.layers.MBConv`).
 
     ``masks`` (supernet only): dict with ``kernel`` [k,k,1,1], ``mid`` [mid], ``se`` [s] float
-    masks, optionally ``out`` [c_out] (elastic width: the stage's active output channels), ``dw_w`` (the depthwise kernel to use, [k,k,1,mid]) and ``active`` (bool
-    scalar: the block is inside the depth; else output = input and no running statistics change).
+    masks, optionally ``out`` [c_out] (elastic width: the stage's active output channels),
+    ``dw_w`` (the depthwise kernel to use, [k,k,1,mid]) and ``active`` (bool scalar: the block
+    is inside the depth; else output = input and no running statistics change).
     """
 
     def __init__(self, c_in, b, *, rngs, backend=None):
