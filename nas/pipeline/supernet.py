@@ -129,7 +129,7 @@ def run_supernet_stage(cfg, workdir, dataset) -> dict:
 
         def load():  # only when there is training left to do
             try:
-                model, loaded = load_source(cfg.supernet.init, cfg.space)
+                model, loaded = load_source(cfg.supernet.init, cfg.space, seed=cfg.supernet.seed)
             except InputError as e:
                 raise init_error(e) from None
             if "head" in loaded:  # transfer: the record says the classifier was replaced

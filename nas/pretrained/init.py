@@ -125,12 +125,13 @@ def _verified_record(d: TrainDir) -> dict:
     return rec
 
 
-def load_source(path: str | Path, space_name: str):
+def load_source(path: str | Path, space_name: str, seed: int = 0):
     """``(supernet module, source dict)`` of ``supernet.init``'s ``path`` for a run of ``space_name``.
 
     A supernet trained on data with another class count than the run's is transferred
     (:func:`nas.train.transfer.transplant`): its body is loaded, its classifier replaced by a
-    fresh one of the run's class count (``source["head"]`` then says so), to be trained."""
+    fresh one of the run's class count (initialised from ``seed``; ``source["head"]`` then says so),
+    to be trained."""
     from nas.pretrained.ofa import LAYOUTS, import_ofa_supernet
     from nas.search_spaces import get_space
 
@@ -142,7 +143,7 @@ def load_source(path: str | Path, space_name: str):
         if space_name != fits:
             raise InputError(f"supernet.init: {p.name} is an OFA MobileNetV3 checkpoint, which fits space "
                              f"{fits}, not {space_name}")
-        return _fit_head(import_ofa_supernet(p), run_space, source)
+        return _fit_head(import_ofa_supernet(p), run_space, source, seed)
     d = _supernet_dir(p)
     rec = _verified_record(d)
     fp = rec["fingerprint"]
@@ -151,7 +152,7 @@ def load_source(path: str | Path, space_name: str):
                          f"not {space_name!r}")
     src_space = _source_space(run_space, fp, p)
     model = restore_supernet(d, src_space, fp, rec["checksums"]["checkpoint_step"])
-    return _fit_head(model, run_space, source)
+    return _fit_head(model, run_space, source, seed)
 
 
 def _source_space(run_space, fp: dict, where: Path):
@@ -168,7 +169,7 @@ def _source_space(run_space, fp: dict, where: Path):
     return space
 
 
-def _fit_head(model, run_space, source: dict):
+def _fit_head(model, run_space, source: dict, seed: int = 0):
     """``(model, source)``; the model transferred to ``run_space``'s class count when it differs."""
     have = model.space.num_classes
     if have == run_space.num_classes:
@@ -176,7 +177,7 @@ def _fit_head(model, run_space, source: dict):
     from nas.train.supernet import build_supernet
     from nas.train.transfer import transplant
 
-    target = build_supernet(run_space, 0, kernel_transform=model.kernel_transforms is not None)
+    target = build_supernet(run_space, seed, kernel_transform=model.kernel_transforms is not None)
     model, fresh = transplant(model, target)
     last = f"head/{len(model.head) - 1}/"
     body = [k for k in fresh if not k.startswith(last)]
