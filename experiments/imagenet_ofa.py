@@ -20,6 +20,10 @@ JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, or use SLURM, whi
 detects). The supernet trains data parallel over every device of every host; process 0 then
 runs stages 2-4 alone. Stages 2 and 3 run on Ray: `ray start --head` on host 0, `ray start
 --address=HOST0:6379` elsewhere, and `--set search.ray_address=auto`. See docs/cluster.md.
+
+Starting from Once-for-All's published supernet (`--set supernet.init=FILE_OR_FOLDER`) imports it
+with no training when the data has ImageNet's 1,000 classes (the class count comes from the data).
+Data of another class count needs its new classifier trained: docs/supernet_init.md, "transfer".
 """
 from nas.config import DataConfig, ExperimentConfig, FinalConfig, SearchConfig, SupernetConfig
 

@@ -225,8 +225,10 @@ def test_imagenet_ofa_smoke_starts_from_ofa_checkpoint(ofa, tmp_path):
     from nas.files import sha256_file
 
     _, path = ofa
-    data = write_synthetic_image_folder(tmp_path / "imagenet", num_classes=4, per_class=6, test_per_class=2,
-                                        sizes=(60, 300))
+    # ImageNet's 1,000 classes (one small image each): the class count comes from the data, and
+    # OFA's classifier is imported as it is only for data of its own 1,000 classes
+    data = write_synthetic_image_folder(tmp_path / "imagenet", num_classes=1000, per_class=1, test_per_class=1,
+                                        sizes=(40, 80))
     wd = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COORDINATOR", "JAX_NUM", "JAX_PROCESS"))}
     env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
@@ -240,7 +242,13 @@ def test_imagenet_ofa_smoke_starts_from_ofa_checkpoint(ofa, tmp_path):
                                    "file": str(path.resolve()), "sha256": sha256_file(path)}
     assert sha256_file(path) in (wd / "report" / "index.html").read_text()
     cfg = json.loads((wd / "config.json").read_text())
-    assert cfg["data"]["normalize"] == "imagenet"
+    assert cfg["data"]["normalize"] == "imagenet" and cfg["space_def"] == {}  # ofa_mbv3 as shipped, 1,000 classes
+    # the same checkpoint on data of another class count needs its new classifier trained: one line, exit 2
+    few = write_synthetic_image_folder(tmp_path / "four", num_classes=4, per_class=6, test_per_class=2, sizes=(60, 90))
+    proc = subprocess.run([sys.executable, "-m", "nas.cli.main", "run", "imagenet_ofa", "--smoke", "--workdir",
+                           str(tmp_path / "run4"), "--set", f"data.path={few}", "--set", f"supernet.init={path}"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 2 and "was trained on 1000 classes, the data has 4" in proc.stderr
 
 
 @pytest.mark.parametrize("init, supernet_from, num_processes, joins", [
