@@ -294,3 +294,25 @@ def test_elastic_width_subnets_of_the_supernet_equal_their_extracted_and_exporte
             path = export_onnx(static, (12, 12, 1), tmp_path / f"{i}.onnx")
             got = run_onnx(ort_session(path), np.asarray(x))
             np.testing.assert_allclose(got, jax_logits(static, np.asarray(x)), rtol=1e-4, atol=1e-5)
+
+
+def test_a_space_registered_as_an_entry_point_is_found_by_its_name(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    (tmp_path / "ep_spaces.py").write_text(textwrap.dedent("""
+        from nas.search_spaces.declare import from_declaration
+        EP_SPACE = from_declaration({"name": "ep_space", "family": "fbnet", "input_channels": 3,
+            "num_classes": 5, "stem": {"width": 8, "stride": 1},
+            "stages": [{"layers": 1, "width": 8, "stride": 1}], "head_width": 16, "resolutions": [8]})
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = importlib.metadata.EntryPoint(name="ep_space", value="ep_spaces:EP_SPACE", group="jaxnas.spaces")
+    real = importlib.metadata.entry_points
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda **kw: [ep] if kw.get("group") == "jaxnas.spaces" else real(**kw))
+    cfg = config_from_dict(ExperimentConfig(space="ep_space").to_dict())
+    assert cfg.space == "ep_space" and cfg.space_def == {"python": "ep_spaces:EP_SPACE"}
+    assert get_space("ep_space").num_genes == 2
+    with pytest.raises(ConfigError, match="unknown search space 'nope'"):
+        config_from_dict(ExperimentConfig(space="nope").to_dict())
+    sys.modules.pop("ep_spaces", None)
