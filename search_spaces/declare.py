@@ -92,11 +92,15 @@ def from_declaration(decl: dict, where: str = "space"):
     common = dict(description=r.text("description"), in_channels=r.positive("input_channels"),
                   num_classes=r.positive("num_classes"), pin_classes=r.flag("pin_classes", False),
                   resolutions=r.resolutions())
+    if common["num_classes"] < 2:
+        raise InputError(f"{where}.num_classes: a classifier needs at least 2 classes, got {common['num_classes']}")
     if family == "fbnet":
         from nas.search_spaces.fbnet import FBNetSpace
 
         stem = r.section("stem", ("width", "stride"))
         stages = r.stages(("layers", "width", "stride"))
+        _check_strides(where, common["resolutions"], r.positive("stride", stem, "stem"),
+                       [r.positive("stride", s, w) for w, s in stages])
         return FBNetSpace(name, common.pop("description"), **common,
                           stem_width=r.positive("width", stem, "stem"), stem_stride=r.positive("stride", stem, "stem"),
                           stage_layers=[r.positive("layers", s, w) for w, s in stages],
@@ -140,7 +144,22 @@ def from_declaration(decl: dict, where: str = "space"):
         kernel_transform=r.flag("kernel_transform", False), pin_classes=common["pin_classes"],
         stage_choices=None if same else tuple(own),
         stage_widths=None if all(len(ws) == 1 for ws in widths) else tuple(widths))
+    _check_strides(where, cfg.resolutions, cfg.stem_stride, [st.stride for st in cfg.stages])
     return ElasticMBConvSpace(name, cfg, common["description"])
+
+
+def _check_strides(where: str, resolutions, stem_stride: int, strides) -> None:
+    """Every resolution divisible by the stem's stride, and not below the network's total stride
+    (the last feature map would be under one pixel)."""
+    import math
+
+    total = stem_stride * math.prod(strides)
+    for res in resolutions:
+        if res % stem_stride:
+            raise InputError(f"{where}.resolutions: {res} px is not divisible by the stem's stride {stem_stride}")
+        if res < total:
+            raise InputError(f"{where}.resolutions: {res} px is below the network's total stride {total} (stem and "
+                             "stages): its last feature map would be under one pixel")
 
 
 LISTING_ORDER = ("fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3", "ofa_mbv3_w12")  # then any other file

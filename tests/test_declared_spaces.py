@@ -4,6 +4,7 @@ supernet to another class count (body kept, classifier replaced, a head phase tr
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -96,6 +97,15 @@ def test_a_supernet_of_a_declared_space_with_per_stage_choices_matches_its_extra
     ({"stages": [{"width": 8, "stride": 1, "act": "relu", "se": False, "groups": 2}]},
      r"space.stages\[0\]: unknown key 'groups'"),
     ({"head": {"final_width": 16}}, "space.head.feature_width: missing"),
+    ({"stages": [{"width": -8, "stride": 1, "act": "relu", "se": False}]}, r"stages\[0\].width: must be a positive"),
+    ({"expands": []}, "space.expands: must be a non-empty list"),
+    ({"num_classes": 1}, "space.num_classes: a classifier needs at least 2 classes"),
+    ({"num_classes": 0}, "space.num_classes: must be a positive integer"),
+    ({"resolutions": [2]}, "space.resolutions: 2 px is below the network's total stride 4"),
+    ({"resolutions": [13]}, "space.resolutions: 13 px is not divisible by the stem's stride 2"),
+    ({"width_mults": [0.0, 1.0]}, r"space.width_mults: must be a non-empty list of numbers in \(0, 1\]"),
+    ({"stages": [{"width": 8, "stride": 1, "act": "relu", "se": False, "widths": [0, 8]}]},
+     r"stages\[0\].widths: must be a non-empty list of positive integers"),
 ])
 def test_a_bad_declaration_is_one_line_naming_the_field(change, needle):
     with pytest.raises(InputError, match=needle):
@@ -316,3 +326,26 @@ def test_a_space_registered_as_an_entry_point_is_found_by_its_name(tmp_path, mon
     with pytest.raises(ConfigError, match="unknown search space 'nope'"):
         config_from_dict(ExperimentConfig(space="nope").to_dict())
     sys.modules.pop("ep_spaces", None)
+
+
+GOLDEN = Path(__file__).parent / "data" / "shipped_spaces_before_declarations.json"
+
+
+@pytest.mark.parametrize("name", ["fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3", "ofa_mbv3_w12"])
+def test_shipped_declarations_keep_the_encodings_and_costs_of_the_spaces_they_replaced(name):
+    """The ends, the hand-designed network and 100 samples of each shipped space, recorded from the
+    Python constants the YAML declarations replaced (commit 16d5a79): the same encodings (so the
+    same sampling), MACs, parameters and peak activation memory."""
+    import hashlib
+
+    from nas.search_spaces import arch_dumps, arch_stats
+
+    want = json.loads(GOLDEN.read_text())[name]
+    sp = get_space(name)
+    archs = [sp.smallest(), sp.largest(), sp.hand_designed()] + sp.sample(jax.random.key(7), 100)
+    assert sp.num_genes == want["num_genes"] and str(sp.num_distinct()) == want["num_distinct"]
+    digest = hashlib.sha256("\n".join(arch_dumps(a) for a in archs).encode()).hexdigest()
+    assert digest == want["encodings_sha256"]
+    stats = [arch_stats(a) for a in archs]
+    assert [s.macs for s in stats] == want["macs"] and [s.params for s in stats] == want["params"]
+    assert [s.peak_activation_bytes for s in stats] == want["peak_activation_bytes"]

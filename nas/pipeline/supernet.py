@@ -40,6 +40,8 @@ def check_space_fits_data(cfg, dataset) -> None:
 
     space = get_space(cfg.space)
     have_classes = int(dataset.num_classes)
+    if have_classes < 2:
+        raise ConfigError(f"data: {dataset.name} has {have_classes} class; a classifier needs at least two")
     if space.num_classes != have_classes:
         if space.pins_classes:
             raise ConfigError(f"space: {cfg.space} pins {space.num_classes} classes but data "
