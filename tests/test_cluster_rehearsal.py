@@ -129,3 +129,40 @@ def test_cifar10_every_host_killed_in_stage_1_resumes_to_the_uninterrupted_summa
     resumed = read(killed / "supernet" / "result.json")["result"]
     assert resumed["resumed_from"] >= 1  # stage 1 was interrupted and continued from its checkpoint
     assert comparable(check_run(killed, "cifar_mbv3")) == comparable(check_run(whole, "cifar_mbv3"))
+
+
+# a space of one's own, written in a file: RGB, two elastic stages, one of them with elastic width
+OWN_SPACE = """
+name: own_rgb
+family: elastic_mbconv
+description: a user's space for the multi-host rehearsal
+input_channels: 3
+num_classes: 10
+stem: {width: 8, stride: 2}
+first_block: {width: 8}
+stages:
+  - {width: 16, stride: 2, act: relu, se: false}
+  - {width: 24, stride: 2, act: hswish, se: true, widths: [16, 24], kernels: [3, 5]}
+kernels: [3]
+expands: [2, 3]
+depths: [1, 2]
+resolutions: [128, 160]
+head: {final_width: 32, feature_width: 0}
+"""
+
+
+def test_a_space_written_in_a_file_runs_multi_host_with_the_ray_search(tmp_path):
+    """`nas run imagenet_ofa --smoke --set space=own.yaml`: two JAX processes train the supernet of
+    a user's declared space (elastic width included) on streamed data at two resolutions, both Ray
+    nodes' actors score the search from the declaration config.json records."""
+    data = write_synthetic_image_folder(tmp_path / "imagenet", num_classes=3, per_class=6, test_per_class=2,
+                                        sizes=(60, 200))
+    space = tmp_path / "own.yaml"
+    space.write_text(OWN_SPACE)
+    wd = tmp_path / "run"
+    local_cluster(wd, "imagenet_ofa", "--smoke", "--set", f"data.path={data}", "--set", f"space={space}",
+                  "--set", "search.budgets.flops=1e9", "--set", "search.budgets.latency_ms=1e3")
+    check_run(wd, "own_rgb")
+    cfg = read(wd / "config.json")
+    assert cfg["space_def"]["num_classes"] == 3 and cfg["space_def"]["stages"][1]["widths"] == [16, 24]
+    assert read(wd / "supernet" / "result.json")["fingerprint"]["space_declaration"]
