@@ -109,5 +109,16 @@ def loads_yaml(text: str, where: str):
     return obj
 
 
-__all__ = ["MAX_JSON_DEPTH", "MAX_JSON_NODES", "InputError", "UnknownNameError", "json_depth", "loads_json",
-           "loads_yaml"]
+def check_mapping(obj, keys, where: str) -> dict:
+    """``obj`` when it is a mapping whose keys are all among ``keys``; else one InputError naming
+    ``where`` and the first unknown key (an entry of a decoded config or declaration)."""
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: a mapping ({', '.join(keys)}), got {obj!r}")
+    unknown = sorted(set(obj) - set(keys))
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(keys)})")
+    return obj
+
+
+__all__ = ["MAX_JSON_DEPTH", "MAX_JSON_NODES", "InputError", "UnknownNameError", "check_mapping", "json_depth",
+           "loads_json", "loads_yaml"]

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.errors import InputError
+from nas.errors import InputError, check_mapping, loads_yaml
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "spaces"
 FAMILIES = ("elastic_mbconv", "fbnet")
@@ -56,17 +56,23 @@ ELASTIC_KEYS = _COMMON + ("stem", "first_block", "stages", "kernels", "expands",
 FBNET_KEYS = _COMMON + ("stem", "stages", "head_width")
 
 
-def read_declaration(path: str | Path) -> dict:
-    """The declaration in a YAML file; InputError naming the file when it is unreadable or not a mapping."""
-    import yaml
+MAX_DECLARATION_BYTES = 1 << 20
 
+
+def read_declaration(path: str | Path) -> dict:
+    """The declaration in a YAML file, read with the project's bounded YAML reader
+    (:func:`nas.errors.loads_yaml`); InputError naming the file when it is missing, too large,
+    unreadable or not a mapping."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise InputError(f"{p}: no such space file")
     try:
-        obj = yaml.safe_load(p.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        if p.stat().st_size > MAX_DECLARATION_BYTES:
+            raise InputError(f"{p}: space file too large (limit {MAX_DECLARATION_BYTES} bytes)")
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{p}: not a readable YAML space declaration ({type(e).__name__})") from None
+    obj = loads_yaml(text, f"{p}: not a readable YAML space declaration")
     if not isinstance(obj, dict):
         raise InputError(f"{p}: a space declaration is a mapping of settings, got {type(obj).__name__}")
     return obj
@@ -99,14 +105,14 @@ def from_declaration(decl: dict, where: str = "space"):
 
         stem = r.section("stem", ("width", "stride"))
         stages = r.stages(("layers", "width", "stride"))
-        _check_strides(where, common["resolutions"], r.positive("stride", stem, "stem"),
-                       [r.positive("stride", s, w) for w, s in stages])
+        stem_stride = r.positive("stride", stem, f"{where}.stem")
+        strides = [r.positive("stride", s, w) for w, s in stages]
+        _check_strides(where, common["resolutions"], stem_stride, strides)
         return FBNetSpace(name, common.pop("description"), **common,
-                          stem_width=r.positive("width", stem, "stem"), stem_stride=r.positive("stride", stem, "stem"),
+                          stem_width=r.positive("width", stem, f"{where}.stem"), stem_stride=stem_stride,
                           stage_layers=[r.positive("layers", s, w) for w, s in stages],
                           stage_widths=[r.positive("width", s, w) for w, s in stages],
-                          stage_strides=[r.positive("stride", s, w) for w, s in stages],
-                          head_width=r.positive("head_width"))
+                          stage_strides=strides, head_width=r.positive("head_width"))
     from nas.search_spaces.elastic_mbconv import ElasticConfig, ElasticMBConvSpace, StageDef
 
     stem = r.section("stem", ("width", "stride"))
@@ -167,12 +173,11 @@ LISTING_ORDER = ("fashion_mnist", "ofa_mbv3", "fbnet", "cifar_mbv3", "ofa_mbv3_w
 
 def shipped_declarations() -> dict[str, dict]:
     """``{name: declaration}`` of the spaces shipped with the package (``nas space list``'s order)."""
-    out = {}
     def order(p: Path):
         return LISTING_ORDER.index(p.stem) if p.stem in LISTING_ORDER else len(LISTING_ORDER), p.stem
 
-    files = sorted(SHIPPED_DIR.glob("*.yaml"), key=order)
-    for p in files:
+    out = {}
+    for p in sorted(SHIPPED_DIR.glob("*.yaml"), key=order):
         decl = read_declaration(p)
         out[str(decl.get("name"))] = decl
     return out
@@ -224,27 +229,13 @@ class _Reader:
 
     def section(self, key, keys) -> dict:
         v, w = self._get(key)
-        if not isinstance(v, dict):
-            raise InputError(f"{w}: must be a mapping ({', '.join(keys)}), got {v!r}")
-        extra = sorted(set(v) - set(keys))
-        if extra:
-            raise InputError(f"{w}: unknown key {extra[0]!r} (known: {', '.join(keys)})")
-        return v
+        return check_mapping(v, keys, w)
 
     def stages(self, keys) -> list[tuple[str, dict]]:
         v, w = self._get("stages")
         if not isinstance(v, list) or not v:
             raise InputError(f"{w}: must be a non-empty list of stages")
-        out = []
-        for i, s in enumerate(v):
-            where = f"{w}[{i}]"
-            if not isinstance(s, dict):
-                raise InputError(f"{where}: must be a mapping ({', '.join(keys)}), got {s!r}")
-            extra = sorted(set(s) - set(keys))
-            if extra:
-                raise InputError(f"{where}: unknown key {extra[0]!r} (known: {', '.join(keys)})")
-            out.append((where, s))
-        return out
+        return [(f"{w}[{i}]", check_mapping(s, keys, f"{w}[{i}]")) for i, s in enumerate(v)]
 
     def choices(self, key, obj, where, odd=False, optional=False):
         if key not in obj and optional:

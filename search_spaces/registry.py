@@ -27,72 +27,48 @@ from nas.search_spaces.reference import REFERENCE_MODELS
 
 ENTRY_POINT_GROUP = "jaxnas.spaces"
 
-class _Loaded(dict):
-    """A dict that reads the shipped declarations (YAML) on first use, not at import: building the
-    CLI's parser, or importing the cost model, reads no file."""
-
-    def _ensure(self):
-        if not _state["loaded"]:
-            _state["loaded"] = True
-            for name, decl in shipped_declarations().items():
-                space = from_declaration(decl, f"{SHIPPED_DIR / name}.yaml")
-                dict.setdefault(SHIPPED, name, space)
-                dict.setdefault(SPACES, name, space)
-
-    def __getitem__(self, k):
-        self._ensure()
-        return dict.__getitem__(self, k)
-
-    def __setitem__(self, k, v):
-        self._ensure()
-        dict.__setitem__(self, k, v)
-
-    def __contains__(self, k):
-        self._ensure()
-        return dict.__contains__(self, k)
-
-    def __iter__(self):
-        self._ensure()
-        return dict.__iter__(self)
-
-    def __len__(self):
-        self._ensure()
-        return dict.__len__(self)
-
-    def get(self, k, default=None):
-        self._ensure()
-        return dict.get(self, k, default)
-
-    def keys(self):
-        self._ensure()
-        return dict.keys(self)
-
-    def values(self):
-        self._ensure()
-        return dict.values(self)
-
-    def items(self):
-        self._ensure()
-        return dict.items(self)
+_SHIPPED: dict[str, SearchSpace] = {}  # the shipped spaces as shipped, in listing order
+_SPACES: dict[str, SearchSpace] = {}  # the spaces this process knows by name (shipped, plus registered)
 
 
-_state = {"loaded": False}
-SHIPPED: dict[str, SearchSpace] = _Loaded()  # the shipped spaces as shipped, in listing order
-# the spaces this process knows by name (the shipped ones, plus what activate/register added)
-SPACES: dict[str, SearchSpace] = _Loaded()
+def _shipped() -> dict[str, SearchSpace]:
+    """The shipped spaces, read from their declarations on first use, not at import (building the
+    CLI's parser, or importing the cost model, reads no file)."""
+    if not _SHIPPED:
+        for name, decl in shipped_declarations().items():
+            _SHIPPED[name] = from_declaration(decl, f"{SHIPPED_DIR / name}.yaml")
+        for name, space in _SHIPPED.items():
+            _SPACES.setdefault(name, space)
+    return _SHIPPED
+
+
+def _spaces() -> dict[str, SearchSpace]:
+    _shipped()
+    return _SPACES
+
+
+def __getattr__(name: str):
+    """``SHIPPED`` and ``SPACES``, the two dicts above, loaded on first use."""
+    if name == "SHIPPED":
+        return _shipped()
+    if name == "SPACES":
+        return _spaces()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _PYTHON_REFS: dict[str, str] = {}  # name -> "module:attribute" of spaces written in Python
 _PYTHON_SPACES: dict[str, SearchSpace] = {}  # "module:attribute" -> the space as imported
 
 
 def list_spaces() -> list[str]:
-    return list(SPACES)
+    return list(_spaces())
 
 
 def get_space(name: str) -> SearchSpace:
     """The space of that name, a YAML declaration file (registered under its name) or a space
     written in Python (``module:attribute``, or an entry point of the group ``jaxnas.spaces``)."""
     try:
-        return SPACES[name]
+        return _spaces()[name]
     except KeyError:
         pass
     if is_space_file(name):
@@ -102,7 +78,7 @@ def get_space(name: str) -> SearchSpace:
     found = _entry_point(name)
     if found is not None:
         return found
-    raise UnknownNameError(f"unknown search space {name!r} (known: {', '.join(SPACES)}; or a space file "
+    raise UnknownNameError(f"unknown search space {name!r} (known: {', '.join(_spaces())}; or a space file "
                            "NAME.yaml, or module:attribute)")
 
 
@@ -148,10 +124,10 @@ def _entry_point(name: str) -> SearchSpace | None:
 def _register(space: SearchSpace, where: str) -> None:
     """Make ``space`` the process's space of its name. A shipped name may only be re-declared with
     another class count (the data's); anything else is refused with one line."""
-    shipped = SHIPPED.get(space.name)
+    shipped = _shipped().get(space.name)
     if shipped is not None and space is not shipped and not _same_but_classes(shipped, space):
         raise InputError(f"{where}: {space.name!r} is the name of a shipped space; give your space another name")
-    SPACES[space.name] = space
+    _spaces()[space.name] = space
 
 
 def _declares(space: SearchSpace):
@@ -162,9 +138,8 @@ def _declares(space: SearchSpace):
 
 
 def _same_but_classes(a: SearchSpace, b: SearchSpace) -> bool:
-    try:
-        da, db = a.declaration(), b.declaration()
-    except NotImplementedError:
+    da, db = _declares(a), _declares(b)
+    if da is None or db is None:
         return False
     da.pop("num_classes", None), db.pop("num_classes", None)
     return da == db
@@ -191,7 +166,7 @@ def space_entry(name: str) -> dict:
 
 def space_entry_of(space: SearchSpace) -> dict:
     """:func:`space_entry` of a space object."""
-    shipped = SHIPPED.get(space.name)
+    shipped = _shipped().get(space.name)
     if space is shipped or (shipped is not None and _declares(space) == _declares(shipped)):
         return {}
     import hashlib
@@ -219,19 +194,19 @@ def activate(space: str, space_def: dict | None = None) -> tuple[str, dict]:
             n = space_def.get("num_classes")
             if n is not None and n != sp.num_classes:  # the data's class count, recorded by a run
                 sp = sp.with_num_classes(int(n))
-                SPACES[sp.name] = sp
+                _spaces()[sp.name] = sp
             return sp.name, declaration_of(sp)
         sp = from_declaration(space_def, where)
-        shipped = SHIPPED.get(sp.name)
+        shipped = _shipped().get(sp.name)
         if shipped is not None and sp.declaration() == shipped.declaration():
-            SPACES[sp.name] = shipped  # the shipped space as shipped: nothing to record
+            _spaces()[sp.name] = shipped  # the shipped space as shipped: nothing to record
             return sp.name, {}
         _register(sp, where=where)
         return sp.name, sp.declaration()
     if not isinstance(space, str) or not space:
         raise InputError(f"space: expected a space name, a space file or module:attribute, got {space!r}")
-    if space in SHIPPED:
-        SPACES[space] = SHIPPED[space]  # as shipped (another run in this process may have changed its classes)
+    if space in _shipped():
+        _spaces()[space] = _shipped()[space]  # as shipped (another run in this process may have changed its classes)
         return space, {}
     sp = get_space(space)
     return sp.name, declaration_of(sp) if sp.name in _PYTHON_REFS else {}
@@ -260,6 +235,7 @@ def arch_dumps(arch: Arch) -> str:
     return json.dumps(arch_to_json(arch), separators=(",", ":"))
 
 
-__all__ = ["SHIPPED", "SPACES", "activate", "arch_dumps", "arch_from_json", "arch_to_json", "declaration_of",
+# (SHIPPED and SPACES are module attributes too, loaded on first use: see __getattr__)
+__all__ = ["activate", "arch_dumps", "arch_from_json", "arch_to_json", "declaration_of",
            "get_reference_model", "get_space", "list_spaces", "load_space", "python_space", "space_entry",
            "space_entry_of"]

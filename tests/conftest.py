@@ -110,3 +110,19 @@ def installed_jaxnas(jaxnas_wheel, tmp_path_factory):
     env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
                JAX_COMPILATION_CACHE_DIR=os.environ["JAX_COMPILATION_CACHE_DIR"])
     return SimpleNamespace(python=python, nas=venv / "bin" / "nas", project=project, site=site, env=env)
+
+
+@pytest.fixture(autouse=True)
+def _shipped_spaces_after_each_test():
+    """The process's registry of spaces back to the shipped ones after every test: a run gives a
+    shipped space its data's class count, a test registers a declared space, and neither may leak
+    into the next test a worker runs (tests call get_space without a config that activates one)."""
+    yield
+    from nas.search_spaces import registry
+
+    spaces, shipped = registry._SPACES, registry._SHIPPED
+    for name in list(spaces):
+        if name in shipped:
+            spaces[name] = shipped[name]
+        else:
+            del spaces[name]

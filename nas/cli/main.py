@@ -48,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _space_by_name(args) -> None:
     """``--space FILE.yaml`` / ``module:attribute`` (and a space argument of ``nas space``): loaded,
     registered, and replaced by the space's name, the name its architectures and profiles carry."""
+    from nas.search_spaces.declare import is_space_file
+
     value = getattr(args, "space", None)
-    if isinstance(value, str) and (value.lower().endswith((".yaml", ".yml")) or ":" in value):
+    if isinstance(value, str) and (is_space_file(value) or ":" in value):
         from nas.search_spaces import get_space
 
         if getattr(args, "space_command", None) != "show":  # show reads the file itself, to print it

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nas.errors import InputError
+from nas.errors import InputError, check_mapping
 
 PHASES = ("head", "full", "kernel", "depth", "expand")
 ELASTIC = {"head": frozenset(), "full": frozenset(), "kernel": frozenset({"kernel"}),
@@ -76,11 +76,7 @@ def resolve_phases(supernet) -> list[Phase]:
     out, last = [], -1
     for i, p in enumerate(given):
         where = f"supernet.phases[{i}]"
-        if not isinstance(p, dict):
-            raise InputError(f"{where}: a mapping with name and epochs, got {p!r}")
-        unknown = sorted(set(p) - set(PHASE_KEYS))
-        if unknown:
-            raise InputError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(PHASE_KEYS)})")
+        check_mapping(p, PHASE_KEYS, where)
         name = p.get("name")
         if name not in PHASES:
             raise InputError(f"{where}.name: unknown phase {name!r} (known, in order: {', '.join(PHASES)})")
